@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+// Carina: medical vision-language models on chest X-rays, data-parallel over MPI.
+// Layers, lowest first (each imports only those above it): C shims -> CarinaTensor -> CarinaNN -> ...
+import PackageDescription
+
+/// Kernel targets are always compiled optimised and for AVX2+FMA, also in debug builds, so that
+/// tests run at a useful speed (debug loops are 100-300x slower, see ../shared/NOTES-interop.md).
+let kernelFlags: [SwiftSetting] = [
+    .unsafeFlags(["-O", "-target-cpu", "haswell", "-enforce-exclusivity=unchecked"]),
+]
+
+let package = Package(
+    name: "Carina",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "carina", targets: ["carina"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C shims: headers and the few wrappers Swift cannot import directly. No logic.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+
+        .target(name: "CarinaTensor", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
+        .target(name: "CarinaNN", dependencies: ["CarinaTensor"], swiftSettings: kernelFlags),
+        .executableTarget(name: "carina", dependencies: [
+            "CarinaTensor", "CarinaNN", "CMPI", "CZstd", "CImageCodecs",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "CarinaTensorTests", dependencies: ["CarinaTensor"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

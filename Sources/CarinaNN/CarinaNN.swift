@@ -1,0 +1,2 @@
+// Layers, losses and optimizers.
+@_exported import CarinaTensor

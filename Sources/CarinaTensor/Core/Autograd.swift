@@ -1,0 +1,137 @@
+// Reverse-mode autograd by tape: each op records a GradFn (its inputs and a backward closure); backward()
+// sorts the graph topologically and runs the closures in reverse, and gradients always accumulate.
+// Not for: the ops themselves (Ops/), which record their GradFn next to their forward.
+
+/// How an op's output was made: its differentiable inputs and the closure that pushes the output's
+/// gradient into them. The closure must not capture the output tensor (that would be a cycle); ops that
+/// need the output's values capture `out.detached()`.
+final class GradFn {
+    let op: String
+    let inputs: [Tensor]
+    let backward: (_ gradOut: Tensor) throws -> Void
+
+    init(op: String, inputs: [Tensor], backward: @escaping (_ gradOut: Tensor) throws -> Void) {
+        self.op = op
+        self.inputs = inputs
+        self.backward = backward
+    }
+}
+
+public enum Autograd {
+    /// Whether ops record a graph. Task-local, so each rank thread and each evaluation has its own.
+    @TaskLocal public static var isEnabled = true
+
+    /// Runs `body` without recording gradients (evaluation, EMA updates, metrics).
+    public static func withoutGrad<R>(_ body: () throws -> R) rethrows -> R {
+        try $isEnabled.withValue(false) { try body() }
+    }
+
+    /// Records `backward` on `out` when gradient tracking is on and some input requires a gradient.
+    @inline(__always)
+    static func record(_ out: Tensor, _ op: String, _ inputs: [Tensor], _ backward: @escaping (_ gradOut: Tensor) throws -> Void) -> Tensor {
+        if isEnabled && inputs.contains(where: { $0.requiresGrad }) {
+            out.requiresGrad = true
+            out.gradFn = GradFn(op: op, inputs: inputs, backward: backward)
+        }
+        return out
+    }
+}
+
+extension Tensor {
+    /// Runs the backward pass from this tensor. With no `gradient`, the tensor must hold one element
+    /// and the seed is 1. Intermediate gradients are freed as soon as they are consumed (unless
+    /// `retainsGrad`); the graph is freed unless `retainGraph`.
+    public func backward(_ gradient: Tensor? = nil, retainGraph: Bool = false) throws {
+        guard requiresGrad else {
+            throw TensorError.autograd("tensor \(shape) does not require grad (no parameter reached it, or it was made under withoutGrad)")
+        }
+        let seed: Tensor
+        if let gradient {
+            guard gradient.shape == shape else {
+                throw TensorError.shapeMismatch(op: "backward", shapes: [shape, gradient.shape], detail: "seed gradient must match the tensor")
+            }
+            seed = gradient
+        } else {
+            guard count == 1 else {
+                throw TensorError.autograd("backward() without a seed needs a one-element tensor, got shape \(shape)")
+            }
+            seed = Tensor.ones(shape)
+        }
+
+        // Topological order of the non-leaf tensors reachable from self (iterative DFS, post-order),
+        // and for each leaf that requires grad, how many graph edges lead into it.
+        var order: [Tensor] = []
+        var visited = Set<ObjectIdentifier>()
+        var pendingEdges: [ObjectIdentifier: Int] = [:]
+        var stack: [(Tensor, Int)] = [(self, 0)]
+        visited.insert(ObjectIdentifier(self))
+        while let (node, next) = stack.popLast() {
+            guard let fn = node.gradFn else { continue }
+            if next < fn.inputs.count {
+                stack.append((node, next + 1))
+                let input = fn.inputs[next]
+                guard input.requiresGrad else { continue }
+                if input.gradFn == nil {
+                    pendingEdges[ObjectIdentifier(input), default: 0] += 1
+                }
+                if visited.insert(ObjectIdentifier(input)).inserted {
+                    stack.append((input, 0))
+                }
+            } else {
+                order.append(node)
+            }
+        }
+
+        accumulateGrad(seed)
+        for node in order.reversed() {
+            guard let fn = node.gradFn else { continue }
+            if let g = node.grad {
+                try fn.backward(g)
+            }
+            for input in fn.inputs where input.requiresGrad && input.gradFn == nil {
+                let id = ObjectIdentifier(input)
+                let left = pendingEdges[id]! - 1
+                pendingEdges[id] = left
+                if left == 0, let hook = input.onGradReady {
+                    hook(input)
+                }
+            }
+            if !retainGraph { node.gradFn = nil }
+            if !node.retainsGrad { node.grad = nil }
+        }
+        if gradFn == nil, let hook = onGradReady, order.isEmpty {
+            hook(self)
+        }
+    }
+
+    /// Adds `g` into this tensor's gradient. With `transfer`, the caller hands `g` over and it may be
+    /// adopted as the gradient without a copy (the caller must not use `g` afterwards).
+    func accumulateGrad(_ g: Tensor, transfer: Bool = false) {
+        if let existing = grad {
+            Kernels.add(existing.pointer, g.pointer, existing.pointer, count)
+        } else if transfer && g.count == count {
+            grad = g.shape == shape ? g : Tensor(shape: shape, storage: g.storage, offset: g.offset)
+        } else {
+            let fresh = Tensor(uninitialized: shape)
+            fresh.pointer.update(from: g.pointer, count: count)
+            grad = fresh
+        }
+    }
+
+    /// A buffer for this tensor's gradient and the factor to keep what it holds: (pointer, 0) means
+    /// a fresh, uninitialised buffer the caller must overwrite; (pointer, 1) means add to it.
+    func gradTarget() -> (UnsafeMutablePointer<Float>, Float) {
+        if let existing = grad { return (existing.pointer, 1) }
+        let fresh = Tensor(uninitialized: shape)
+        grad = fresh
+        return (fresh.pointer, 0)
+    }
+
+    /// This tensor's gradient buffer, zero-filled on first use (for kernels that scatter into it).
+    func gradZeroed() -> UnsafeMutablePointer<Float> {
+        if let existing = grad { return existing.pointer }
+        let fresh = Tensor.zeros(shape)
+        grad = fresh
+        return fresh.pointer
+    }
+}

@@ -1,0 +1,53 @@
+// Row-major SGEMM on OpenBLAS, partitioned across Carina's threads (each partition a 1-thread GEMM):
+// on this machine two 1-thread GEMMs on halves reach ~88% of the 2-thread peak where one 2-thread
+// OpenBLAS call reaches ~70% (../shared/NOTES-interop.md). Not for: autograd (Ops/MatMul.swift).
+import COpenBLAS
+
+public enum BLAS {
+    /// C (m, n) = alpha * op(A) op(B) + beta * C, row-major, op(X) = X or Xᵀ.
+    /// A is (m, k) or, transposed, (k, m) with leading dimension lda; likewise B and C.
+    public static func sgemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int? = nil
+    ) {
+        if m == 0 || n == 0 { return }
+        if k == 0 {
+            for i in 0..<m {
+                let row = c + i * ldc
+                if beta == 0 { row.update(repeating: 0, count: n) } else { for j in 0..<n { row[j] *= beta } }
+            }
+            return
+        }
+        Parallel.configureBLAS()
+        let t = threads ?? Parallel.threads
+        let flops = 2.0 * Double(m) * Double(n) * Double(k)
+        // Split only when each part still has enough work (~4 MFLOP) to amortise thread start-up.
+        let parts = min(t, max(1, Int(flops / 4e6)))
+        if parts <= 1 {
+            call(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            return
+        }
+        if m >= n {
+            // Split rows of C: rows of op(A).
+            Parallel.forRanges(m, grain: max(1, m / parts)) { r in
+                let aOff = transA ? r.lowerBound : r.lowerBound * lda
+                call(transA, transB, r.count, n, k, alpha, a + aOff, lda, b, ldb, beta, c + r.lowerBound * ldc, ldc)
+            }
+        } else {
+            // Split columns of C: columns of op(B).
+            Parallel.forRanges(n, grain: max(1, n / parts)) { r in
+                let bOff = transB ? r.lowerBound * ldb : r.lowerBound
+                call(transA, transB, m, r.count, k, alpha, a, lda, b + bOff, ldb, beta, c + r.lowerBound, ldc)
+            }
+        }
+    }
+
+    @inline(__always)
+    static func call(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                     _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                     _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}

@@ -1,0 +1,2 @@
+import CarinaNN
+print("carina")
