@@ -31,7 +31,10 @@ let package = Package(
             "CarinaTensor", "CarinaNN", "CMPI", "CZstd", "CImageCodecs",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "CarinaTensorTests", dependencies: ["CarinaTensor"]),
+        // Finite-difference gradient checking and small helpers shared by the test targets.
+        .target(name: "CarinaTestSupport", dependencies: ["CarinaTensor"], path: "Tests/CarinaTestSupport"),
+        .testTarget(name: "CarinaTensorTests", dependencies: ["CarinaTensor", "CarinaTestSupport"]),
+        .testTarget(name: "CarinaNNTests", dependencies: ["CarinaNN", "CarinaTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,6 +2,7 @@
 // size-1 edge cases (tinygrad style: one line per op).
 import Testing
 @testable import CarinaTensor
+import CarinaTestSupport
 
 @Suite struct OpGradientTests {
     static let broadcastPairs: [([Int], [Int])] = [

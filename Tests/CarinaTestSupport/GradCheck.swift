@@ -1,20 +1,20 @@
 // Finite-difference gradient checking: the analytic gradient of L = sum(w ⊙ f(x)) (w random, fixed)
 // against central differences (L(x+h) - L(x-h)) / 2h, with L accumulated in Double.
 import Testing
-@testable import CarinaTensor
+import CarinaTensor
 
-struct GradCheckFailure: Error, CustomStringConvertible {
-    let description: String
+public struct GradCheckFailure: Error, CustomStringConvertible {
+    public let description: String
 }
 
 /// Random tensor with values in [lo, hi), deterministic for `stream`.
-func randomTensor(_ shape: [Int], _ lo: Float = -1, _ hi: Float = 1, stream: Int = 0) -> Tensor {
+public func randomTensor(_ shape: [Int], _ lo: Float = -1, _ hi: Float = 1, stream: Int = 0) -> Tensor {
     var rng = RNG(seed: 1234, "test", stream, shape.reduce(1, *), shape.count)
     return Tensor.uniform(shape, lo, hi, rng: &rng)
 }
 
 /// Checks every input's gradient (all elements, or `maxElements` spread over the tensor).
-func checkGradients(
+public func checkGradients(
     _ inputs: [Tensor], h: Float = 1e-3, rtol: Float = 2e-2, atol: Float = 2e-3, maxElements: Int = 64,
     sourceLocation: SourceLocation = #_sourceLocation, _ f: ([Tensor]) throws -> Tensor
 ) throws {

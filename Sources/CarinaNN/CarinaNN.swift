@@ -1,2 +1,0 @@
-// Layers, losses and optimizers.
-@_exported import CarinaTensor

@@ -1,0 +1,83 @@
+// The pre-norm transformer block: x + SelfAttn(LN(x)), [x + CrossAttn(LN(x), context)], x + MLP(LN(x)).
+// Encoders (ViT, text), M3AE's fusion and decoder, and PRIOR's modules are stacks of these.
+
+public final class MLP: Module {
+    public let fc1: Linear  // C -> hidden
+    public let fc2: Linear  // hidden -> C
+    public let activation: Activation
+
+    public init(dim: Int, hidden: Int, activation: Activation = .gelu, std: Float? = 0.02, rng: inout RNG) {
+        fc1 = Linear(dim, hidden, std: std, rng: &rng)
+        fc2 = Linear(hidden, dim, std: std, rng: &rng)
+        self.activation = activation
+    }
+
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        try fc2(activation(fc1(x)))
+    }
+}
+
+public final class TransformerBlock: Module {
+    public let norm1: LayerNorm
+    public let attn: SelfAttention
+    public let crossNorm: LayerNorm?
+    public let crossAttn: CrossAttention?
+    public let norm2: LayerNorm
+    public let mlp: MLP
+
+    /// `contextDim` adds a cross-attention sub-layer over a context sequence of that width.
+    public init(dim: Int, heads: Int, mlpRatio: Float = 4, activation: Activation = .gelu, contextDim: Int? = nil,
+                eps: Float = 1e-5, rng: inout RNG) {
+        norm1 = LayerNorm(dim, eps: eps)
+        attn = SelfAttention(dim: dim, heads: heads, rng: &rng)
+        if let contextDim {
+            crossNorm = LayerNorm(dim, eps: eps)
+            crossAttn = CrossAttention(dim: dim, contextDim: contextDim, heads: heads, rng: &rng)
+        } else {
+            crossNorm = nil
+            crossAttn = nil
+        }
+        norm2 = LayerNorm(dim, eps: eps)
+        mlp = MLP(dim: dim, hidden: Int((Float(dim) * mlpRatio).rounded()), activation: activation, rng: &rng)
+    }
+
+    /// x (B, T, C) -> (B, T, C). `keyPadding` (B, T): 1 = token, 0 = padding. `context` (B, Tc, Cc) is
+    /// required when the block has cross-attention.
+    public func callAsFunction(_ x: Tensor, keyPadding: Tensor? = nil, causal: Bool = false,
+                               context: Tensor? = nil, contextPadding: Tensor? = nil) throws -> Tensor {
+        var h = try x + attn(norm1(x), keyPadding: keyPadding, causal: causal)
+        if let crossAttn, let crossNorm {
+            guard let context else {
+                throw TensorError.invalidArgument(op: "transformer_block", detail: "block has cross-attention but no context was given")
+            }
+            h = try h + crossAttn(crossNorm(h), context: context, contextPadding: contextPadding)
+        }
+        return try h + mlp(norm2(h))
+    }
+}
+
+/// A stack of transformer blocks with a final LayerNorm.
+public final class Transformer: Module {
+    public let blocks: [TransformerBlock]
+    public let norm: LayerNorm
+
+    public init(dim: Int, depth: Int, heads: Int, mlpRatio: Float = 4, activation: Activation = .gelu,
+                contextDim: Int? = nil, eps: Float = 1e-5, rng: inout RNG) {
+        var blocks: [TransformerBlock] = []
+        for _ in 0..<depth {
+            blocks.append(TransformerBlock(dim: dim, heads: heads, mlpRatio: mlpRatio, activation: activation,
+                                           contextDim: contextDim, eps: eps, rng: &rng))
+        }
+        self.blocks = blocks
+        norm = LayerNorm(dim, eps: eps)
+    }
+
+    public func callAsFunction(_ x: Tensor, keyPadding: Tensor? = nil, causal: Bool = false,
+                               context: Tensor? = nil, contextPadding: Tensor? = nil) throws -> Tensor {
+        var h = x
+        for block in blocks {
+            h = try block(h, keyPadding: keyPadding, causal: causal, context: context, contextPadding: contextPadding)
+        }
+        return try norm(h)
+    }
+}

@@ -1,0 +1,72 @@
+// Vision Transformer (Dosovitskiy et al.) for grayscale or RGB radiographs: non-overlapping patches
+// projected linearly (the same map as a Conv2d with kernel = stride = patch), a class token, learned
+// positional embeddings, pre-norm blocks and a final LayerNorm. Optionally encodes only a subset of the
+// patches per sample (M3AE's visible 25%).
+
+public final class ViT: Module {
+    public let patchEmbed: Linear  // (C·p·p) -> W, input pixels in (channel, row, col) order
+    public let classToken: Tensor  // (W)
+    public let positionEmbedding: Tensor  // (1 + N, W), row 0 for the class token
+    public let encoder: Transformer
+
+    public let imageSize: Int
+    public let patchSize: Int
+    public let channels: Int
+    public let width: Int
+
+    override public var weightDecayExempt: Set<String> { ["classToken", "positionEmbedding"] }
+
+    /// Patches per side and in total.
+    public var grid: Int { imageSize / patchSize }
+    public var patchCount: Int { grid * grid }
+
+    public init(imageSize: Int, patchSize: Int, channels: Int = 1, width: Int, depth: Int, heads: Int,
+                mlpRatio: Float = 4, activation: Activation = .gelu, rng: inout RNG) {
+        precondition(imageSize % patchSize == 0, "image size \(imageSize) is not a multiple of patch size \(patchSize)")
+        self.imageSize = imageSize
+        self.patchSize = patchSize
+        self.channels = channels
+        self.width = width
+        let n = (imageSize / patchSize) * (imageSize / patchSize)
+        patchEmbed = Linear(channels * patchSize * patchSize, width, std: 0.02, rng: &rng)
+        classToken = Init.truncatedNormal([width], std: 0.02, rng: &rng)
+        positionEmbedding = Init.truncatedNormal([1 + n, width], std: 0.02, rng: &rng)
+        encoder = Transformer(dim: width, depth: depth, heads: heads, mlpRatio: mlpRatio, activation: activation, rng: &rng)
+    }
+
+    /// images (B, C, H, W) -> patches (B, N, C·p·p), each patch's pixels in (channel, row, col) order.
+    public func patchify(_ images: Tensor) throws -> Tensor {
+        guard images.rank == 4, images.shape[1] == channels, images.shape[2] == imageSize, images.shape[3] == imageSize else {
+            throw TensorError.shapeMismatch(op: "vit.patchify", shapes: [images.shape, [-1, channels, imageSize, imageSize]],
+                                            detail: "expected images as (B, \(channels), \(imageSize), \(imageSize))")
+        }
+        let (b, c, g, p) = (images.shape[0], channels, grid, patchSize)
+        return try images.reshaped([b, c, g, p, g, p]).permuted([0, 2, 4, 1, 3, 5]).reshaped([b, g * g, c * p * p])
+    }
+
+    /// images (B, C, H, W) -> tokens (B, 1 + K, W) after the final LayerNorm; token 0 is the class token.
+    /// `keep` lists, per sample, the patch indices to encode (all samples the same count K); nil = all.
+    public func callAsFunction(_ images: Tensor, keep: [[Int]]? = nil) throws -> Tensor {
+        let b = images.shape.first ?? 0
+        let n = patchCount
+        var x = try patchEmbed(patchify(images))  // (B, N, W)
+        x = try x + positionEmbedding.slice(axis: 0, 1, 1 + n)
+        if let keep {
+            guard keep.count == b, let k = keep.first?.count, keep.allSatisfy({ $0.count == k }) else {
+                throw TensorError.invalidArgument(op: "vit", detail: "keep must list the same number of patches for each of the \(b) samples")
+            }
+            var rows: [Int] = []
+            rows.reserveCapacity(b * k)
+            for (s, idx) in keep.enumerated() {
+                for i in idx {
+                    guard i >= 0 && i < n else { throw TensorError.outOfRange(op: "vit", detail: "patch index \(i) outside 0..<\(n)") }
+                    rows.append(s * n + i)
+                }
+            }
+            x = try x.reshaped([b * n, width]).indexSelect(axis: 0, rows).reshaped([b, k, width])
+        }
+        let cls = try (classToken + positionEmbedding.slice(axis: 0, 0, 1).reshaped([width])).reshaped([1, 1, width])
+            .expanded(to: [b, 1, width])
+        return try encoder(Tensor.concat([cls, x], axis: 1))
+    }
+}

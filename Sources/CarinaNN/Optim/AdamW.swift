@@ -1,0 +1,79 @@
+// AdamW (Loshchilov & Hutter): Adam with decoupled weight decay, as PyTorch's torch.optim.AdamW computes
+import Foundation
+// it, as one fused pass over each parameter's values, gradient and two moment buffers. Weight decay
+// applies only to parameters marked `decays` (not biases, norms, embeddings, tokens).
+
+public final class AdamW: Optimizer {
+    public let parameters: [NamedParameter]
+    public var learningRate: Float
+    public let beta1: Float
+    public let beta2: Float
+    public let eps: Float
+    public let weightDecay: Float
+    public private(set) var stepCount = 0
+    private let exp_avg: [Tensor]
+    private let exp_avg_sq: [Tensor]
+
+    public init(_ parameters: [NamedParameter], learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
+                eps: Float = 1e-8, weightDecay: Float = 0.01) {
+        self.parameters = parameters
+        self.learningRate = learningRate
+        (beta1, beta2) = betas
+        self.eps = eps
+        self.weightDecay = weightDecay
+        exp_avg = parameters.map { Tensor.zeros($0.tensor.shape) }
+        exp_avg_sq = parameters.map { Tensor.zeros($0.tensor.shape) }
+    }
+
+    public func step() throws {
+        stepCount += 1
+        let t = Float(stepCount)
+        let bc1 = 1 - pow(beta1, t)
+        let bc2 = 1 - pow(beta2, t)
+        for (i, p) in parameters.enumerated() {
+            guard let g = p.tensor.grad else { continue }
+            guard g.count == p.tensor.count else {
+                throw OptimizerError("adamw: gradient of \(p.name) has shape \(g.shape), parameter \(p.tensor.shape)")
+            }
+            AdamW.update(p.tensor.pointer, g.pointer, exp_avg[i].pointer, exp_avg_sq[i].pointer, p.tensor.count,
+                         lr: learningRate, beta1: beta1, beta2: beta2, eps: eps,
+                         decay: p.decays ? weightDecay : 0, bc1: bc1, bc2: bc2)
+        }
+    }
+
+    /// One fused AdamW update over n elements (PyTorch's order of operations):
+    /// p ← p(1 - lr·wd); m ← β1 m + (1-β1) g; v ← β2 v + (1-β2) g²; p ← p - (lr/bc1) · m / (√v/√bc2 + eps).
+    public static func update(_ p: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+                              _ v: UnsafeMutablePointer<Float>, _ n: Int, lr: Float, beta1: Float, beta2: Float,
+                              eps: Float, decay: Float, bc1: Float, bc2: Float) {
+        let shrink = F8(repeating: 1 - lr * decay)
+        let b1 = F8(repeating: beta1), b2 = F8(repeating: beta2)
+        let c1 = F8(repeating: 1 - beta1), c2 = F8(repeating: 1 - beta2)
+        let stepSize = F8(repeating: lr / bc1), rsqrtBC2 = F8(repeating: 1 / bc2.squareRoot()), e = F8(repeating: eps)
+        func body(_ i: Int, _ count: Int) {
+            let gi = count == 8 ? load8(g + i) : loadPartial(g + i, count)
+            let mi = (count == 8 ? load8(m + i) : loadPartial(m + i, count)) * b1 + c1 * gi
+            let vi = (count == 8 ? load8(v + i) : loadPartial(v + i, count)) * b2 + c2 * gi * gi
+            let pi = (count == 8 ? load8(p + i) : loadPartial(p + i, count)) * shrink - stepSize * mi / (vi.squareRoot() * rsqrtBC2 + e)
+            if count == 8 {
+                store8(mi, m + i); store8(vi, v + i); store8(pi, p + i)
+            } else {
+                storePartial(mi, m + i, count); storePartial(vi, v + i, count); storePartial(pi, p + i, count)
+            }
+        }
+        var i = 0
+        while i + 8 <= n { body(i, 8); i += 8 }
+        if i < n { body(i, n - i) }
+    }
+
+    public var state: [(name: String, tensor: Tensor)] {
+        var out: [(String, Tensor)] = []
+        for (i, p) in parameters.enumerated() {
+            out.append(("exp_avg.\(p.name)", exp_avg[i]))
+            out.append(("exp_avg_sq.\(p.name)", exp_avg_sq[i]))
+        }
+        return out
+    }
+
+    public func setStepCount(_ n: Int) { stepCount = n }
+}
