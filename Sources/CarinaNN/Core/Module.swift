@@ -17,6 +17,12 @@ public struct NamedParameter {
     /// Whether decoupled weight decay applies: false for biases, norm weights, embeddings, tokens and
     /// other one-dimensional or exempted parameters.
     public let decays: Bool
+
+    public init(name: String, tensor: Tensor, decays: Bool) {
+        self.name = name
+        self.tensor = tensor
+        self.decays = decays
+    }
 }
 
 /// Base class of every layer and model. Subclasses declare parameters as stored `Tensor` properties

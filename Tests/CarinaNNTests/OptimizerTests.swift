@@ -1,0 +1,85 @@
+// Optimizers and schedules against updates computed by hand from PyTorch's formulas.
+import Testing
+import CarinaNN
+
+@Suite struct OptimizerTests {
+    /// A 2-D parameter (weight decay applies) with a fixed gradient.
+    func weight(_ values: [Float], grad: [Float]) -> NamedParameter {
+        let t = Tensor(shape: [1, values.count], values: values, requiresGrad: true)
+        t.grad = Tensor(shape: [1, grad.count], values: grad)
+        return NamedParameter(name: "w", tensor: t, decays: true)
+    }
+
+    func close(_ a: [Float], _ b: [Float], _ tol: Float = 1e-5) -> Bool {
+        a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tol }
+    }
+
+    @Test func adamWMatchesHandComputedSteps() throws {
+        let p = weight([1, -2], grad: [0.5, -1])
+        let opt = AdamW([p], learningRate: 0.1, betas: (0.9, 0.999), eps: 1e-8, weightDecay: 0.1)
+        try opt.step()
+        // p·(1 - 0.01), then m̂/√v̂ = sign(g): a step of lr against the gradient.
+        #expect(close(p.tensor.scalars, [0.89, -1.88]))
+        try opt.step()
+        // m = 0.095, -0.19; v = 0.00049975, 0.001999; m̂/√v̂ = 0.5/0.5, -1/1; lr/bc1 = 0.1/0.19.
+        #expect(close(p.tensor.scalars, [0.89 * 0.99 - 0.1, -1.88 * 0.99 + 0.1]))
+        #expect(opt.stepCount == 2)
+        #expect(opt.state.map(\.name) == ["exp_avg.w", "exp_avg_sq.w"])
+        #expect(close(opt.state[0].tensor.scalars, [0.095, -0.19]))
+    }
+
+    @Test func adamWSkipsDecayForExemptParametersAndParametersWithoutGradient() throws {
+        let bias = NamedParameter(name: "b", tensor: Tensor(shape: [1], values: [1], requiresGrad: true), decays: false)
+        bias.tensor.grad = Tensor(shape: [1], values: [0])
+        let unused = NamedParameter(name: "u", tensor: Tensor(shape: [1], values: [3], requiresGrad: true), decays: true)
+        let opt = AdamW([bias, unused], learningRate: 0.1, weightDecay: 0.5)
+        try opt.step()
+        #expect(bias.tensor.scalars == [1])  // zero gradient, no decay
+        #expect(unused.tensor.scalars == [3])  // no gradient this step
+    }
+
+    @Test func fusedAdamWMatchesScalarUpdateOnOddLengths() throws {
+        for n in [1, 7, 8, 9, 37] {
+            let values = (0..<n).map { Float($0) * 0.3 - 2 }, grads = (0..<n).map { Float(($0 * 7) % 5) - 2 }
+            let p = weight(values, grad: grads)
+            let opt = AdamW([p], learningRate: 0.01, betas: (0.8, 0.99), eps: 1e-6, weightDecay: 0.2)
+            try opt.step()
+            let expected = zip(values, grads).map { w, g -> Float in
+                let m = 0.2 * g, v = 0.01 * g * g
+                return w * (1 - 0.01 * 0.2) - (0.01 / 0.2) * m / ((v / 0.01).squareRoot() + 1e-6)
+            }
+            #expect(close(p.tensor.scalars, expected))
+        }
+    }
+
+    @Test func sgdMomentumNesterovAndWeightDecay() throws {
+        let plain = weight([0], grad: [1])
+        let momentum = SGD([plain], learningRate: 0.1, momentum: 0.9)
+        try momentum.step()
+        try momentum.step()
+        #expect(close(plain.tensor.scalars, [-0.29]))  // buf 1 then 1.9
+        let nest = weight([0], grad: [1])
+        let nesterov = SGD([nest], learningRate: 0.1, momentum: 0.9, nesterov: true)
+        try nesterov.step()
+        try nesterov.step()
+        #expect(close(nest.tensor.scalars, [-0.461]))  // d = 1.9, then 2.71
+        let decayed = weight([2], grad: [0])
+        try SGD([decayed], learningRate: 0.1, weightDecay: 0.5).step()
+        #expect(close(decayed.tensor.scalars, [1.9]))
+    }
+
+    @Test func warmupCosineSchedule() {
+        let s = WarmupCosine(baseLR: 1, warmupSteps: 2, totalSteps: 6, minLR: 0.1)
+        let lrs = (0..<8).map { s.learningRate(at: $0) }
+        #expect(close(lrs, [0.5, 1, 1, 0.1 + 0.9 * 0.853_553_4, 0.55, 0.1 + 0.9 * 0.146_446_6, 0.1, 0.1]))
+    }
+
+    @Test func clippingScalesToTheMaximumGlobalNorm() {
+        let a = weight([0], grad: [3]), b = weight([0], grad: [4])
+        let norm = clipGradientNorm([a, b], maxNorm: 1)
+        #expect(abs(norm - 5) < 1e-6)
+        #expect(close(a.tensor.grad!.scalars + b.tensor.grad!.scalars, [0.6, 0.8]))
+        #expect(clipGradientNorm([a, b], maxNorm: 10) < 1.0001)  // under the limit: unchanged
+        #expect(close(a.tensor.grad!.scalars, [0.6]))
+    }
+}
