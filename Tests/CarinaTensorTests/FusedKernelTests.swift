@@ -1,0 +1,94 @@
+// Fused kernels against the same computation composed from primitive ops (or a scalar reference),
+// forward and backward: LayerNorm, softmax / log-softmax, GELU, cross-entropy, attention.
+import Foundation
+import Testing
+@testable import CarinaTensor
+import CarinaTestSupport
+
+@Suite struct FusedKernelTests {
+    /// Runs f on fresh copies of the inputs, backpropagates a fixed random weighting, and returns the
+    /// output values and the inputs' gradients.
+    func valuesAndGradients(_ inputs: [Tensor], _ f: ([Tensor]) throws -> Tensor) throws -> ([Float], [[Float]]) {
+        let xs = inputs.map { t -> Tensor in let c = t.copy(); c.requiresGrad = true; return c }
+        let y = try f(xs)
+        try y.backward(randomTensor(y.shape, stream: 77))
+        return (y.scalars, xs.map { $0.grad!.scalars })
+    }
+
+    func expectClose(_ a: ([Float], [[Float]]), _ b: ([Float], [[Float]]), tol: Float = 1e-4,
+                     sourceLocation: SourceLocation = #_sourceLocation) {
+        func maxDiff(_ x: [Float], _ y: [Float]) -> Float { zip(x, y).map { abs($0 - $1) }.max() ?? 0 }
+        #expect(a.0.count == b.0.count, sourceLocation: sourceLocation)
+        #expect(maxDiff(a.0, b.0) < tol, "forward differs", sourceLocation: sourceLocation)
+        for (ga, gb) in zip(a.1, b.1) { #expect(maxDiff(ga, gb) < tol, "gradient differs", sourceLocation: sourceLocation) }
+    }
+
+    @Test(arguments: [[4, 8], [3, 5, 192], [2, 1]]) func layerNormFusedEqualsComposed(_ shape: [Int]) throws {
+        let c = shape.last!
+        let inputs = [randomTensor(shape, -2, 2), randomTensor([c], 0.5, 1.5, stream: 2), randomTensor([c], stream: 3)]
+        let fused = try valuesAndGradients(inputs) { try $0[0].layerNorm(weight: $0[1], bias: $0[2], eps: 1e-5) }
+        let composed = try valuesAndGradients(inputs) { t in
+            let mean = try t[0].mean(axis: -1, keepDims: true)
+            let centered = try t[0] - mean
+            let variance = try centered.square().mean(axis: -1, keepDims: true)
+            return try centered / (variance + 1e-5).sqrt() * t[1] + t[2]
+        }
+        expectClose(fused, composed)
+    }
+
+    @Test(arguments: [[3, 7], [2, 4, 65], [5, 1]]) func softmaxFusedEqualsComposed(_ shape: [Int]) throws {
+        let inputs = [randomTensor(shape, -5, 5)]
+        let composedSoftmax = try valuesAndGradients(inputs) { t in
+            let e = try (t[0] - t[0].max(axis: -1, keepDims: true).detached()).exp()
+            return try e / e.sum(axis: -1, keepDims: true)
+        }
+        expectClose(try valuesAndGradients(inputs) { try $0[0].softmax() }, composedSoftmax)
+        let composedLog = try valuesAndGradients(inputs) { t in try t[0] - t[0].logSumExp(axis: -1, keepDims: true) }
+        expectClose(try valuesAndGradients(inputs) { try $0[0].logSoftmax() }, composedLog)
+    }
+
+    @Test func softmaxIsStableForHugeLogits() throws {
+        let y = try Tensor(shape: [1, 3], values: [1000, 1000, -1000]).softmax()
+        #expect(y.scalars == [0.5, 0.5, 0])
+        let ls = try Tensor(shape: [1, 2], values: [1e4, 0]).logSoftmax()
+        #expect(ls.scalars[0] == 0 && ls.scalars[1] == -1e4)
+    }
+
+    @Test func geluMatchesTheErfDefinition() throws {
+        let x = Tensor(shape: [41], values: (0..<41).map { Float($0) * 0.25 - 5 })
+        let y = x.gelu()
+        for i in 0..<41 {
+            let v = Double(x.pointer[i])
+            #expect(abs(Double(y.pointer[i]) - 0.5 * v * (1 + erf(v / 2.0.squareRoot()))) < 2e-6)
+        }
+    }
+
+    @Test func crossEntropyFusedEqualsLogSoftmaxAndGather() throws {
+        let targets: [Int32] = [3, 0, -100, 2, 2]
+        let inputs = [randomTensor([5, 4], -3, 3)]
+        let fused = try valuesAndGradients(inputs) { try $0[0].crossEntropy(targets: targets) }
+        let composed = try valuesAndGradients(inputs) { t in
+            let kept = targets.enumerated().filter { $0.element != -100 }
+            let picked = try t[0].logSoftmax().gather(axis: 1, IndexTensor(shape: [5, 1], values: targets.map { max($0, 0) }))
+            let mask = Tensor(shape: [5, 1], values: targets.map { $0 == -100 ? 0 : 1 })
+            return try -(picked * mask).sum() / Float(kept.count)
+        }
+        expectClose(fused, composed)
+    }
+
+    @Test(arguments: [false, true]) func attentionFusedEqualsComposed(_ causal: Bool) throws {
+        let (b, t, c, h) = (2, 5, 8, 2)
+        let pad = Tensor(shape: [b, t], values: [1, 1, 1, 1, 0, 1, 1, 1, 1, 1])
+        let inputs = [randomTensor([b, t, c], stream: 1), randomTensor([b, t, c], stream: 2), randomTensor([b, t, c], stream: 3)]
+        let fused = try valuesAndGradients(inputs) { x in try Tensor.attention(q: x[0], k: x[1], v: x[2], heads: h, keyPadding: pad, causal: causal) }
+        let composed = try valuesAndGradients(inputs) { x in
+            func heads(_ y: Tensor) throws -> Tensor { try y.reshaped([b, t, h, c / h]).permuted([0, 2, 1, 3]) }  // (B, H, T, D)
+            let scores = try heads(x[0]).matmul(heads(x[1]), transposeOther: true) / Float(c / h).squareRoot()  // (B, H, T, T)
+            var blocked = [Float](repeating: 0, count: b * t * t)
+            for s in 0..<b { for i in 0..<t { for j in 0..<t where pad[s, j] == 0 || (causal && j > i) { blocked[(s * t + i) * t + j] = 1 } } }
+            let masked = try scores.maskedFill(Tensor(shape: [b, 1, t, t], values: blocked), -1e9)
+            return try masked.softmax().matmul(heads(x[2])).permuted([0, 2, 1, 3]).reshaped([b, t, c])
+        }
+        expectClose(fused, composed)
+    }
+}
