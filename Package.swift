@@ -27,14 +27,17 @@ let package = Package(
 
         .target(name: "CarinaTensor", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
         .target(name: "CarinaNN", dependencies: ["CarinaTensor"], swiftSettings: kernelFlags),
+        // Benchmarks behind `carina bench` (speed is measured here, never asserted in tests).
+        .target(name: "CarinaBench", dependencies: ["CarinaNN"]),
         .executableTarget(name: "carina", dependencies: [
-            "CarinaTensor", "CarinaNN", "CMPI", "CZstd", "CImageCodecs",
+            "CarinaTensor", "CarinaNN", "CarinaBench", "CMPI", "CZstd", "CImageCodecs",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Finite-difference gradient checking and small helpers shared by the test targets.
         .target(name: "CarinaTestSupport", dependencies: ["CarinaTensor"], path: "Tests/CarinaTestSupport"),
         .testTarget(name: "CarinaTensorTests", dependencies: ["CarinaTensor", "CarinaTestSupport"]),
         .testTarget(name: "CarinaNNTests", dependencies: ["CarinaNN", "CarinaTestSupport"]),
+        .testTarget(name: "CarinaBenchTests", dependencies: ["CarinaBench"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,131 @@
+// `carina bench ops`: the GEMM shapes of a ViT-Tiny block and one whole block forward+backward, in
+// GFLOP/s next to this machine's SGEMM peak measured in the same run, for 1 and 2 threads.
+import CarinaNN
+
+public struct OpBenchmark {
+    /// Block geometry: batch B, tokens T, channels C, heads H, MLP ratio 4 (ViT-Tiny at 128 px, patch 16:
+    /// T = 1 + 64 = 65; B = 64 gives B·T = 4160 rows).
+    public var batch = 64
+    public var tokens = 65
+    public var channels = 192
+    public var heads = 3
+    /// Square size for the peak measurement.
+    public var peakSize = 1536
+    public var repeats = 5
+    public var threadCounts = [1, 2]
+
+    public init() {}
+
+    /// A reduced configuration that runs in well under a second (for smoke tests).
+    public static var quick: OpBenchmark {
+        var b = OpBenchmark()
+        b.batch = 4
+        b.tokens = 17
+        b.channels = 32
+        b.heads = 2
+        b.peakSize = 256
+        b.repeats = 1
+        return b
+    }
+
+    public struct Row {
+        public let name: String
+        public let threads: Int
+        public let seconds: Double
+        public let flops: Double
+        public let peak: Double
+        public var gflops: Double { flops / seconds / 1e9 }
+        public var fractionOfPeak: Double { gflops / peak }
+    }
+
+    /// Best SGEMM rate (GFLOP/s) on square matrices with `threads` threads (Carina's partitioning).
+    public func sgemmPeak(threads: Int) -> Double {
+        let n = peakSize
+        let a = Tensor.full([n, n], 0.5), b = Tensor.full([n, n], 0.25), c = Tensor.zeros([n, n])
+        let t = Timing.median(repeats: repeats) {
+            BLAS.sgemm(transA: false, transB: false, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n,
+                       c: c.pointer, ldc: n, threads: threads)
+        }
+        return 2 * Double(n * n * n) / t / 1e9
+    }
+
+    /// Runs every measurement; `log` receives progress lines.
+    public func run(log: (String) -> Void = { _ in }) throws -> [Row] {
+        let saved = Parallel.threads
+        defer { Parallel.threads = saved }
+        var rows: [Row] = []
+        let (m, c) = (batch * tokens, channels)
+        // (name, M, N, K, transA, transB): forward y = x Wᵀ, backward dX = dY W, dW = dYᵀ X.
+        let gemms: [(String, Int, Int, Int, Bool, Bool)] = [
+            ("fwd qkv      (M=\(m), K=\(c), N=\(3 * c))", m, 3 * c, c, false, true),
+            ("fwd proj     (M=\(m), K=\(c), N=\(c))", m, c, c, false, true),
+            ("fwd fc1      (M=\(m), K=\(c), N=\(4 * c))", m, 4 * c, c, false, true),
+            ("fwd fc2      (M=\(m), K=\(4 * c), N=\(c))", m, c, 4 * c, false, true),
+            ("bwd dX fc2   (M=\(m), K=\(c), N=\(4 * c))", m, 4 * c, c, false, false),
+            ("bwd dW fc1   (M=\(4 * c), K=\(m), N=\(c))", 4 * c, c, m, true, false),
+        ]
+        for threads in threadCounts {
+            Parallel.threads = threads
+            let peak = sgemmPeak(threads: threads)
+            rows.append(Row(name: "sgemm peak (n=\(peakSize))", threads: threads, seconds: 1, flops: peak * 1e9, peak: peak))
+            for (name, gm, gn, gk, tA, tB) in gemms {
+                let a = Tensor.full(tA ? [gk, gm] : [gm, gk], 0.01), b = Tensor.full(tB ? [gn, gk] : [gk, gn], 0.02)
+                let out = Tensor.zeros([gm, gn])
+                let t = Timing.median(repeats: repeats) {
+                    BLAS.sgemm(transA: tA, transB: tB, m: gm, n: gn, k: gk, a: a.pointer, lda: tA ? gm : gk,
+                               b: b.pointer, ldb: tB ? gk : gn, c: out.pointer, ldc: gn)
+                }
+                rows.append(Row(name: name, threads: threads, seconds: t, flops: 2 * Double(gm * gn * gk), peak: peak))
+            }
+            rows.append(try attentionRow(threads: threads, peak: peak))
+            rows.append(try blockRow(threads: threads, peak: peak))
+            log("bench ops: \(threads) thread(s) done")
+        }
+        return rows
+    }
+
+    /// Matmul FLOPs of one block's forward pass: projections 2·M·C·(3C + C + 4C + 4C) plus attention
+    /// scores and weighted sum 2 · 2·B·T²·C. A training step (forward + backward) counts three times this.
+    public var blockForwardFLOPs: Double {
+        let (m, c) = (Double(batch * tokens), Double(channels))
+        return 2 * m * c * 12 * c + 4 * Double(batch) * Double(tokens * tokens) * c
+    }
+
+    func attentionRow(threads: Int, peak: Double) throws -> Row {
+        var rng = RNG(seed: 1)
+        let shape = [batch, tokens, 3 * channels]
+        let qkv = Tensor.normal(shape, rng: &rng)
+        qkv.requiresGrad = true
+        let seed = Tensor.normal([batch, tokens, channels], rng: &rng)
+        let t = try Timing.median(repeats: repeats) {
+            qkv.grad = nil
+            try Tensor.selfAttention(qkv: qkv, heads: heads).backward(seed)
+        }
+        let flops = 3 * 4 * Double(batch) * Double(tokens * tokens) * Double(channels)
+        return Row(name: "attention fwd+bwd (B=\(batch), T=\(tokens), H=\(heads))", threads: threads, seconds: t, flops: flops, peak: peak)
+    }
+
+    func blockRow(threads: Int, peak: Double) throws -> Row {
+        var rng = RNG(seed: 2)
+        let block = TransformerBlock(dim: channels, heads: heads, rng: &rng)
+        let x = Tensor.normal([batch, tokens, channels], rng: &rng)
+        x.requiresGrad = true
+        let seed = Tensor.normal([batch, tokens, channels], rng: &rng)
+        let t = try Timing.median(repeats: repeats) {
+            block.zeroGrad()
+            x.grad = nil
+            try block(x).backward(seed)
+        }
+        return Row(name: "transformer block fwd+bwd", threads: threads, seconds: t, flops: 3 * blockForwardFLOPs, peak: peak)
+    }
+
+    /// The table `carina bench ops` prints.
+    public static func table(_ rows: [Row]) -> String {
+        var table = TextTable(["op", "threads", "ms", "GFLOP/s", "% of peak"])
+        for r in rows {
+            let isPeak = r.name.hasPrefix("sgemm peak")
+            table.add([r.name, "\(r.threads)", isPeak ? "-" : format(r.seconds * 1e3, 2), format(r.gflops), isPeak ? "100" : format(100 * r.fractionOfPeak, 0)])
+        }
+        return table.rendered
+    }
+}

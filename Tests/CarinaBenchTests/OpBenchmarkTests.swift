@@ -1,0 +1,22 @@
+// The op benchmark runs end to end on a tiny configuration and reports consistent figures (no speed is
+// asserted: the machines are shared and noisy).
+import Testing
+import CarinaBench
+
+@Suite struct OpBenchmarkTests {
+    @Test func quickRunReportsEveryRowForEachThreadCount() throws {
+        let rows = try OpBenchmark.quick.run()
+        #expect(rows.count == 2 * 9)
+        #expect(rows.allSatisfy { $0.seconds > 0 && $0.gflops > 0 && $0.fractionOfPeak > 0 })
+        let table = OpBenchmark.table(rows)
+        #expect(table.contains("transformer block fwd+bwd"))
+        #expect(table.contains("sgemm peak"))
+    }
+
+    @Test func blockFLOPsCountProjectionsAndAttention() {
+        var b = OpBenchmark()
+        (b.batch, b.tokens, b.channels) = (2, 3, 4)
+        // 2·M·C·12C with M = 6, C = 4, plus 4·B·T²·C
+        #expect(b.blockForwardFLOPs == Double(2 * 6 * 4 * 48 + 4 * 2 * 9 * 4))
+    }
+}
