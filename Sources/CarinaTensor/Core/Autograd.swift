@@ -135,3 +135,25 @@ extension Tensor {
         return fresh.pointer
     }
 }
+
+extension Autograd {
+    /// Defines a differentiable op outside this module (a collective, a custom kernel): `output` was
+    /// computed from `inputs`; `backward` receives the output's gradient and returns one gradient per
+    /// input (nil for none), each the input's shape, which are accumulated into the inputs.
+    public static func custom(_ op: String, output: Tensor, inputs: [Tensor],
+                              backward: @escaping (_ gradOut: Tensor) throws -> [Tensor?]) -> Tensor {
+        record(output, op, inputs) { g in
+            let grads = try backward(g)
+            guard grads.count == inputs.count else {
+                throw TensorError.autograd("\(op): backward returned \(grads.count) gradients for \(inputs.count) inputs")
+            }
+            for (x, dx) in zip(inputs, grads) where x.requiresGrad {
+                guard let dx else { continue }
+                guard dx.count == x.count else {
+                    throw TensorError.shapeMismatch(op: op, shapes: [x.shape, dx.shape], detail: "gradient must match its input")
+                }
+                x.accumulateGrad(dx)
+            }
+        }
+    }
+}

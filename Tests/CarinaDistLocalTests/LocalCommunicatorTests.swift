@@ -1,0 +1,76 @@
+// The in-process communicator: collective results on 1, 2 and 4 ranks, and failure behaviour.
+import Foundation
+import Testing
+import CarinaDist
+
+@Suite struct LocalCommunicatorTests {
+    @Test(arguments: [1, 2, 4]) func collectivesMatchTheirDefinitions(_ n: Int) throws {
+        let results = try LocalWorld.run(size: n) { comm -> [[Float]] in
+            let r = Float(comm.rank)
+            var sum: [Float] = [r, 10 * r, 1]
+            try comm.allReduceSum(&sum)
+            var maxed: [Int64] = [Int64(comm.rank), -Int64(comm.rank)]
+            try maxed.withUnsafeMutableBufferPointer { try comm.allReduceMax($0) }
+            let gathered = try comm.allGather([r, r + 0.5])
+            var scattered = [Float](repeating: 0, count: 2)
+            let send = (0..<(2 * n)).map { Float($0) + r }
+            try send.withUnsafeBufferPointer { s in try scattered.withUnsafeMutableBufferPointer { try comm.reduceScatterSum(s, into: $0) } }
+            var root: [Float] = comm.rank == n - 1 ? [7, 8] : [0, 0]
+            try comm.broadcast(&root, root: n - 1)
+            let variable = try comm.allGatherVariable([Float](repeating: r, count: comm.rank + 1))
+            var pendingBuffer: [Float] = [1, r]
+            try pendingBuffer.withUnsafeMutableBufferPointer { try comm.startAllReduceSum($0).wait() }
+            try comm.barrier()
+            return [sum, maxed.map(Float.init), gathered, scattered, root, variable.values, variable.counts.map(Float.init), pendingBuffer]
+        }
+        let ranks = (0..<n).map(Float.init)
+        let total = ranks.reduce(0, +)
+        for (rank, got) in results.enumerated() {
+            #expect(got[0] == [total, 10 * total, Float(n)])
+            #expect(got[1] == [Float(n - 1), 0])
+            #expect(got[2] == ranks.flatMap { [$0, $0 + 0.5] })
+            #expect(got[3] == (0..<2).map { i in Float(n) * Float(2 * rank + i) + total })
+            #expect(got[4] == [7, 8])
+            #expect(got[5] == ranks.flatMap { [Float](repeating: $0, count: Int($0) + 1) })
+            #expect(got[6] == (1...n).map(Float.init))
+            #expect(got[7] == [Float(n), total])
+        }
+    }
+
+    @Test func aFailingRankStopsTheOthersWithItsName() throws {
+        let start = Date()
+        do {
+            _ = try LocalWorld.run(size: 3, timeout: 30) { comm -> Int in
+                if comm.rank == 1 { throw DistError.bufferMismatch(call: "test", detail: "rank 1 gives up") }
+                var x: [Float] = [1]
+                try comm.allReduceSum(&x)
+                return 0
+            }
+            Issue.record("expected an error")
+        } catch {
+            #expect("\(error)".contains("rank 1 gives up"), "\(error)")
+        }
+        #expect(Date().timeIntervalSince(start) < 5)
+        // What a surviving rank sees: the peer's failure, named.
+        let world = LocalWorld(size: 2, timeout: 30)
+        let comms = world.communicators()
+        world.abort(rank: 1, detail: "out of memory")
+        #expect(throws: DistError.peerFailed(rank: 1, detail: "out of memory")) { try comms[0].barrier() }
+    }
+
+    @Test func aMissingRankTimesOutInsteadOfHanging() throws {
+        let world = LocalWorld(size: 2, timeout: 0.2)
+        let comm = world.communicators()[0]
+        #expect(throws: DistError.self) { var x: [Float] = [1]; try comm.allReduceSum(&x) }
+    }
+
+    @Test func mismatchedCountsAreReported() throws {
+        #expect(throws: DistError.self) {
+            _ = try LocalWorld.run(size: 2) { comm -> Int in
+                var x = [Float](repeating: 1, count: comm.rank + 1)
+                try comm.allReduceSum(&x)
+                return 0
+            }
+        }
+    }
+}
