@@ -28,6 +28,7 @@ let package = Package(
         .target(name: "CarinaTensor", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
         .target(name: "CarinaNN", dependencies: ["CarinaTensor"], swiftSettings: kernelFlags),
         .target(name: "CarinaDist", dependencies: ["CarinaNN", "CMPI"]),
+        .target(name: "CarinaModels", dependencies: ["CarinaNN", "CarinaDist"], swiftSettings: kernelFlags),
         // Benchmarks behind `carina bench` (speed is measured here, never asserted in tests).
         .target(name: "CarinaBench", dependencies: ["CarinaNN"]),
         .executableTarget(name: "carina", dependencies: [
@@ -39,7 +40,7 @@ let package = Package(
         .testTarget(name: "CarinaTensorTests", dependencies: ["CarinaTensor", "CarinaTestSupport"]),
         .testTarget(name: "CarinaNNTests", dependencies: ["CarinaNN", "CarinaTestSupport"]),
         .testTarget(name: "CarinaBenchTests", dependencies: ["CarinaBench"]),
-        .testTarget(name: "CarinaDistLocalTests", dependencies: ["CarinaDist", "CarinaTestSupport"]),
+        .testTarget(name: "CarinaDistLocalTests", dependencies: ["CarinaDist", "CarinaModels", "CarinaTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

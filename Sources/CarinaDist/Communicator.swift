@@ -71,3 +71,12 @@ extension Communicator {
         return (out, counts)
     }
 }
+
+extension Communicator {
+    /// The minimum over all ranks of one value.
+    public func allReduceMin(_ value: Int64) throws -> Int64 {
+        var negated = [-value]
+        try negated.withUnsafeMutableBufferPointer { try allReduceMax($0) }
+        return -negated[0]
+    }
+}

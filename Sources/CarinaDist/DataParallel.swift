@@ -1,0 +1,260 @@
+// Data-parallel training in the manner of PyTorch DDP: parameters start identical on every rank (broadcast
+// from rank 0, then verified by checksum); gradients live in flat buckets (~25 MB, reverse registration
+// order) that are all-reduced as soon as every gradient in them is final during backward, overlapping
+// communication with the rest of backward; `synchronizeGradients()` waits for all before the optimizer
+// step. Not for: the training loop or the loss; losses are normalised by the global batch, so gradients
+// are summed over ranks (`.average` divides by the world size for losses that are local means).
+import CarinaNN
+import Foundation
+
+public final class DataParallel: @unchecked Sendable {
+    public enum GradientReduction: Sendable {
+        /// Gradients are summed over ranks: the loss on each rank is already divided by the global batch.
+        case sum
+        /// Gradients are averaged over ranks: each rank's loss is a mean over its local batch.
+        case average
+    }
+
+    public enum InitialSync: Sendable {
+        /// Copy rank 0's parameters and buffers to every rank, then verify.
+        case broadcast
+        /// Only verify that every rank already holds the same values (after each loaded a checkpoint).
+        case verify
+    }
+
+    /// A flat gradient buffer shared by consecutive parameters.
+    final class Bucket {
+        let storage: TensorStorage
+        let parameters: [Int]  // indices into `parameters`
+        let count: Int
+        var pending = 0
+        var operation: PendingCollective?
+        var launched = false
+
+        init(parameters: [Int], count: Int) {
+            self.parameters = parameters
+            self.count = count
+            storage = TensorStorage(zeros: count)
+        }
+    }
+
+    public let communicator: Communicator
+    /// Trainable parameters in registration order.
+    public let parameters: [NamedParameter]
+    public let reduction: GradientReduction
+    let buckets: [Bucket]
+    /// For each parameter: its bucket and offset in it.
+    private let location: [(bucket: Int, offset: Int)]
+    private var syncEnabled = true
+    private var nextToLaunch = 0
+
+    /// Sets up buckets of at most `bucketBytes` (a parameter larger than that gets a bucket of its own)
+    /// and brings the replicas into agreement as `initialSync` says.
+    public init(model: Module, communicator: Communicator, bucketBytes: Int = 25 << 20,
+                reduction: GradientReduction = .sum, initialSync: InitialSync = .broadcast) throws {
+        self.communicator = communicator
+        self.reduction = reduction
+        parameters = model.trainableParameters
+        // Buckets in reverse registration order: the last layers' gradients are final first.
+        let capacity = Swift.max(1, bucketBytes / MemoryLayout<Float>.stride)
+        var groups: [[Int]] = []
+        var current: [Int] = []
+        var filled = 0
+        for i in parameters.indices.reversed() {
+            let n = parameters[i].tensor.count
+            if !current.isEmpty && filled + n > capacity {
+                groups.append(current)
+                current = []
+                filled = 0
+            }
+            current.append(i)
+            filled += n
+        }
+        if !current.isEmpty { groups.append(current) }
+        var location = [(bucket: Int, offset: Int)](repeating: (0, 0), count: parameters.count)
+        var buckets: [Bucket] = []
+        for (b, group) in groups.enumerated() {
+            var offset = 0
+            for i in group {
+                location[i] = (b, offset)
+                offset += parameters[i].tensor.count
+            }
+            buckets.append(Bucket(parameters: group, count: offset))
+        }
+        self.buckets = buckets
+        self.location = location
+        try verifyStructure(model)
+        if initialSync == .broadcast { try broadcastState(model) }
+        try verifyReplicas(model)
+        attachGradients()
+        resetForNextStep()
+    }
+
+    /// Points every parameter's gradient at its slice of a bucket (zeroed) and installs the hooks that
+    /// launch a bucket's all-reduce once all its gradients are final.
+    private func attachGradients() {
+        for (i, p) in parameters.enumerated() {
+            let (b, offset) = location[i]
+            p.tensor.grad = Tensor(shape: p.tensor.shape, storage: buckets[b].storage, offset: offset)
+            guard communicator.size > 1 else { continue }
+            p.tensor.onGradReady = { [unowned self] _ in self.gradientReady(i) }
+        }
+    }
+
+    private func resetForNextStep() {
+        for bucket in buckets {
+            bucket.pending = bucket.parameters.count
+            bucket.operation = nil
+            bucket.launched = false
+        }
+        nextToLaunch = 0
+    }
+
+    /// Called by autograd when parameter `i`'s gradient is final for this backward pass.
+    private func gradientReady(_ i: Int) {
+        guard syncEnabled else { return }
+        let bucket = buckets[location[i].bucket]
+        bucket.pending -= 1
+        // Launch in bucket order so every rank starts the same collectives in the same order.
+        while nextToLaunch < buckets.count && buckets[nextToLaunch].pending == 0 {
+            launch(buckets[nextToLaunch])
+            nextToLaunch += 1
+        }
+    }
+
+    private func launch(_ bucket: Bucket) {
+        do {
+            bucket.operation = try communicator.startAllReduceSum(
+                UnsafeMutableBufferPointer(start: bucket.storage.pointer, count: bucket.count))
+        } catch {
+            // Reported by synchronizeGradients (a hook cannot throw).
+            launchError = launchError ?? error
+        }
+        bucket.launched = true
+    }
+
+    private var launchError: (any Error)?
+
+    /// Waits until every bucket is reduced (launching those whose parameters got no gradient in this
+    /// pass: their zeros still take part, so no rank waits for a collective another skipped), then
+    /// applies the reduction. Call after backward, before the optimizer step. Inside `noSync` it does
+    /// nothing.
+    public func synchronizeGradients() throws {
+        guard syncEnabled else { return }
+        defer { resetForNextStep() }
+        for (i, p) in parameters.enumerated() {
+            let (b, offset) = location[i]
+            if let g = p.tensor.grad, g.storage !== buckets[b].storage {
+                // Someone replaced the gradient tensor: copy it into the bucket and re-attach.
+                let view = Tensor(shape: p.tensor.shape, storage: buckets[b].storage, offset: offset)
+                view.assign(g)
+                p.tensor.grad = view
+            } else if p.tensor.grad == nil {
+                let view = Tensor(shape: p.tensor.shape, storage: buckets[b].storage, offset: offset)
+                view.fill(0)
+                p.tensor.grad = view
+            }
+        }
+        guard communicator.size > 1 else { return }
+        while nextToLaunch < buckets.count {
+            launch(buckets[nextToLaunch])
+            nextToLaunch += 1
+        }
+        if let launchError {
+            self.launchError = nil
+            throw launchError
+        }
+        for bucket in buckets { try bucket.operation?.wait() }
+        if reduction == .average {
+            let scale = 1 / Float(communicator.size)
+            for bucket in buckets { Kernels.map(bucket.storage.pointer, bucket.storage.pointer, bucket.count) { $0 * scale } }
+        }
+    }
+
+    /// Drives in-flight reductions forward without blocking (call between compute phases).
+    public func progress() throws {
+        for bucket in buckets where bucket.launched { _ = try bucket.operation?.test() }
+    }
+
+    /// Runs `body` (forward and backward of a micro-batch) without communicating: gradients accumulate
+    /// locally, and the next backward outside `noSync` reduces the accumulated sum (gradient accumulation).
+    public func noSync<R>(_ body: () throws -> R) rethrows -> R {
+        let saved = syncEnabled
+        syncEnabled = false
+        defer { syncEnabled = saved }
+        return try body()
+    }
+
+    /// Zeroes every gradient (one pass over each bucket).
+    public func zeroGrad() {
+        for bucket in buckets { bucket.storage.pointer.update(repeating: 0, count: bucket.count) }
+    }
+
+    /// Number of gradient buckets (for logs and tests).
+    public var bucketCount: Int { buckets.count }
+
+    // MARK: replicas
+
+    /// Every tensor whose values must agree across ranks: parameters, then buffers.
+    private static func stateTensors(_ model: Module) -> [(String, Tensor)] {
+        model.namedParameters.map { ($0.name, $0.tensor) } + model.namedBuffers.map { ($0.name, $0.tensor) }
+    }
+
+    /// Checks that every rank has the same tensor names and shapes, naming the first that differs.
+    private func verifyStructure(_ model: Module) throws {
+        let state = DataParallel.stateTensors(model)
+        let signatures = state.map { name, t in Int64(bitPattern: Checksum.fnv1a(name, t.shape)) }
+        try compareWithRankZero(signatures, names: state.map(\.0), what: "name or shape")
+    }
+
+    /// Checks that every rank holds bit-identical parameter and buffer values, naming the first tensor
+    /// that differs and the lowest rank that disagrees with rank 0.
+    public func verifyReplicas(_ model: Module) throws {
+        let state = DataParallel.stateTensors(model)
+        let sums = state.map { Int64(bitPattern: Checksum.fnv1a(values: $0.1)) }
+        try compareWithRankZero(sums, names: state.map(\.0), what: "values")
+    }
+
+    private func compareWithRankZero(_ local: [Int64], names: [String], what: String) throws {
+        guard communicator.size > 1 else { return }
+        var count = [Int64(local.count)]
+        try communicator.broadcast(&count, root: 0)
+        var reference = [Int64](repeating: 0, count: Int(count[0]))
+        if communicator.rank == 0 { reference = local }
+        try communicator.broadcast(&reference, root: 0)
+        // The first index where this rank differs (its count if one list is a prefix of the other),
+        // the lowest such index over ranks, and the lowest rank that differs there.
+        let shared = Swift.min(local.count, reference.count)
+        let mine = (0..<shared).first { local[$0] != reference[$0] } ?? (local.count != reference.count ? shared : Int.max)
+        let index = try communicator.allReduceMin(Int64(mine))
+        guard index != Int64(Int.max) else { return }
+        let culprit = try communicator.allReduceMin(Int64(mine == Int(index) ? communicator.rank : Int.max))
+        let name = Int(index) < names.count ? names[Int(index)] : "tensor #\(index) (the ranks hold different numbers of tensors)"
+        throw DistError.replicaMismatch("\(name): \(what) on rank \(culprit) differ from rank 0's")
+    }
+
+    /// Copies rank 0's parameters and buffers to every rank.
+    private func broadcastState(_ model: Module) throws {
+        guard communicator.size > 1 else { return }
+        for (_, t) in DataParallel.stateTensors(model) {
+            try communicator.broadcast(UnsafeMutableBufferPointer(start: t.pointer, count: t.count), root: 0)
+        }
+    }
+}
+
+/// 64-bit FNV-1a checksums of tensor names, shapes and values (bit patterns), for replica checks.
+public enum Checksum {
+    public static func fnv1a(_ name: String, _ shape: [Int]) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in name.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
+        for d in shape { h = (h ^ UInt64(UInt(bitPattern: d))) &* 0x0000_0100_0000_01B3 }
+        return h
+    }
+
+    public static func fnv1a(values t: Tensor) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        let p = t.pointer
+        for i in 0..<t.count { h = (h ^ UInt64(p[i].bitPattern)) &* 0x0000_0100_0000_01B3 }
+        return h
+    }
+}

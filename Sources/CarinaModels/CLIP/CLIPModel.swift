@@ -1,0 +1,98 @@
+// Contrastive language-image pretraining for chest X-rays (CLIP; ConVIRT with a ResNet): an image
+// encoder and a report encoder, linear projections to a shared space, L2 normalisation, and symmetric
+// InfoNCE with a learnable temperature over negatives gathered from every rank.
+import CarinaDist
+import CarinaNN
+
+/// The report encoder: token and position embeddings, a bidirectional pre-norm transformer, [CLS] pooling.
+public final class TextEncoder: Module {
+    public let tokenEmbedding: Embedding
+    public let positionEmbedding: Tensor  // (T, C)
+    public let encoder: Transformer
+    override public var weightDecayExempt: Set<String> { ["positionEmbedding"] }
+
+    public init(vocabSize: Int, contextLength: Int, width: Int, depth: Int, heads: Int, mlpRatio: Float, rng: inout RNG) {
+        tokenEmbedding = Embedding(vocabSize, width, std: 0.02, rng: &rng)
+        positionEmbedding = Init.truncatedNormal([contextLength, width], std: 0.01, rng: &rng)
+        encoder = Transformer(dim: width, depth: depth, heads: heads, mlpRatio: mlpRatio, rng: &rng)
+    }
+
+    /// ids (B, T) with [CLS] at position 0; padding (B, T) 1 = token, 0 = pad -> tokens (B, T, C)
+    public func callAsFunction(_ ids: IndexTensor, padding: Tensor?) throws -> Tensor {
+        guard ids.shape.count == 2, ids.shape[1] <= positionEmbedding.shape[0] else {
+            throw TensorError.shapeMismatch(op: "text_encoder", shapes: [ids.shape, positionEmbedding.shape],
+                                            detail: "token ids must be (B, T) with T at most the context length")
+        }
+        let t = ids.shape[1]
+        let x = try tokenEmbedding(ids) + positionEmbedding.slice(axis: 0, 0, t)
+        return try encoder(x, keyPadding: padding)
+    }
+}
+
+public final class CLIPModel: Module {
+    public let config: CLIPConfig
+    public let visual: ViT?
+    public let resnet: ResNet?
+    public let attentionPool: AttentionPool2d?
+    public let text: TextEncoder
+    public let imageProjection: Linear  // visual width -> E, no bias
+    public let textProjection: Linear  // text width -> E, no bias
+    public let logitScale: LogitScale
+
+    public init(config: CLIPConfig, seed: UInt64) {
+        self.config = config
+        var rng = RNG(seed: seed, "init.clip")
+        let visualWidth: Int
+        switch config.imageEncoder {
+        case .vit:
+            visual = ViT(imageSize: config.imageSize, patchSize: config.patchSize, channels: config.imageChannels,
+                         width: config.visionWidth, depth: config.visionDepth, heads: config.visionHeads,
+                         mlpRatio: config.mlpRatio, rng: &rng)
+            resnet = nil
+            attentionPool = nil
+            visualWidth = config.visionWidth
+        case .resnet:
+            let net = ResNet(kind: .bottleneck, blocks: config.resnetBlocks, width: config.resnetWidth,
+                             inChannels: config.imageChannels, rng: &rng)
+            let spatial = (config.imageSize + 31) / 32
+            visual = nil
+            resnet = net
+            attentionPool = AttentionPool2d(spatial: spatial, channels: net.outChannels, heads: config.visionHeads,
+                                            outDim: config.visionWidth, rng: &rng)
+            visualWidth = config.visionWidth
+        }
+        text = TextEncoder(vocabSize: config.vocabSize, contextLength: config.contextLength, width: config.textWidth,
+                           depth: config.textDepth, heads: config.textHeads, mlpRatio: config.mlpRatio, rng: &rng)
+        imageProjection = Linear(visualWidth, config.embedDim, bias: false, std: 1 / Float(visualWidth).squareRoot(), rng: &rng)
+        textProjection = Linear(config.textWidth, config.embedDim, bias: false, std: 1 / Float(config.textWidth).squareRoot(), rng: &rng)
+        logitScale = LogitScale(initialTemperature: config.initialTemperature)
+    }
+
+    /// images (B, C, H, W) -> L2-normalised embeddings (B, E)
+    public func embedImages(_ images: Tensor) throws -> Tensor {
+        let pooled: Tensor
+        if let visual {
+            pooled = try visual(images).slice(axis: 1, 0, 1).reshaped([images.shape[0], config.visionWidth])
+        } else {
+            pooled = try attentionPool!(resnet!(images)).pooled
+        }
+        return try imageProjection(pooled).l2Normalized()
+    }
+
+    /// ids (B, T), padding (B, T) -> L2-normalised embeddings (B, E), pooled at [CLS]
+    public func embedText(_ ids: IndexTensor, padding: Tensor?) throws -> Tensor {
+        let tokens = try text(ids, padding: padding)
+        return try textProjection(tokens.slice(axis: 1, 0, 1).reshaped([ids.shape[0], config.textWidth])).l2Normalized()
+    }
+
+    /// Symmetric InfoNCE of this rank's batch against the embeddings of every rank's batch (local-loss
+    /// form, normalised by the global batch: the per-rank losses sum to the one-process loss).
+    public func loss(images: Tensor, ids: IndexTensor, padding: Tensor?, communicator: Communicator) throws -> Tensor {
+        let image = try embedImages(images), report = try embedText(ids, padding: padding)
+        let b = image.shape[0]
+        let allImage = try communicator.allGatherWithGradient(image)
+        let allText = try communicator.allGatherWithGradient(report)
+        return try InfoNCE.loss(image: image, text: report, allImage: allImage, allText: allText,
+                                rowOffset: communicator.rank * b, globalBatch: communicator.size * b, scale: logitScale()).loss
+    }
+}
