@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "CarinaDist", dependencies: ["CarinaNN", "CMPI"]),
         .target(name: "CarinaModels", dependencies: ["CarinaNN", "CarinaDist"], swiftSettings: kernelFlags),
         // Benchmarks behind `carina bench` (speed is measured here, never asserted in tests).
-        .target(name: "CarinaBench", dependencies: ["CarinaNN"]),
+        .target(name: "CarinaBench", dependencies: ["CarinaNN", "CarinaDist", "CarinaModels"]),
         .executableTarget(name: "carina", dependencies: [
             "CarinaTensor", "CarinaNN", "CarinaBench", "CMPI", "CZstd", "CImageCodecs",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -39,7 +39,7 @@ let package = Package(
         .target(name: "CarinaTestSupport", dependencies: ["CarinaTensor"], path: "Tests/CarinaTestSupport"),
         .testTarget(name: "CarinaTensorTests", dependencies: ["CarinaTensor", "CarinaTestSupport"]),
         .testTarget(name: "CarinaNNTests", dependencies: ["CarinaNN", "CarinaTestSupport"]),
-        .testTarget(name: "CarinaBenchTests", dependencies: ["CarinaBench"]),
+        .testTarget(name: "CarinaBenchTests", dependencies: ["CarinaBench", "CarinaDist", "CarinaModels"]),
         .testTarget(name: "CarinaDistLocalTests", dependencies: ["CarinaDist", "CarinaModels", "CarinaTestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -164,7 +164,9 @@ public final class DataParallel: @unchecked Sendable {
             self.launchError = nil
             throw launchError
         }
+        let start = DispatchTime.now().uptimeNanoseconds
         for bucket in buckets { try bucket.operation?.wait() }
+        communicationWaitSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         if reduction == .average {
             let scale = 1 / Float(communicator.size)
             for bucket in buckets { Kernels.map(bucket.storage.pointer, bucket.storage.pointer, bucket.count) { $0 * scale } }
@@ -189,6 +191,10 @@ public final class DataParallel: @unchecked Sendable {
     public func zeroGrad() {
         for bucket in buckets { bucket.storage.pointer.update(repeating: 0, count: bucket.count) }
     }
+
+    /// Seconds spent blocked in `synchronizeGradients` waiting for reductions, summed over steps: the
+    /// communication that did not hide behind backward.
+    public var communicationWaitSeconds = 0.0
 
     /// Number of gradient buckets (for logs and tests).
     public var bucketCount: Int { buckets.count }
