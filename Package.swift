@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "CarinaTensorTests", dependencies: ["CarinaTensor", "CarinaTestSupport"]),
         .testTarget(name: "CarinaNNTests", dependencies: ["CarinaNN", "CarinaTestSupport"]),
         .testTarget(name: "CarinaBenchTests", dependencies: ["CarinaBench", "CarinaDist", "CarinaModels"]),
-        .testTarget(name: "CarinaDistLocalTests", dependencies: ["CarinaDist", "CarinaModels", "CarinaTestSupport"]),
+        .testTarget(name: "CarinaDistLocalTests", dependencies: ["CarinaDist", "CarinaModels", "CarinaBench", "CarinaTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

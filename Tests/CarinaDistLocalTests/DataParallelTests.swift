@@ -3,40 +3,11 @@
 // replicas that diverge are named, unused parameters do not hang the reduction.
 import Foundation
 import Testing
+import CarinaBench
 import CarinaDist
 import CarinaModels
 import CarinaNN
 import CarinaTestSupport
-
-/// A fixed synthetic image-report batch.
-struct ContrastiveBatch: @unchecked Sendable {
-    let images: Tensor  // (N, 1, 8, 8)
-    let ids: [Int32]  // (N, T)
-    let padding: [Float]  // (N, T)
-    let t: Int
-
-    init(size: Int) {
-        let t = 6
-        self.t = t
-        var rng = RNG(seed: 99, "batch", size)
-        images = Tensor.normal([size, 1, 8, 8], rng: &rng)
-        ids = (0..<(size * t)).map { i in i % t == 0 ? 1 : Int32(2 + rng.int(18)) }
-        padding = (0..<(size * t)).map { i in (i / t) % 3 == 0 && i % t >= 4 ? 0 : 1 }
-    }
-
-    /// Rows lo..<hi.
-    func rows(_ lo: Int, _ hi: Int) throws -> (Tensor, IndexTensor, Tensor) {
-        (try images.slice(axis: 0, lo, hi).copy(),
-         IndexTensor(shape: [hi - lo, t], values: Array(ids[(lo * t)..<(hi * t)])),
-         Tensor(shape: [hi - lo, t], values: Array(padding[(lo * t)..<(hi * t)])))
-    }
-}
-
-/// Loss and gradients (by parameter name) after one forward/backward.
-struct StepResult: Sendable {
-    let loss: Float
-    let gradients: [String: [Float]]
-}
 
 func relativeDifference(_ a: [Float], _ b: [Float]) -> Float {
     var diff = 0.0, norm = 0.0
@@ -48,42 +19,15 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Float {
 }
 
 @Suite struct DataParallelTests {
-    static let globalBatch = 8
-
-    func singleProcessReference() throws -> StepResult {
-        let model = CLIPModel(config: .test, seed: 1)
-        let comm = LocalWorld(size: 1).communicators()[0]
-        let (images, ids, pad) = try ContrastiveBatch(size: Self.globalBatch).rows(0, Self.globalBatch)
-        let loss = try model.loss(images: images, ids: ids, padding: pad, communicator: comm)
-        try loss.backward()
-        return StepResult(loss: loss.item, gradients: Dictionary(uniqueKeysWithValues: model.namedParameters.map { ($0.name, $0.tensor.grad!.scalars) }))
-    }
-
     @Test(arguments: [2, 4]) func ranksWithLocalBatchMatchOneRankWithTheGlobalBatch(_ n: Int) throws {
-        let reference = try singleProcessReference()
-        let results = try LocalWorld.run(size: n) { comm -> StepResult in
-            // Ranks start from different initialisations: the broadcast makes them rank 0's.
-            let model = CLIPModel(config: .test, seed: comm.rank == 0 ? 1 : 100 + UInt64(comm.rank))
-            let ddp = try DataParallel(model: model, communicator: comm, bucketBytes: 4096)
-            let b = Self.globalBatch / n
-            let (images, ids, pad) = try ContrastiveBatch(size: Self.globalBatch).rows(comm.rank * b, (comm.rank + 1) * b)
-            let loss = try model.loss(images: images, ids: ids, padding: pad, communicator: comm)
-            try loss.backward()
-            try ddp.synchronizeGradients()
-            var total = [loss.item]
-            try comm.allReduceSum(&total)
-            #expect(ddp.bucketCount > 1)
-            return StepResult(loss: total[0], gradients: Dictionary(uniqueKeysWithValues: model.namedParameters.map { ($0.name, $0.tensor.grad!.scalars) }))
-        }
-        for (rank, result) in results.enumerated() {
-            #expect(abs(result.loss - reference.loss) <= 1e-5 * abs(reference.loss), "rank \(rank) loss")
-            for (name, g) in reference.gradients {
-                let d = relativeDifference(result.gradients[name]!, g)
-                #expect(d <= 1e-5, "rank \(rank) \(name): relative difference \(d)")
-            }
+        let outcomes = try LocalWorld.run(size: n) { comm in try EquivalenceCheck().run(comm) }
+        for (rank, o) in outcomes.enumerated() {
+            #expect(o.lossDifference <= 1e-5, "rank \(rank): loss \(o.loss) vs \(o.referenceLoss)")
+            #expect(o.worstGradient <= 1e-5, "rank \(rank): \(o.worstParameter) differs by \(o.worstGradient)")
+            #expect(o.gradients.count == CLIPModel(config: .test, seed: 1).namedParameters.count)
         }
         // Every rank holds bit-identical gradients after the reduction.
-        for result in results.dropFirst() { #expect(result.gradients == results[0].gradients) }
+        for o in outcomes.dropFirst() { #expect(o.gradients == outcomes[0].gradients) }
     }
 
     @Test func accumulatingMicroBatchesEqualsOneStepOnTheBiggerBatch() throws {
