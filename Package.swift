@@ -27,11 +27,14 @@ let package = Package(
 
         .target(name: "CarinaTensor", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
         .target(name: "CarinaNN", dependencies: ["CarinaTensor"], swiftSettings: kernelFlags),
+        // Checkpoint sits above CarinaNN in the layer order; it uses only CarinaTensor so far.
+        .target(name: "CarinaCheckpoint", dependencies: ["CarinaTensor", "CZstd"]),
         .executableTarget(name: "carina", dependencies: [
             "CarinaTensor", "CarinaNN", "CMPI", "CZstd", "CImageCodecs",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CarinaTensorTests", dependencies: ["CarinaTensor"]),
+        .testTarget(name: "CarinaCheckpointTests", dependencies: ["CarinaCheckpoint", "CarinaTensor"]),
     ],
     swiftLanguageModes: [.v6]
 )
