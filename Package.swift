@@ -27,13 +27,16 @@ let package = Package(
 
         .target(name: "CarinaTensor", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
         .target(name: "CarinaNN", dependencies: ["CarinaTensor"], swiftSettings: kernelFlags),
-        // Checkpoint sits above CarinaNN in the layer order; it uses only CarinaTensor so far.
+        // Data and Checkpoint sit above CarinaNN in the layer order; they use only CarinaTensor so far.
+        // Pixel loops (tensor conversion, later resizing and augmentation) run once per sample: kernel flags.
+        .target(name: "CarinaData", dependencies: ["CarinaTensor", "CImageCodecs"], swiftSettings: kernelFlags),
         .target(name: "CarinaCheckpoint", dependencies: ["CarinaTensor", "CZstd"]),
         .executableTarget(name: "carina", dependencies: [
             "CarinaTensor", "CarinaNN", "CMPI", "CZstd", "CImageCodecs",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CarinaTensorTests", dependencies: ["CarinaTensor"]),
+        .testTarget(name: "CarinaDataTests", dependencies: ["CarinaData"]),
         .testTarget(name: "CarinaCheckpointTests", dependencies: ["CarinaCheckpoint", "CarinaTensor"]),
     ],
     swiftLanguageModes: [.v6]
