@@ -27,7 +27,8 @@ let package = Package(
 
         .target(name: "CarinaTensor", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
         .target(name: "CarinaNN", dependencies: ["CarinaTensor"], swiftSettings: kernelFlags),
-        // Data and Checkpoint sit above CarinaNN in the layer order; they use only CarinaTensor so far.
+        // Dist, Data and Checkpoint sit above CarinaNN in the layer order; they use only CarinaTensor so far.
+        .target(name: "CarinaDist", dependencies: ["CarinaTensor", "CMPI"]),
         // Pixel loops (tensor conversion, later resizing and augmentation) run once per sample: kernel flags.
         .target(name: "CarinaData", dependencies: ["CarinaTensor", "CImageCodecs"], swiftSettings: kernelFlags),
         .target(name: "CarinaCheckpoint", dependencies: ["CarinaTensor", "CZstd"]),
