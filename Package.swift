@@ -33,7 +33,7 @@ let package = Package(
         .target(name: "CarinaData", dependencies: ["CarinaTensor", "CImageCodecs"], swiftSettings: kernelFlags),
         .target(name: "CarinaCheckpoint", dependencies: ["CarinaTensor", "CZstd"]),
         .executableTarget(name: "carina", dependencies: [
-            "CarinaTensor", "CarinaNN", "CMPI", "CZstd", "CImageCodecs",
+            "CarinaTensor", "CarinaNN", "CarinaDist", "CarinaData", "CarinaCheckpoint",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "CarinaTensorTests", dependencies: ["CarinaTensor"]),
