@@ -39,6 +39,9 @@ let package = Package(
         .testTarget(name: "CarinaTensorTests", dependencies: ["CarinaTensor"]),
         .testTarget(name: "CarinaDataTests", dependencies: ["CarinaData"]),
         .testTarget(name: "CarinaCheckpointTests", dependencies: ["CarinaCheckpoint", "CarinaTensor"]),
+        // Runs the built `carina` binary (alone and under mpirun) as a subprocess; `swift build` and
+        // `swift test` both build it, so it is never stale.
+        .testTarget(name: "CarinaDistTests"),
     ],
     swiftLanguageModes: [.v6]
 )
