@@ -1,5 +1,5 @@
 // The Communicator collectives as thin MPI calls (blocking, and MPI_Iallreduce) on MPI_COMM_WORLD for now.
-// Not for: starting MPI (MPIEnvironment) or in-process ranks (a LocalCommunicator, later).
+// Not for: starting MPI (MPIEnvironment) or threads acting as ranks in one process (LocalCommunicator).
 
 import CMPI
 

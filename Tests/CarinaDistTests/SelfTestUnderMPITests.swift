@@ -1,5 +1,5 @@
 // The real MPI path: the built `carina selftest` run alone (a world of one) and under `mpirun -np 2`.
-// Not for: the collectives' arithmetic on many ranks in one process (LocalCommunicator tests, later).
+// Not for: the collectives' arithmetic on threads acting as ranks in one process (LocalCommunicator's tests).
 
 import Foundation
 import Testing
