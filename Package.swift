@@ -28,19 +28,28 @@ let package = Package(
         .target(name: "CarinaTensor", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
         .target(name: "CarinaNN", dependencies: ["CarinaTensor"], swiftSettings: kernelFlags),
         .target(name: "CarinaDist", dependencies: ["CarinaNN", "CMPI"]),
-        .target(name: "CarinaModels", dependencies: ["CarinaNN", "CarinaDist"], swiftSettings: kernelFlags),
-        // Benchmarks behind `carina bench` (speed is measured here, never asserted in tests).
-        .target(name: "CarinaBench", dependencies: ["CarinaNN", "CarinaDist", "CarinaModels"]),
+        // Pixel loops (tensor conversion, resizing, augmentation) run once per sample: kernel flags.
+        .target(name: "CarinaData", dependencies: ["CarinaDist", "CImageCodecs"], swiftSettings: kernelFlags),
+        .target(name: "CarinaCheckpoint", dependencies: ["CarinaData", "CZstd"]),
+        .target(name: "CarinaModels", dependencies: ["CarinaCheckpoint"], swiftSettings: kernelFlags),
+        // Benchmarks and self-checks behind `carina bench` and `carina selftest` (speed is measured
+        // there, never asserted in tests).
+        .target(name: "CarinaBench", dependencies: ["CarinaModels"]),
         .executableTarget(name: "carina", dependencies: [
-            "CarinaTensor", "CarinaNN", "CarinaBench", "CMPI", "CZstd", "CImageCodecs",
+            "CarinaBench",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Finite-difference gradient checking and small helpers shared by the test targets.
         .target(name: "CarinaTestSupport", dependencies: ["CarinaTensor"], path: "Tests/CarinaTestSupport"),
         .testTarget(name: "CarinaTensorTests", dependencies: ["CarinaTensor", "CarinaTestSupport"]),
         .testTarget(name: "CarinaNNTests", dependencies: ["CarinaNN", "CarinaTestSupport"]),
-        .testTarget(name: "CarinaBenchTests", dependencies: ["CarinaBench", "CarinaDist", "CarinaModels"]),
-        .testTarget(name: "CarinaDistLocalTests", dependencies: ["CarinaDist", "CarinaModels", "CarinaBench", "CarinaTestSupport"]),
+        .testTarget(name: "CarinaDistLocalTests", dependencies: ["CarinaBench", "CarinaTestSupport"]),
+        .testTarget(name: "CarinaDataTests", dependencies: ["CarinaData"]),
+        .testTarget(name: "CarinaCheckpointTests", dependencies: ["CarinaCheckpoint"]),
+        .testTarget(name: "CarinaBenchTests", dependencies: ["CarinaBench"]),
+        // Runs the built `carina` binary (alone and under mpirun) as a subprocess; `swift build` and
+        // `swift test` both build it, so it is never stale.
+        .testTarget(name: "CarinaDistTests"),
     ],
     swiftLanguageModes: [.v6]
 )

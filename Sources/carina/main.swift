@@ -1,9 +1,4 @@
-import CarinaBench
-import CarinaNN
-import Foundation
+// The entry point: hands the command line to the `carina` root command. Not for: any logic.
+// A sync root keeps MPI on the main thread; subcommands live one per file beside this one.
 
-// Temporary wiring until the argument-parser command tree lands (merge with the infra branch).
-if CommandLine.arguments.dropFirst().prefix(2) == ["bench", "ops"] {
-    let rows = try OpBenchmark().run { print($0) }
-    print(OpBenchmark.table(rows))
-}
+Carina.main()

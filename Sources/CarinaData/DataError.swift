@@ -1,0 +1,14 @@
+// The error type of the data layer: which file (or shard member) is bad, and what is wrong with it.
+// Not for: errors of the tensor, distributed or checkpoint layers, which have their own types.
+
+public enum DataError: Error, CustomStringConvertible, Equatable {
+    /// An image that cannot be read, decoded or encoded; `source` is its path or shard member name.
+    case badImage(source: String, problem: String)
+
+    public var description: String {
+        switch self {
+        case let .badImage(source, problem):
+            return "image \(source): \(problem)"
+        }
+    }
+}

@@ -1,0 +1,12 @@
+// The `carina` root command: the list of subcommands. Not for: options or logic of any subcommand,
+// each of which lives in its own file (train, eval, bench ... are added there, then listed here).
+
+import ArgumentParser
+
+struct Carina: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "carina",
+        abstract: "Train and evaluate medical vision-language models on chest X-rays, data-parallel over MPI.",
+        subcommands: [BenchCommand.self, SelfTestCommand.self]
+    )
+}

@@ -1,0 +1,16 @@
+// The subprocess helper itself: a program that hangs is stopped at the time limit and reported.
+// Not for: what carina prints (SelfTestUnderMPITests).
+
+import Foundation
+import Testing
+
+@Suite struct SubprocessTimeoutTests {
+    @Test func hangingSubprocessIsKilledAtTheTimeout() async throws {
+        let start = ContinuousClock.now
+        let error = await #expect(throws: SubprocessError.self) {
+            try await runSubprocess(URL(fileURLWithPath: "/bin/sleep"), ["30"], timeout: .seconds(1))
+        }
+        #expect(String(describing: error!).contains("did not finish within"))
+        #expect(ContinuousClock.now - start < .seconds(4), "SIGTERM should end it well before the SIGKILL grace")
+    }
+}
