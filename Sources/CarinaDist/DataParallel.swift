@@ -29,7 +29,6 @@ public final class DataParallel: @unchecked Sendable {
         let count: Int
         var pending = 0
         var operation: PendingCollective?
-        var launched = false
 
         init(parameters: [Int], count: Int) {
             self.parameters = parameters
@@ -105,7 +104,6 @@ public final class DataParallel: @unchecked Sendable {
         for bucket in buckets {
             bucket.pending = bucket.parameters.count
             bucket.operation = nil
-            bucket.launched = false
         }
         nextToLaunch = 0
     }
@@ -120,6 +118,8 @@ public final class DataParallel: @unchecked Sendable {
             launch(buckets[nextToLaunch])
             nextToLaunch += 1
         }
+        // MPI progresses non-blocking collectives only inside MPI calls: poke the ones in flight.
+        if nextToLaunch > 0 { try? progress() }
     }
 
     private func launch(_ bucket: Bucket) {
@@ -130,7 +130,6 @@ public final class DataParallel: @unchecked Sendable {
             // Reported by synchronizeGradients (a hook cannot throw).
             launchError = launchError ?? error
         }
-        bucket.launched = true
     }
 
     private var launchError: (any Error)?
@@ -175,7 +174,7 @@ public final class DataParallel: @unchecked Sendable {
 
     /// Drives in-flight reductions forward without blocking (call between compute phases).
     public func progress() throws {
-        for bucket in buckets where bucket.launched { _ = try bucket.operation?.test() }
+        for bucket in buckets[..<nextToLaunch] { _ = try bucket.operation?.test() }
     }
 
     /// Runs `body` (forward and backward of a micro-batch) without communicating: gradients accumulate
