@@ -32,6 +32,7 @@ let package = Package(
         .target(name: "CarinaData", dependencies: ["CarinaDist", "CImageCodecs"], swiftSettings: kernelFlags),
         .target(name: "CarinaCheckpoint", dependencies: ["CarinaData", "CZstd"]),
         .target(name: "CarinaModels", dependencies: ["CarinaCheckpoint"], swiftSettings: kernelFlags),
+        .target(name: "CarinaEval", dependencies: ["CarinaModels"]),
         // Benchmarks and self-checks behind `carina bench` and `carina selftest` (speed is measured
         // there, never asserted in tests).
         .target(name: "CarinaBench", dependencies: ["CarinaModels"]),
@@ -47,6 +48,7 @@ let package = Package(
         .testTarget(name: "CarinaDataTests", dependencies: ["CarinaData"]),
         .testTarget(name: "CarinaCheckpointTests", dependencies: ["CarinaCheckpoint"]),
         .testTarget(name: "CarinaBenchTests", dependencies: ["CarinaBench"]),
+        .testTarget(name: "CarinaEvalTests", dependencies: ["CarinaEval"]),
         // Runs the built `carina` binary (alone and under mpirun) as a subprocess; `swift build` and
         // `swift test` both build it, so it is never stale.
         .testTarget(name: "CarinaDistTests"),

@@ -1,0 +1,54 @@
+// Ranking metrics of one binary label: ROC AUC and average precision, computed exactly as scikit-learn's
+// roc_auc_score and average_precision_score (ties in score grouped into one threshold). Not for: several
+// classes or masks (MultiLabelMetrics) or retrieval (Retrieval).
+
+public enum BinaryMetrics {
+    /// The (score, label) pairs sorted by score, highest first, grouped by equal score: for each distinct
+    /// score, the number of positives and negatives that have it.
+    static func thresholdGroups(scores: [Float], labels: [Bool]) -> [(positives: Int, negatives: Int)] {
+        let order = scores.indices.sorted { scores[$0] > scores[$1] }
+        var groups: [(positives: Int, negatives: Int)] = []
+        var previous: Float? = nil
+        for i in order {
+            if scores[i] != previous {
+                groups.append((0, 0))
+                previous = scores[i]
+            }
+            if labels[i] { groups[groups.count - 1].positives += 1 } else { groups[groups.count - 1].negatives += 1 }
+        }
+        return groups
+    }
+
+    /// Area under the ROC curve (trapezoidal over distinct thresholds, so a tie between a positive and a
+    /// negative counts one half). Nil when the labels hold no positive or no negative: the curve is
+    /// undefined (scikit-learn raises there).
+    public static func rocAUC(scores: [Float], labels: [Bool]) -> Double? {
+        precondition(scores.count == labels.count, "rocAUC: \(scores.count) scores for \(labels.count) labels")
+        let p = labels.filter { $0 }.count, n = labels.count - p
+        guard p > 0, n > 0 else { return nil }
+        var area = 0.0, tp = 0.0, fp = 0.0
+        for g in thresholdGroups(scores: scores, labels: labels) {
+            let newTP = tp + Double(g.positives), newFP = fp + Double(g.negatives)
+            area += (newFP - fp) * (tp + newTP) / 2
+            (tp, fp) = (newTP, newFP)
+        }
+        return area / (Double(p) * Double(n))
+    }
+
+    /// Average precision, Σₙ (Rₙ − Rₙ₋₁) Pₙ over distinct thresholds from the highest score down (no
+    /// interpolation). Nil when there is no positive (recall is undefined).
+    public static func averagePrecision(scores: [Float], labels: [Bool]) -> Double? {
+        precondition(scores.count == labels.count, "averagePrecision: \(scores.count) scores for \(labels.count) labels")
+        let p = labels.filter { $0 }.count
+        guard p > 0 else { return nil }
+        var ap = 0.0, tp = 0, seen = 0, previousRecall = 0.0
+        for g in thresholdGroups(scores: scores, labels: labels) {
+            tp += g.positives
+            seen += g.positives + g.negatives
+            let recall = Double(tp) / Double(p)
+            ap += (recall - previousRecall) * Double(tp) / Double(seen)
+            previousRecall = recall
+        }
+        return ap
+    }
+}
