@@ -17,6 +17,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.0.0"),
     ],
     targets: [
         // C shims: headers and the few wrappers Swift cannot import directly. No logic.
@@ -33,6 +34,7 @@ let package = Package(
         .target(name: "CarinaCheckpoint", dependencies: ["CarinaData", "CZstd"]),
         .target(name: "CarinaModels", dependencies: ["CarinaCheckpoint"], swiftSettings: kernelFlags),
         .target(name: "CarinaEval", dependencies: ["CarinaModels"]),
+        .target(name: "CarinaTrain", dependencies: ["CarinaEval", .product(name: "Yams", package: "Yams")]),
         // Benchmarks and self-checks behind `carina bench` and `carina selftest` (speed is measured
         // there, never asserted in tests).
         .target(name: "CarinaBench", dependencies: ["CarinaModels"]),
@@ -49,6 +51,7 @@ let package = Package(
         .testTarget(name: "CarinaCheckpointTests", dependencies: ["CarinaCheckpoint"]),
         .testTarget(name: "CarinaBenchTests", dependencies: ["CarinaBench"]),
         .testTarget(name: "CarinaEvalTests", dependencies: ["CarinaEval"]),
+        .testTarget(name: "CarinaTrainTests", dependencies: ["CarinaTrain"]),
         // Runs the built `carina` binary (alone and under mpirun) as a subprocess; `swift build` and
         // `swift test` both build it, so it is never stale.
         .testTarget(name: "CarinaDistTests"),

@@ -1,0 +1,147 @@
+// YAML configs into Codable structs with three guarantees: a key the user omits takes the struct's default,
+// an unknown key is rejected with its dotted path (and the nearest known key), and a value of the wrong type
+// is rejected with its path and what was expected. Not for: what the keys mean (each config struct
+// documents its own keys).
+import Foundation
+import Yams
+
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+public enum ConfigLoader {
+    /// Decodes `yaml` (from `source`, named in errors) over `defaults`.
+    public static func decode<T: Codable>(_ type: T.Type, yaml: String, defaults: T, source: String) throws -> T {
+        let loaded: Any?
+        do {
+            loaded = try Yams.load(yaml: yaml)
+        } catch {
+            throw ConfigError("\(source): not valid YAML: \(error)")
+        }
+        let user = loaded ?? [String: Any]()
+        guard let userMap = user as? [String: Any] else {
+            throw ConfigError("\(source): the top level must be a mapping of keys to values")
+        }
+        return try decode(type, values: userMap, defaults: defaults, source: source)
+    }
+
+    /// Decodes a file.
+    public static func decode<T: Codable>(_ type: T.Type, path: String, defaults: T) throws -> T {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError("\(path): cannot read the config file (missing, unreadable or not UTF-8)")
+        }
+        return try decode(type, yaml: text, defaults: defaults, source: path)
+    }
+
+    /// Decodes already-parsed values over `defaults`.
+    public static func decode<T: Codable>(_ type: T.Type, values: [String: Any], defaults: T, source: String) throws -> T {
+        let base = try plain(defaults)
+        let merged = try merge(values, into: base, path: "", source: source)
+        let data = try JSONSerialization.data(withJSONObject: merged, options: [.sortedKeys])
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let DecodingError.typeMismatch(expected, context) {
+            throw ConfigError("\(source): key '\(dotted(context.codingPath))': expected \(describe(expected)), got \(found(merged, context.codingPath))")
+        } catch let DecodingError.dataCorrupted(context) {
+            throw ConfigError("\(source): key '\(dotted(context.codingPath))': \(context.debugDescription)")
+        } catch let DecodingError.valueNotFound(expected, context) {
+            throw ConfigError("\(source): key '\(dotted(context.codingPath))': expected \(describe(expected)), got nothing")
+        } catch {
+            throw ConfigError("\(source): \(error)")
+        }
+    }
+
+    /// A value as JSON-compatible plain objects (dictionaries, arrays, numbers, strings, booleans).
+    public static func plain<T: Encodable>(_ value: T) throws -> [String: Any] {
+        let data = try JSONEncoder().encode(value)
+        guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ConfigError("config defaults of \(T.self) are not a mapping")
+        }
+        return object
+    }
+
+    /// The resolved config as YAML (sorted keys), as written into a run directory and checkpoints.
+    public static func yaml<T: Encodable>(_ value: T) throws -> String {
+        let encoder = YAMLEncoder()
+        encoder.options.sortKeys = true
+        return try encoder.encode(value)
+    }
+
+    /// Overlays `user` on `base`; every user key must exist in `base` (recursively for mappings).
+    static func merge(_ user: [String: Any], into base: [String: Any], path: String, source: String) throws -> [String: Any] {
+        var out = base
+        for key in user.keys.sorted() {
+            let full = path.isEmpty ? key : "\(path).\(key)"
+            guard let existing = base[key] else {
+                let hint = nearest(key, among: Array(base.keys)).map { " (did you mean '\(path.isEmpty ? $0 : "\(path).\($0)")'?)" } ?? ""
+                throw ConfigError("\(source): unknown key '\(full)'\(hint); known keys here: \(base.keys.sorted().joined(separator: ", "))")
+            }
+            if let nestedBase = existing as? [String: Any] {
+                guard let nestedUser = user[key] as? [String: Any] else {
+                    throw ConfigError("\(source): key '\(full)' must be a mapping with keys \(nestedBase.keys.sorted().joined(separator: ", "))")
+                }
+                out[key] = try merge(nestedUser, into: nestedBase, path: full, source: source)
+            } else if existing is NSNumber, let text = user[key] as? String, let number = Double(text) {
+                // YAML 1.1 reads 5e-4 (no dot) as a string; where a number belongs, take it as one.
+                out[key] = number
+            } else {
+                out[key] = user[key]
+            }
+        }
+        return out
+    }
+
+    /// The known key closest to `key` by edit distance, if close enough to be a likely typo.
+    static func nearest(_ key: String, among keys: [String]) -> String? {
+        func distance(_ a: String, _ b: String) -> Int {
+            let a = Array(a.lowercased()), b = Array(b.lowercased())
+            if a.isEmpty || b.isEmpty { return max(a.count, b.count) }
+            var row = Array(0...b.count)
+            for i in 1...a.count {
+                var previous = row[0]
+                row[0] = i
+                for j in 1...b.count {
+                    let current = row[j]
+                    let substitution = previous + (a[i - 1] == b[j - 1] ? 0 : 1)
+                    row[j] = min(min(row[j] + 1, row[j - 1] + 1), substitution)
+                    previous = current
+                }
+            }
+            return row[b.count]
+        }
+        var best: (key: String, distance: Int)? = nil
+        for candidate in keys.sorted() {
+            let d = distance(key, candidate)
+            if best == nil || d < best!.distance { best = (candidate, d) }
+        }
+        guard let best, best.distance <= max(2, key.count / 3) else { return nil }
+        return best.key
+    }
+
+    static func dotted(_ path: [any CodingKey]) -> String {
+        path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+    }
+
+    static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is Int.Type, is Int64.Type, is UInt64.Type, is Int32.Type: return "an integer"
+        case is Float.Type, is Double.Type: return "a number"
+        case is Bool.Type: return "true or false"
+        case is String.Type: return "a string"
+        default: return "\(type)"
+        }
+    }
+
+    static func found(_ root: Any, _ path: [any CodingKey]) -> String {
+        var node: Any? = root
+        for key in path {
+            if let i = key.intValue, let list = node as? [Any] { node = i < list.count ? list[i] : nil } else { node = (node as? [String: Any])?[key.stringValue] }
+        }
+        guard let node else { return "nothing" }
+        if let s = node as? String { return "the string '\(s)'" }
+        if node is [String: Any] { return "a mapping" }
+        if node is [Any] { return "a list" }
+        return "'\(node)'"
+    }
+}
