@@ -1,0 +1,93 @@
+// What a run writes for machines and people: metrics as JSON lines (`metrics.jsonl` in the run directory,
+// one object per record, appended and flushed), and the progress line rank 0 prints. Not for: plots
+// (Plot.swift reads the JSON lines back).
+import Foundation
+
+/// One record of metrics.jsonl: the step, a kind ("train", "eval", ...) and named values.
+public struct MetricsRecord: Codable, Sendable, Equatable {
+    public var step: Int
+    public var kind: String
+    public var values: [String: Double]
+    /// Seconds since the run (or the resumed run) started.
+    public var time: Double
+
+    public init(step: Int, kind: String, values: [String: Double], time: Double) {
+        self.step = step
+        self.kind = kind
+        self.values = values
+        self.time = time
+    }
+}
+
+public final class MetricsLog {
+    public let path: String
+    private let handle: FileHandle
+    private let encoder: JSONEncoder
+
+    /// Opens (creating or appending to) `directory/metrics.jsonl`.
+    public init(directory: String) throws {
+        path = (directory as NSString).appendingPathComponent("metrics.jsonl")
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw ConfigError("cannot create \(path)")
+            }
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw ConfigError("cannot open \(path) for writing") }
+        handle.seekToEndOfFile()
+        self.handle = handle
+        encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        // An undefined metric (AUC of a class without positives) is NaN: written as the string "NaN".
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+    }
+
+    deinit { try? handle.close() }
+
+    public func append(_ record: MetricsRecord) throws {
+        var data = try encoder.encode(record)
+        data.append(0x0A)
+        handle.write(data)
+    }
+
+    /// Every record in a metrics.jsonl file; a malformed line is an error naming the file and line.
+    public static func read(_ path: String) throws -> [MetricsRecord] {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ConfigError("\(path): cannot read metrics")
+        }
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        var out: [MetricsRecord] = []
+        for (n, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where !line.isEmpty {
+            do {
+                out.append(try decoder.decode(MetricsRecord.self, from: Data(line.utf8)))
+            } catch {
+                throw ConfigError("\(path):\(n + 1): not a metrics record: \(error)")
+            }
+        }
+        return out
+    }
+}
+
+/// The progress line: `step 120/1000  epoch 1  loss 3.412  lr 4.8e-04  182.3 samples/s  ETA 4m48s`.
+public enum ProgressLine {
+    /// `secondsPerStep` (recent average) gives the ETA.
+    public static func format(step: Int, totalSteps: Int, epoch: Int, loss: Double, learningRate: Double,
+                              samplesPerSecond: Double, secondsPerStep: Double, extra: [String: Double] = [:]) -> String {
+        var parts = [
+            "step \(step)/\(totalSteps)", "epoch \(epoch)", String(format: "loss %.4f", loss),
+            String(format: "lr %.2e", learningRate), String(format: "%.1f samples/s", samplesPerSecond),
+        ]
+        for key in extra.keys.sorted() { parts.append("\(key) " + String(format: "%.4g", extra[key]!)) }
+        parts.append("ETA " + duration(Double(totalSteps - step) * secondsPerStep))
+        return parts.joined(separator: "  ")
+    }
+
+    /// "4m48s", "1h02m", "37s".
+    public static func duration(_ seconds: Double) -> String {
+        guard seconds.isFinite, seconds >= 0 else { return "?" }
+        let s = Int(seconds.rounded())
+        if s >= 3600 { return String(format: "%dh%02dm", s / 3600, (s % 3600) / 60) }
+        if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
+        return "\(s)s"
+    }
+}

@@ -1,0 +1,50 @@
+// Metrics JSON lines round-trip, the progress line reads as documented, and the plot draws every series.
+import Foundation
+import Testing
+import CarinaTrain
+
+@Suite struct LogAndPlotTests {
+    func temporaryDirectory() throws -> String {
+        let dir = NSTemporaryDirectory() + "carina-log-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    @Test func metricsAppendAndReadBack() throws {
+        let dir = try temporaryDirectory()
+        let records = [MetricsRecord(step: 1, kind: "train", values: ["loss": 2.5, "lr": 1e-4], time: 0.5),
+                       MetricsRecord(step: 10, kind: "eval", values: ["zero_shot_auc": 0.71], time: 9)]
+        do {
+            let log = try MetricsLog(directory: dir)
+            for r in records { try log.append(r) }
+        }
+        try MetricsLog(directory: dir).append(MetricsRecord(step: 11, kind: "train", values: ["loss": 2], time: 10))
+        #expect(try MetricsLog.read(dir + "/metrics.jsonl") == records + [MetricsRecord(step: 11, kind: "train", values: ["loss": 2], time: 10)])
+    }
+
+    @Test func malformedMetricsLineIsNamed() throws {
+        let dir = try temporaryDirectory()
+        try "{\"step\":1,\"kind\":\"train\",\"values\":{},\"time\":0}\nnot json\n".write(toFile: dir + "/metrics.jsonl", atomically: true, encoding: .utf8)
+        #expect(throws: ConfigError.self) { try MetricsLog.read(dir + "/metrics.jsonl") }
+        do { _ = try MetricsLog.read(dir + "/metrics.jsonl") } catch { #expect("\(error)".contains("metrics.jsonl:2")) }
+    }
+
+    @Test func progressLineShowsStepLossRateThroughputAndETA() {
+        let line = ProgressLine.format(step: 120, totalSteps: 1000, epoch: 1, loss: 3.41234, learningRate: 4.8e-4,
+                                       samplesPerSecond: 182.3, secondsPerStep: 0.3)
+        #expect(line == "step 120/1000  epoch 1  loss 3.4123  lr 4.80e-04  182.3 samples/s  ETA 4m24s")
+        #expect(ProgressLine.duration(3725) == "1h02m" && ProgressLine.duration(37) == "37s")
+    }
+
+    @Test func plotHasAPanelPerQuantity() throws {
+        let dir = try temporaryDirectory()
+        let log = try MetricsLog(directory: dir)
+        for s in 1...5 { try log.append(MetricsRecord(step: s, kind: "train", values: ["loss": 3 - Double(s) * 0.2, "lr": 1e-3], time: 0)) }
+        try log.append(MetricsRecord(step: 5, kind: "eval", values: ["zero_shot_auc": 0.8, "r@1": .nan], time: 0))
+        let records = try MetricsLog.read(dir + "/metrics.jsonl")
+        #expect(Plot.panels(records).map(\.name) == ["train loss", "learning rate", "eval zero_shot_auc"])
+        let path = try Plot.write(runDirectory: dir)
+        let svg = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(svg.hasPrefix("<svg") && svg.contains("train loss") && svg.contains("polyline") && svg.hasSuffix("</svg>\n"))
+    }
+}
