@@ -51,7 +51,7 @@ let package = Package(
         .testTarget(name: "CarinaCheckpointTests", dependencies: ["CarinaCheckpoint"]),
         .testTarget(name: "CarinaBenchTests", dependencies: ["CarinaBench"]),
         .testTarget(name: "CarinaEvalTests", dependencies: ["CarinaEval"]),
-        .testTarget(name: "CarinaTrainTests", dependencies: ["CarinaTrain"]),
+        .testTarget(name: "CarinaTrainTests", dependencies: ["CarinaTrain", .product(name: "Yams", package: "Yams")]),
         // Runs the built `carina` binary (alone and under mpirun) as a subprocess; `swift build` and
         // `swift test` both build it, so it is never stale.
         .testTarget(name: "CarinaDistTests"),
