@@ -39,7 +39,7 @@ let package = Package(
         // there, never asserted in tests).
         .target(name: "CarinaBench", dependencies: ["CarinaModels"]),
         .executableTarget(name: "carina", dependencies: [
-            "CarinaBench",
+            "CarinaBench", "CarinaTrain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // Finite-difference gradient checking and small helpers shared by the test targets.
