@@ -4,13 +4,16 @@
 import ArgumentParser
 import CarinaBench
 import CarinaDist
+import CarinaData
 import CarinaModels
+import CarinaNN
+import CarinaTrain
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure kernels, communication and data-parallel steps on this machine.",
-        subcommands: [BenchOpsCommand.self, BenchCommCommand.self, BenchDDPCommand.self]
+        subcommands: [BenchOpsCommand.self, BenchCommCommand.self, BenchDDPCommand.self, BenchTrainCommand.self]
     )
 }
 
@@ -67,5 +70,38 @@ struct BenchDDPCommand: ParsableCommand {
         bench.steps = steps
         let result = try Runtime.guarded(mpi, "bench ddp") { try bench.run(mpi.world) }
         if mpi.rank == 0 { print(DataParallelStepBenchmark.describe(result)) }
+    }
+}
+
+struct BenchTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Whole training steps of a config's method on random data: samples/s, GEMM GFLOP/s, share of the SGEMM peak."
+    )
+
+    @Option(help: "A run config (configs/*.yaml); its model and train.globalBatch are used.")
+    var config: String
+
+    @Option(help: "Timed steps (median reported).")
+    var steps = 5
+
+    func run() throws {
+        let mpi = try Runtime.start()
+        let file = try RunConfigFile(path: config)
+        let result = try Runtime.guarded(mpi, "bench train") { () -> TrainStepBenchmark.Result in
+            let (method, _) = try file.buildMethod(classNames: [], vocabularySize: file.run.data.vocabularySize)
+            let trainer = try Trainer(config: file.run, method: method, communicator: mpi.world, runDirectory: nil) { _ in }
+            let b = file.run.train.globalBatch / mpi.size
+            let (size, t, vocab) = (file.run.data.imageSize, file.run.data.contextLength, file.run.data.vocabularySize)
+            var rng = RNG(seed: 3, "bench.train", mpi.rank)
+            let ids = (0..<(b * t)).map { i in i % t == 0 ? Int32(1) : Int32(2 + rng.int(vocab - 2)) }
+            let batch = Batch(epoch: 0, indices: Array(0..<b), images: Tensor.normal([b, 1, size, size], rng: &rng), reports: [],
+                              labels: .zeros([b, 1]), labelMask: .zeros([b, 1]),
+                              text: TextBatch(ids: IndexTensor(shape: [b, t], values: ids), padding: .ones([b, t])))
+            var bench = TrainStepBenchmark()
+            bench.steps = steps
+            return try bench.run(communicator: mpi.world, globalBatch: file.run.train.globalBatch) { _ = try trainer.trainStep(batch) }
+        }
+        if mpi.rank == 0 { print(TrainStepBenchmark.describe(result)) }
     }
 }

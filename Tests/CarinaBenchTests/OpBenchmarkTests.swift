@@ -2,6 +2,8 @@
 // asserted: the machines are shared and noisy).
 import Testing
 import CarinaBench
+import CarinaDist
+import CarinaNN
 
 @Suite struct OpBenchmarkTests {
     @Test func quickRunReportsEveryRowForEachThreadCount() throws {
@@ -18,5 +20,18 @@ import CarinaBench
         (b.batch, b.tokens, b.channels) = (2, 3, 4)
         // 2·M·C·12C with M = 6, C = 4, plus 4·B·T²·C
         #expect(b.blockForwardFLOPs == Double(2 * 6 * 4 * 48 + 4 * 2 * 9 * 4))
+    }
+}
+
+@Suite struct TrainStepBenchmarkTests {
+    @Test func countsTheStepsGEMMWork() throws {
+        let comm = LocalWorld(size: 1).communicators()[0]
+        let a = Tensor.ones([6, 4]), b = Tensor.ones([4, 5])
+        var bench = TrainStepBenchmark()
+        (bench.steps, bench.warmup) = (1, 0)
+        let r = try bench.run(communicator: comm, globalBatch: 6) { _ = try a.matmul(b) }
+        #expect(r.flopsPerStep == 2 * 6 * 5 * 4)
+        #expect(r.peakGFLOPs > 0 && r.samplesPerSecond > 0)
+        #expect(!BLAS.countingFLOPs.load(ordering: .relaxed))
     }
 }

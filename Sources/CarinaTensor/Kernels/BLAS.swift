@@ -2,8 +2,14 @@
 // on this machine two 1-thread GEMMs on halves reach ~88% of the 2-thread peak where one 2-thread
 // OpenBLAS call reaches ~70% (../shared/NOTES-interop.md). Not for: autograd (Ops/MatMul.swift).
 import COpenBLAS
+import Synchronization
 
 public enum BLAS {
+    /// When on, every sgemm adds its 2·m·n·k floating-point operations to `flops` (benchmarks count a
+    /// training step's GEMM work this way instead of estimating it).
+    public static let countingFLOPs = Atomic<Bool>(false)
+    public static let flops = Atomic<Int>(0)
+
     /// C (m, n) = alpha * op(A) op(B) + beta * C, row-major, op(X) = X or Xᵀ.
     /// A is (m, k) or, transposed, (k, m) with leading dimension lda; likewise B and C.
     public static func sgemm(
@@ -12,6 +18,7 @@ public enum BLAS {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int? = nil
     ) {
         if m == 0 || n == 0 { return }
+        if countingFLOPs.load(ordering: .relaxed) { flops.add(2 * m * n * k, ordering: .relaxed) }
         if k == 0 {
             for i in 0..<m {
                 let row = c + i * ldc

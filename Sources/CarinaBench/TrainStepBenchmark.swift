@@ -1,0 +1,56 @@
+// `carina bench train --config FILE`: whole training steps of a configured method (forward, backward,
+// gradient reduction, optimizer) on random data: samples/s, GEMM GFLOP/s (the step's sgemm calls
+// counted, so forward and backward are both included) and the share of this machine's SGEMM peak measured
+// in the same run. Every rank calls it; figures are for the whole job.
+import CarinaData
+import CarinaDist
+import CarinaModels
+import CarinaNN
+
+public struct TrainStepBenchmark {
+    public var steps = 5
+    public var warmup = 2
+
+    public init() {}
+
+    public struct Result: Sendable {
+        public let ranks: Int
+        public let threadsPerRank: Int
+        public let globalBatch: Int
+        public let stepSeconds: Double  // median, slowest rank
+        public let flopsPerStep: Double  // all ranks
+        public let peakGFLOPs: Double  // sum over ranks of each rank's SGEMM peak with its threads
+        public var samplesPerSecond: Double { Double(globalBatch) / stepSeconds }
+        public var gflops: Double { flopsPerStep / stepSeconds / 1e9 }
+        public var fractionOfPeak: Double { gflops / peakGFLOPs }
+    }
+
+    /// `step` runs one full training step on this rank's batch; `batch` makes that batch.
+    public func run(communicator: Communicator, globalBatch: Int, step: () throws -> Void) throws -> Result {
+        var peakBench = OpBenchmark()
+        peakBench.repeats = 3
+        let peak = peakBench.sgemmPeak(threads: Parallel.threads)
+        for _ in 0..<warmup { try step() }
+        BLAS.flops.store(0, ordering: .relaxed)
+        BLAS.countingFLOPs.store(true, ordering: .relaxed)
+        try step()
+        BLAS.countingFLOPs.store(false, ordering: .relaxed)
+        let myFLOPs = Double(BLAS.flops.load(ordering: .relaxed))
+        var times: [Double] = []
+        for _ in 0..<steps { times.append(try Timing.median(warmup: 0, repeats: 1, step)) }
+        times.sort()
+        var sums = [myFLOPs, peak]
+        try communicator.allReduceSum(&sums)
+        var slowest = [times[times.count / 2]]
+        try slowest.withUnsafeMutableBufferPointer { try communicator.allReduceMax($0) }
+        return Result(ranks: communicator.size, threadsPerRank: Parallel.threads, globalBatch: globalBatch,
+                      stepSeconds: slowest[0], flopsPerStep: sums[0], peakGFLOPs: sums[1])
+    }
+
+    public static func describe(_ r: Result) -> String {
+        var t = TextTable(["ranks x threads", "global batch", "ms/step", "samples/s", "GEMM GFLOP/step", "GFLOP/s", "SGEMM peak GFLOP/s", "% of peak"])
+        t.add(["\(r.ranks) x \(r.threadsPerRank)", "\(r.globalBatch)", format(r.stepSeconds * 1e3), format(r.samplesPerSecond),
+               format(r.flopsPerStep / 1e9, 2), format(r.gflops), format(r.peakGFLOPs), format(100 * r.fractionOfPeak)])
+        return t.rendered
+    }
+}
