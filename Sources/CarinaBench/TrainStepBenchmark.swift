@@ -31,11 +31,7 @@ public struct TrainStepBenchmark {
         peakBench.repeats = 3
         let peak = peakBench.sgemmPeak(threads: Parallel.threads)
         for _ in 0..<warmup { try step() }
-        BLAS.flops.store(0, ordering: .relaxed)
-        BLAS.countingFLOPs.store(true, ordering: .relaxed)
-        try step()
-        BLAS.countingFLOPs.store(false, ordering: .relaxed)
-        let myFLOPs = Double(BLAS.flops.load(ordering: .relaxed))
+        let myFLOPs = Double(try FLOPCounter.count(step).flops)
         var times: [Double] = []
         for _ in 0..<steps { times.append(try Timing.median(warmup: 0, repeats: 1, step)) }
         times.sort()

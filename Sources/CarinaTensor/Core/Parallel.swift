@@ -2,6 +2,7 @@
 // OpenBLAS itself is kept at one thread; Carina splits GEMMs and loops across threads itself
 // (two 1-thread GEMMs on halves beat one 2-thread GEMM on the ViT shapes, ../shared/NOTES-interop.md).
 import Dispatch
+import Foundation
 import Synchronization
 import COpenBLAS
 
@@ -36,12 +37,21 @@ public enum Parallel {
             if n > 0 { body(0..<n) }
             return
         }
+        let counter = UncheckedSendable(FLOPCounter.current)
         withoutActuallyEscaping(body) { body in
             let box = UncheckedSendable(body)
             DispatchQueue.concurrentPerform(iterations: chunks) { c in
                 let lo = n * c / chunks
                 let hi = n * (c + 1) / chunks
+                // Workers count their GEMMs into the caller's FLOP counter, if it has one (one of the
+                // iterations runs on the caller's own thread: restore what it had).
+                guard let counter = counter.value else {
+                    if lo < hi { box.value(lo..<hi) }
+                    return
+                }
+                let previous = FLOPCounter.swap(counter)
                 if lo < hi { box.value(lo..<hi) }
+                _ = FLOPCounter.swap(previous)
             }
         }
     }

@@ -2,14 +2,47 @@
 // on this machine two 1-thread GEMMs on halves reach ~88% of the 2-thread peak where one 2-thread
 // OpenBLAS call reaches ~70% (../shared/NOTES-interop.md). Not for: autograd (Ops/MatMul.swift).
 import COpenBLAS
+import Foundation
 import Synchronization
 
-public enum BLAS {
-    /// When on, every sgemm adds its 2·m·n·k floating-point operations to `flops` (benchmarks count a
-    /// training step's GEMM work this way instead of estimating it).
-    public static let countingFLOPs = Atomic<Bool>(false)
-    public static let flops = Atomic<Int>(0)
+/// Counts the floating-point operations (2·m·n·k per sgemm) of the GEMMs one piece of code runs, on its
+/// thread and the worker threads it fans out to, and no other thread's (benchmarks count a training
+/// step's GEMM work this way instead of estimating it).
+public final class FLOPCounter: @unchecked Sendable {
+    let total = Atomic<Int>(0)
+    public var flops: Int { total.load(ordering: .relaxed) }
 
+    static let active = Atomic<Int>(0)
+    static let key = "carina.flop-counter"
+
+    /// The counter of the current thread, if counting is on anywhere.
+    static var current: FLOPCounter? {
+        guard active.load(ordering: .relaxed) > 0 else { return nil }
+        return Thread.current.threadDictionary[key] as? FLOPCounter
+    }
+
+    /// Makes `counter` the current thread's and returns the one it replaces.
+    static func swap(_ counter: FLOPCounter?) -> FLOPCounter? {
+        let previous = Thread.current.threadDictionary[key] as? FLOPCounter
+        Thread.current.threadDictionary[key] = counter
+        return previous
+    }
+
+    /// Runs `body` and returns its result with the GEMM FLOPs it performed.
+    public static func count<R>(_ body: () throws -> R) rethrows -> (result: R, flops: Int) {
+        let counter = FLOPCounter()
+        let previous = swap(counter)
+        active.add(1, ordering: .relaxed)
+        defer {
+            active.subtract(1, ordering: .relaxed)
+            _ = swap(previous)
+        }
+        let r = try body()
+        return (r, counter.flops)
+    }
+}
+
+public enum BLAS {
     /// C (m, n) = alpha * op(A) op(B) + beta * C, row-major, op(X) = X or Xᵀ.
     /// A is (m, k) or, transposed, (k, m) with leading dimension lda; likewise B and C.
     public static func sgemm(
@@ -18,7 +51,7 @@ public enum BLAS {
         beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int? = nil
     ) {
         if m == 0 || n == 0 { return }
-        if countingFLOPs.load(ordering: .relaxed) { flops.add(2 * m * n * k, ordering: .relaxed) }
+        FLOPCounter.current?.total.add(2 * m * n * k, ordering: .relaxed)
         if k == 0 {
             for i in 0..<m {
                 let row = c + i * ldc
