@@ -1,0 +1,85 @@
+// Writes the radiology report of a synthetic study from its findings: FINDINGS and IMPRESSION sections in
+// the style of MIMIC-CXR, with synonyms, negations ("no pleural effusion"), laterality and severity, so a
+// model has to read the report rather than match one string. Not for: choosing findings or drawing.
+import CarinaTensor
+
+enum PhantomReport {
+    static func pick(_ options: [String], _ rng: inout RNG) -> String { options[rng.int(options.count)] }
+
+    static func sideWord(_ s: Side) -> String { s.rawValue }
+
+    static func severityWord(_ severity: Int, _ rng: inout RNG) -> String {
+        [["small", "trace", "mild"], ["moderate", "moderate-sized"], ["large", "substantial"]][severity][rng.int(severity == 1 ? 2 : severity == 0 ? 3 : 2)]
+    }
+
+    static func write(_ f: PhantomFindings, _ rng: inout RNG) -> String {
+        var findings: [String] = []
+        var impression: [String] = []
+        if f.supportDevices {
+            findings.append(pick(["Endotracheal tube terminates above the carina. Right internal jugular central venous catheter tip in the SVC.",
+                                  "Support devices in place: endotracheal tube and a right-sided central line.",
+                                  "ET tube and right central venous line are in standard position."], &rng))
+            impression.append(pick(["Lines and tubes in standard position.", "Support devices as described."], &rng))
+        }
+        if f.cardiomegaly {
+            let adj = f.severity == 2 ? "markedly " : f.severity == 1 ? "moderately " : "mildly "
+            findings.append(pick(["The heart is \(adj)enlarged.", "Cardiomegaly is present.", "The cardiac silhouette is \(adj)enlarged.",
+                                  "\(adj.capitalized)enlarged cardiac silhouette."], &rng))
+            impression.append(pick(["Cardiomegaly.", "Enlarged heart."], &rng))
+        } else {
+            findings.append(pick(["Heart size is normal.", "The cardiac silhouette is within normal limits.", "Normal heart size.",
+                                  "Cardiomediastinal silhouette is unremarkable."], &rng))
+        }
+        if f.edema {
+            findings.append(pick(["There is perihilar haziness with vascular congestion, consistent with pulmonary edema.",
+                                  "Bilateral perihilar opacities compatible with interstitial edema.",
+                                  "Pulmonary vascular congestion and edema."], &rng))
+            impression.append(pick(["Pulmonary edema.", "Findings consistent with edema."], &rng))
+        }
+        if let e = f.effusion {
+            let size = severityWord(f.severity, &rng)
+            let phrase = e == .bilateral ? "\(size) bilateral pleural effusions" : "\(size) \(sideWord(e)) pleural effusion"
+            findings.append(pick(["There is a \(phrase).", "\(phrase.prefix(1).uppercased() + phrase.dropFirst()) with blunting of the costophrenic angle.",
+                                  "A \(phrase) is seen."], &rng).replacingOccurrences(of: "a large", with: "a large")
+                            .replacingOccurrences(of: "There is a \(size) bilateral", with: "There are \(size) bilateral"))
+            impression.append(e == .bilateral ? "Bilateral pleural effusions." : "\(sideWord(e).capitalized) pleural effusion.")
+        }
+        if let p = f.pneumothorax {
+            findings.append(pick(["There is a \(sideWord(p)) apical pneumothorax.", "A \(sideWord(p)) pneumothorax is present with a visible pleural line.",
+                                  "\(sideWord(p).capitalized) pneumothorax."], &rng))
+            impression.append("\(sideWord(p).capitalized) pneumothorax.")
+        }
+        if let c = f.consolidation {
+            let zone = c.upper ? "upper" : "lower"
+            findings.append(pick(["Focal consolidation in the \(sideWord(c.side)) \(zone) lobe.", "There is an airspace opacity in the \(sideWord(c.side)) \(zone) lung, concerning for pneumonia.",
+                                  "\(sideWord(c.side).capitalized) \(zone) lobe consolidation."], &rng))
+            impression.append(pick(["\(sideWord(c.side).capitalized) \(zone) lobe consolidation, likely pneumonia.", "Consolidation in the \(sideWord(c.side)) \(zone) lobe."], &rng))
+        }
+        if f.nodules > 0 {
+            let n = f.nodules == 1 ? "a small pulmonary nodule" : "\(["", "", "two", "three"][f.nodules]) small pulmonary nodules"
+            findings.append(pick(["There is \(n).", "Incidental finding of \(n).", "\(n.prefix(1).uppercased() + n.dropFirst()) noted."], &rng))
+            impression.append(pick(["Pulmonary nodule; recommend follow-up CT.", "Nodular opacities, follow-up advised."], &rng))
+        }
+        if let a = f.atelectasis {
+            findings.append(pick(["Plate-like atelectasis at the \(sideWord(a)) lung base.", "Linear opacity in the \(sideWord(a)) lower lung, likely atelectasis.",
+                                  "\(sideWord(a).capitalized) basilar atelectasis."], &rng))
+            impression.append("\(sideWord(a).capitalized) basilar atelectasis.")
+        }
+        // Negatives a radiologist would state.
+        var negatives: [String] = []
+        if f.effusion == nil { negatives.append(pick(["pleural effusion", "effusion"], &rng)) }
+        if f.pneumothorax == nil { negatives.append("pneumothorax") }
+        if f.consolidation == nil { negatives.append(pick(["focal consolidation", "consolidation", "airspace opacity"], &rng)) }
+        if !f.edema && rng.uniform() < 0.5 { negatives.append(pick(["pulmonary edema", "edema"], &rng)) }
+        if !negatives.isEmpty && rng.uniform() < 0.9 {
+            let list = negatives.count == 1 ? negatives[0] : negatives.dropLast().joined(separator: ", ") + " or " + negatives.last!
+            findings.append(pick(["There is no \(list).", "No \(list).", "No evidence of \(list)."], &rng))
+        }
+        if f.nodules == 0 && rng.uniform() < 0.3 { findings.append("No suspicious pulmonary nodules.") }
+        if rng.uniform() < 0.4 { findings.append(pick(["The osseous structures are intact.", "No acute osseous abnormality.", "Bones are unremarkable."], &rng)) }
+        if impression.isEmpty {
+            impression.append(pick(["No acute cardiopulmonary process.", "No acute cardiopulmonary abnormality.", "Normal chest radiograph."], &rng))
+        }
+        return "FINDINGS: " + findings.joined(separator: " ") + "\n\nIMPRESSION: " + impression.joined(separator: " ")
+    }
+}

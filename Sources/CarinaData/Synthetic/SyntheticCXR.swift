@@ -1,0 +1,52 @@
+// The built-in dataset: phantom chest radiographs with consistent reports and labels, generated on the fly
+// and deterministic for (seed, index), so it needs no files and every rank sees the same samples. Three
+// studies per synthetic patient, so patient-disjoint splits are meaningful. Not for: real data (shards).
+import CarinaTensor
+
+public struct SyntheticCXR: SampleSource {
+    public let count: Int
+    public let seed: UInt64
+    public let imageSize: Int
+    /// Probability of each finding (before co-occurrence adjustments).
+    public let prevalence: Float
+    public var classNames: [String] { PhantomFindings.classNames }
+
+    public init(count: Int, seed: UInt64 = 0, imageSize: Int = 128, prevalence: Float = 0.22) {
+        self.count = count
+        self.seed = seed
+        self.imageSize = imageSize
+        self.prevalence = prevalence
+    }
+
+    public func findings(at index: Int) -> PhantomFindings {
+        var rng = RNG(seed: seed, "synthetic.findings", index)
+        return PhantomFindings.draw(&rng, prevalence: prevalence)
+    }
+
+    public func sample(at index: Int) throws -> Sample {
+        guard index >= 0 && index < count else {
+            throw DataError.badImage(source: "synthetic sample \(index)", problem: "index outside 0..<\(count)")
+        }
+        let f = findings(at: index)
+        var renderer = PhantomRenderer(size: imageSize, rng: RNG(seed: seed, "synthetic.image", index))
+        let pixels = renderer.render(f)
+        var words = RNG(seed: seed, "synthetic.report", index)
+        let image = try Image(width: imageSize, height: imageSize, channels: 1, pixels: .uint8(pixels), source: "synthetic sample \(index)")
+        return Sample(key: "synth-\(index)", image: image, report: PhantomReport.write(f, &words), labels: f.labels,
+                      patientID: "synth-p\(index / 3)", metadata: ["view": "PA", "source": "carina synthetic phantom"])
+    }
+
+    /// Patient-disjoint split by a hash of the patient: about 80 % train, 10 % valid, 10 % test.
+    public func split(_ name: String) -> [Int] {
+        (0..<count).filter { index in
+            let patient = index / 3
+            var rng = RNG(seed: seed, "synthetic.split", patient)
+            let u = rng.uniform()
+            switch name {
+            case "train": return u < 0.8
+            case "valid": return u >= 0.8 && u < 0.9
+            default: return u >= 0.9
+            }
+        }
+    }
+}

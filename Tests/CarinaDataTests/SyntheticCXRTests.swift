@@ -1,0 +1,72 @@
+// The built-in phantom dataset: deterministic, reports agree with labels, and findings change the image
+// where they should.
+import Testing
+import CarinaData
+
+@Suite struct SyntheticCXRTests {
+    let data = SyntheticCXR(count: 400, seed: 3, imageSize: 64)
+
+    @Test func sameSeedAndIndexGiveTheSameSample() throws {
+        #expect(try data.sample(at: 17) == SyntheticCXR(count: 400, seed: 3, imageSize: 64).sample(at: 17))
+        #expect(try data.sample(at: 17).image != data.sample(at: 18).image)
+        #expect(try data.sample(at: 17).image != SyntheticCXR(count: 400, seed: 4, imageSize: 64).sample(at: 17).image)
+    }
+
+    @Test func reportsMentionExactlyThePositiveFindings() throws {
+        let phrases: [String: [String]] = [
+            "Cardiomegaly": ["enlarged", "cardiomegaly"], "Pleural Effusion": ["pleural effusion with", "pleural effusions", "pleural effusion is", "pleural effusion."],
+            "Pneumothorax": ["pneumothorax."], "Consolidation": ["lobe consolidation", "consolidation in", "airspace opacity in"],
+            "Nodule": ["small pulmonary nodule"], "Atelectasis": ["atelectasis"], "Edema": ["edema."],
+        ]
+        var counts: [String: Int] = [:]
+        for i in 0..<data.count {
+            let s = try data.sample(at: i)
+            let text = s.report.lowercased()
+            #expect(text.hasPrefix("findings: ") && text.contains("\n\nimpression: "))
+            for (finding, cues) in phrases {
+                let mentioned = cues.contains { text.contains($0) && !text.contains("no \($0)") }
+                let positive = s.labels[finding] == 1
+                if positive { counts[finding, default: 0] += 1 }
+                // A negated mention ("no pleural effusion") never counts as a positive one.
+                if positive { #expect(mentioned, "sample \(i): \(finding) positive but not reported: \(s.report)") }
+            }
+            let normal = s.labels["No Finding"] == 1
+            let nothingElse = s.labels.filter { $0.key != "No Finding" }.values.allSatisfy { $0 == 0 }
+            #expect(normal == nothingElse)
+            if s.labels["Pleural Effusion"] == 0 { #expect(!text.contains("pleural effusion with") && !text.contains("pleural effusions.")) }
+        }
+        for finding in phrases.keys { #expect(counts[finding, default: 0] >= 20, "\(finding) appears only \(counts[finding, default: 0]) times") }
+    }
+
+    /// Mean brightness of a region (fractions of the image).
+    func brightness(_ s: Sample, x: ClosedRange<Double>, y: ClosedRange<Double>) -> Double {
+        guard case let .uint8(p) = s.image.pixels else { return .nan }
+        let n = s.image.width
+        var sum = 0.0, count = 0.0
+        for j in 0..<n where y.contains(Double(j) / Double(n)) {
+            for i in 0..<n where x.contains(Double(i) / Double(n)) { sum += Double(p[j * n + i]); count += 1 }
+        }
+        return sum / count
+    }
+
+    @Test func cardiomegalyWidensTheHeartShadow() throws {
+        var enlarged: [Double] = [], normal: [Double] = []
+        for i in 0..<200 {
+            let s = try data.sample(at: i)
+            // The band just beyond a normal heart's left border, at heart level.
+            let v = brightness(s, x: 0.7...0.76, y: 0.6...0.68)
+            if s.labels["Cardiomegaly"] == 1 { enlarged.append(v) } else if s.labels["Pleural Effusion"] == 0 { normal.append(v) }
+        }
+        let enlargedMean = enlarged.reduce(0, +) / Double(enlarged.count)
+        let normalMean = normal.reduce(0, +) / Double(normal.count)
+        #expect(enlargedMean > normalMean + 20, "\(enlargedMean) vs \(normalMean)")
+    }
+
+    @Test func splitsArePatientDisjointAndCoverEverySample() {
+        let train = data.split("train"), valid = data.split("valid"), test = data.split("test")
+        #expect(train.count + valid.count + test.count == data.count)
+        let patients = { (s: [Int]) in Set(s.map { $0 / 3 }) }
+        #expect(patients(train).isDisjoint(with: patients(valid)) && patients(train).isDisjoint(with: patients(test)))
+        #expect(train.count > 250 && valid.count > 15 && test.count > 15)
+    }
+}
