@@ -4,11 +4,15 @@
 public enum DataError: Error, CustomStringConvertible, Equatable {
     /// An image that cannot be read, decoded or encoded; `source` is its path or shard member name.
     case badImage(source: String, problem: String)
+    /// A report, vocabulary or other text that cannot be read or used.
+    case badText(source: String, problem: String)
 
     public var description: String {
         switch self {
         case let .badImage(source, problem):
             return "image \(source): \(problem)"
+        case let .badText(source, problem):
+            return "\(source): \(problem)"
         }
     }
 }
