@@ -6,6 +6,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
     case badImage(source: String, problem: String)
     /// A report, vocabulary or other text that cannot be read or used.
     case badText(source: String, problem: String)
+    /// A sample of a dataset that could not be loaded (index within the dataset the loader reads).
+    case badSample(index: Int, detail: String)
 
     public var description: String {
         switch self {
@@ -13,6 +15,8 @@ public enum DataError: Error, CustomStringConvertible, Equatable {
             return "image \(source): \(problem)"
         case let .badText(source, problem):
             return "\(source): \(problem)"
+        case let .badSample(index, detail):
+            return "sample \(index): \(detail)"
         }
     }
 }
