@@ -31,7 +31,7 @@ let package = Package(
         .target(name: "CarinaDist", dependencies: ["CarinaNN", "CMPI"]),
         // Pixel loops (tensor conversion, resizing, augmentation) run once per sample: kernel flags.
         .target(name: "CarinaData", dependencies: ["CarinaDist", "CImageCodecs"], swiftSettings: kernelFlags),
-        .target(name: "CarinaCheckpoint", dependencies: ["CarinaData", "CZstd"]),
+        .target(name: "CarinaCheckpoint", dependencies: ["CarinaData", "CZstd"], swiftSettings: kernelFlags),
         .target(name: "CarinaModels", dependencies: ["CarinaCheckpoint"], swiftSettings: kernelFlags),
         .target(name: "CarinaEval", dependencies: ["CarinaModels"]),
         .target(name: "CarinaTrain", dependencies: ["CarinaEval", .product(name: "Yams", package: "Yams")]),
@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "CarinaNNTests", dependencies: ["CarinaNN", "CarinaTestSupport"]),
         .testTarget(name: "CarinaDistLocalTests", dependencies: ["CarinaBench", "CarinaTestSupport"]),
         .testTarget(name: "CarinaDataTests", dependencies: ["CarinaData"]),
-        .testTarget(name: "CarinaCheckpointTests", dependencies: ["CarinaCheckpoint"]),
+        .testTarget(name: "CarinaCheckpointTests", dependencies: ["CarinaCheckpoint", "CarinaTensor"]),
         .testTarget(name: "CarinaBenchTests", dependencies: ["CarinaBench"]),
         .testTarget(name: "CarinaEvalTests", dependencies: ["CarinaEval"]),
         .testTarget(name: "CarinaTrainTests", dependencies: ["CarinaTrain", .product(name: "Yams", package: "Yams")]),

@@ -1,0 +1,48 @@
+// What a checkpoint holds: named tensors by group (the model's parameters and buffers, the optimizer's
+// state) and the run's state (step, sampler position, seed, world size, resolved config). Not for: the file
+// format (CheckpointFile) or the directory of checkpoints (CheckpointStore).
+import CarinaTensor
+
+public struct RunState: Codable, Sendable, Equatable {
+    public var step: Int
+    public var epoch: Int
+    /// Sampler position: global samples of `epoch` consumed (world-size free).
+    public var samplesConsumed: Int
+    public var seed: UInt64
+    public var worldSize: Int
+    public var optimizerStep: Int
+    /// The resolved config (YAML) the run used.
+    public var config: String
+    public var carinaVersion: String
+    /// Method-specific scalars (e.g. the vocabulary file's hash).
+    public var extra: [String: String]
+
+    public init(step: Int, epoch: Int, samplesConsumed: Int, seed: UInt64, worldSize: Int, optimizerStep: Int, config: String,
+                carinaVersion: String = Carina.version, extra: [String: String] = [:]) {
+        self.step = step
+        self.epoch = epoch
+        self.samplesConsumed = samplesConsumed
+        self.seed = seed
+        self.worldSize = worldSize
+        self.optimizerStep = optimizerStep
+        self.config = config
+        self.carinaVersion = carinaVersion
+        self.extra = extra
+    }
+}
+
+public enum Carina {
+    public static let version = "0.1.0"
+}
+
+public struct CheckpointContents {
+    public var model: [(name: String, tensor: Tensor)]
+    public var optimizer: [(name: String, tensor: Tensor)]
+    public var state: RunState
+
+    public init(model: [(name: String, tensor: Tensor)], optimizer: [(name: String, tensor: Tensor)], state: RunState) {
+        self.model = model
+        self.optimizer = optimizer
+        self.state = state
+    }
+}
