@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "CarinaCheckpoint", dependencies: ["CarinaData", "CZstd"], swiftSettings: kernelFlags),
         .target(name: "CarinaModels", dependencies: ["CarinaCheckpoint"], swiftSettings: kernelFlags),
         .target(name: "CarinaEval", dependencies: ["CarinaModels"]),
-        .target(name: "CarinaTrain", dependencies: ["CarinaEval", .product(name: "Yams", package: "Yams")]),
+        .target(name: "CarinaTrain", dependencies: ["CarinaEval", .product(name: "Yams", package: "Yams")], swiftSettings: kernelFlags),
         // Benchmarks and self-checks behind `carina bench` and `carina selftest` (speed is measured
         // there, never asserted in tests).
         .target(name: "CarinaBench", dependencies: ["CarinaModels"]),

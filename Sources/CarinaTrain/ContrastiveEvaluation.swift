@@ -15,6 +15,8 @@ public struct ContrastiveEvaluation {
     public var linearProbe = true
     public var retrieval = true
     public var seed: UInt64 = 0
+    /// Labels no prompt pair can describe ("No Finding"): left out of zero-shot classification.
+    public var zeroShotExcluded: Set<String> = ["No Finding"]
 
     public init(classNames: [String]) { self.classNames = classNames }
 
@@ -64,14 +66,17 @@ public struct ContrastiveEvaluation {
                     embedPrompts: ([String]) throws -> Tensor) throws -> [String: Double] {
         var out: [String: Double] = [:]
         let n = evaluation.images.shape[0]
-        if zeroShot && !classNames.isEmpty {
-            let prompts = classNames.map { ZeroShot.prompts(for: $0) }
+        let zeroShotColumns = classNames.indices.filter { !zeroShotExcluded.contains(classNames[$0]) }
+        if zeroShot && !zeroShotColumns.isEmpty {
+            let names = zeroShotColumns.map { classNames[$0] }
+            let prompts = names.map { ZeroShot.prompts(for: $0) }
             let pos = try embedPrompts(prompts.map(\.positive)), neg = try embedPrompts(prompts.map(\.negative))
             let scale = Autograd.withoutGrad { clip.logitScale().item }
             let p = try ZeroShot.probabilities(images: evaluation.images, positive: pos, negative: neg, scale: scale)
-            let m = MultiLabelMetrics(scores: p.scalars, labels: evaluation.labels.scalars, classNames: classNames)
+            let labels = try evaluation.labels.indexSelect(axis: 1, zeroShotColumns)
+            let m = MultiLabelMetrics(scores: p.scalars, labels: labels.scalars, classNames: names)
             out["zero_shot_macro_auc"] = m.macroAUC ?? .nan
-            for (name, auc) in zip(classNames, m.auc) { out["zero_shot_auc/\(name)"] = auc ?? .nan }
+            for (name, auc) in zip(names, m.auc) { out["zero_shot_auc/\(name)"] = auc ?? .nan }
         }
         if linearProbe, let train = probeTraining, !classNames.isEmpty {
             var probe = LinearProbe()

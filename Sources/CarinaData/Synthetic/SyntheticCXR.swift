@@ -36,6 +36,12 @@ public struct SyntheticCXR: SampleSource {
                       patientID: "synth-p\(index / 3)", metadata: ["view": "PA", "source": "carina synthetic phantom"])
     }
 
+    /// The report of sample `index` without drawing its image (vocabulary building reads every report).
+    public func report(at index: Int) -> String {
+        var words = RNG(seed: seed, "synthetic.report", index)
+        return PhantomReport.write(findings(at: index), &words)
+    }
+
     /// Patient-disjoint split by a hash of the patient: about 80 % train, 10 % valid, 10 % test.
     public func split(_ name: String) -> [Int] {
         (0..<count).filter { index in

@@ -1,0 +1,213 @@
+// A whole `carina train` run: config -> data, vocabulary, method, optimizer, loader; resume from the newest
+// valid checkpoint; train with checkpoints at the configured cadence and on pre-emption; evaluate; write
+// metrics, curves and a summary. Rank 0 writes files and prints; every rank computes. Not for: the step
+// itself (Trainer) or any method's internals.
+import CarinaCheckpoint
+import CarinaData
+import CarinaDist
+import CarinaModels
+import CarinaNN
+import Foundation
+
+extension BatchLoader: BatchStream {}
+
+public final class TrainingRun {
+    public enum Resume: Equatable, Sendable {
+        case none
+        /// The newest checkpoint in the run directory that verifies, if any.
+        case auto
+        /// This file, which must verify.
+        case path(String)
+    }
+
+    public let file: RunConfigFile
+    public let config: RunConfig
+    public let runDirectory: String
+    public let communicator: Communicator
+    private let say: (String) -> Void
+
+    public init(configPath: String, runDirectory: String, communicator: Communicator, overrideSteps: Int? = nil,
+                log: @escaping (String) -> Void) throws {
+        file = try RunConfigFile(path: configPath)
+        var config = file.run
+        if let overrideSteps { config.train.steps = overrideSteps }
+        self.config = config
+        self.runDirectory = runDirectory
+        self.communicator = communicator
+        say = communicator.rank == 0 ? log : { _ in }
+        if communicator.rank == 0 {
+            do { try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true) } catch {
+                throw ConfigError("cannot create the run directory \(runDirectory): \(error.localizedDescription)")
+            }
+        }
+        try communicator.barrier()
+    }
+
+    func path(_ name: String) -> String { (runDirectory as NSString).appendingPathComponent(name) }
+
+    // MARK: data
+
+    struct Data {
+        let source: SampleSource
+        let train: [Int]
+        let evaluation: [Int]
+        let reports: (Int) -> String
+    }
+
+    func data() throws -> Data {
+        let d = config.data
+        guard d.train == "synthetic" else {
+            throw ConfigError("\(file.path): data.train '\(d.train)': only the built-in 'synthetic' dataset can be trained on in this version; "
+                              + "shard directories from `carina prepare` arrive with the importers")
+        }
+        let synthetic = SyntheticCXR(count: d.syntheticCount, seed: config.seed, imageSize: d.imageSize)
+        let train = synthetic.split(d.trainSplit), evaluation = synthetic.split(d.evalSplit)
+        guard !train.isEmpty, !evaluation.isEmpty else {
+            throw ConfigError("\(file.path): data.syntheticCount \(d.syntheticCount) leaves an empty '\(d.trainSplit)' or '\(d.evalSplit)' split")
+        }
+        return Data(source: synthetic, train: train, evaluation: evaluation, reports: { synthetic.report(at: $0) })
+    }
+
+    /// The configured vocabulary, the one saved in the run directory, or one built by rank 0 from the
+    /// training reports and saved there.
+    func tokenizer(_ data: Data) throws -> WordPieceTokenizer {
+        if !config.data.vocabulary.isEmpty { return try WordPieceTokenizer(vocabularyFile: config.data.vocabulary) }
+        let saved = path("vocab.txt")
+        if communicator.rank == 0 && !FileManager.default.fileExists(atPath: saved) {
+            let vocab = VocabularyBuilder.build(corpus: data.train.map(data.reports), size: config.data.vocabularySize)
+            try VocabularyBuilder.write(vocab, to: saved)
+            say("built a \(vocab.count)-token vocabulary from \(data.train.count) training reports: \(saved)")
+        }
+        try communicator.barrier()
+        return try WordPieceTokenizer(vocabularyFile: saved)
+    }
+
+    func transform(train: Bool) -> ImageTransform {
+        let d = config.data
+        var t = ImageTransform(size: d.imageSize, train: train && d.augment)
+        (t.cropScaleMin, t.rotationDegrees, t.translate, t.brightness, t.contrast, t.mean, t.std) =
+            (d.cropScaleMin, d.rotationDegrees, d.translate, d.brightness, d.contrast, d.mean, d.std)
+        return t
+    }
+
+    // MARK: the run
+
+    public struct Summary: Sendable {
+        public let steps: Int
+        public let resumedFrom: String?
+        public let outcome: Trainer.Outcome
+        public let evaluation: [String: Double]
+        public let checkpoint: String?
+    }
+
+    public func run(resume: Resume) throws -> Summary {
+        let data = try data()
+        let tokenizer = try tokenizer(data)
+        let (method, resolvedModel) = try file.buildMethod(classNames: data.source.classNames, vocabularySize: tokenizer.vocabularySize)
+        let resolved = try ConfigLoader.yaml(config) + "model:\n" + resolvedModel.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
+        if communicator.rank == 0 { try resolved.write(toFile: path("config.yaml"), atomically: true, encoding: .utf8) }
+        let store = try CheckpointStore(directory: path("checkpoints"), keepLast: config.train.keepCheckpoints, keepEvery: config.train.keepEvery)
+
+        // Resume: every rank reads the same checkpoint; DataParallel then verifies they agree.
+        var restored: (path: String, contents: CheckpointContents)? = nil
+        switch resume {
+        case .none: break
+        case .auto:
+            if let found = store.latestValid() {
+                for s in found.skipped { say("resume: skipped \(s.path): \(s.reason)") }
+                restored = (found.path, found.contents)
+            }
+        case let .path(p): restored = (p, try CheckpointFile.read(p))
+        }
+        let modelState = method.model.namedParameters.map { (name: $0.name, tensor: $0.tensor) } + method.model.namedBuffers
+        if let restored {
+            try CheckpointFile.load(restored.contents.model, into: modelState, path: restored.path, group: "model")
+            say("resumed from \(restored.path) at step \(restored.contents.state.step) (saved on \(restored.contents.state.worldSize) rank(s), now \(communicator.size))")
+        }
+        let trainer = try Trainer(config: config, method: method, communicator: communicator, runDirectory: communicator.rank == 0 ? runDirectory : nil,
+                                  initialSync: restored == nil ? .broadcast : .verify) { [say] in say($0) }
+        var samplerState = SamplerState()
+        if let restored {
+            let state = restored.contents.state
+            try CheckpointFile.load(restored.contents.optimizer, into: trainer.optimizer.state, path: restored.path, group: "optimizer")
+            trainer.optimizer.setStepCount(state.optimizerStep)
+            trainer.step = state.step
+            samplerState = SamplerState(epoch: state.epoch, samplesConsumed: state.samplesConsumed)
+        }
+
+        let contextLength = config.data.contextLength
+        let tokenize: ReportTokenizer = { report, _ in tokenizer.encode(report, contextLength: contextLength) }
+        let trainSource = SubsetSource(data.source, indices: data.train)
+        let assembler = BatchAssembler(source: trainSource, transform: transform(train: true), seed: config.seed,
+                                       tokenize: method.needsText ? tokenize : nil, contextLength: contextLength,
+                                       threads: config.data.workers, skipBadSamples: config.data.skipBadSamples)
+        let sampler = try DistributedSampler(datasetSize: trainSource.count, globalBatch: config.train.globalBatch, seed: config.seed, state: samplerState)
+        let loader = BatchLoader(assembler: assembler, sampler: sampler, rank: communicator.rank, worldSize: communicator.size,
+                                 prefetch: config.data.prefetch)
+        say("training \(config.method) (\(method.model.parameterCount()) parameters) on \(trainSource.count) samples, "
+            + "\(communicator.size) rank(s) x \(config.train.globalBatch / communicator.size) per step, steps \(trainer.step)..<\(config.train.steps)")
+
+        StopSignal.install()
+        var lastSaved: String? = nil
+        func save(_ t: Trainer) throws {
+            let position = loader.samplerState
+            let contents = CheckpointContents(
+                model: t.method.model.namedParameters.map { (name: $0.name, tensor: $0.tensor) } + t.method.model.namedBuffers,
+                optimizer: t.optimizer.state,
+                state: RunState(step: t.step, epoch: position.epoch, samplesConsumed: position.samplesConsumed, seed: config.seed,
+                                worldSize: communicator.size, optimizerStep: t.optimizer.stepCount, config: resolved))
+            if communicator.rank == 0 { lastSaved = try store.save(contents, step: t.step) }
+            try communicator.barrier()
+        }
+        let outcome = try trainer.run(loader) { t, stopping in
+            let every = config.train.checkpointEvery
+            if stopping || (every > 0 && t.step % every == 0) || t.step == config.train.steps {
+                try save(t)
+                if stopping { say("stop signal: checkpoint written at step \(t.step); resume with --resume auto") }
+            }
+        }
+        if trainer.step == config.train.steps && lastSaved == nil && restored?.contents.state.step != trainer.step {
+            try save(trainer)
+        }
+        var evaluation: [String: Double] = [:]
+        if outcome == .finished, let clip = method as? CLIPMethod {
+            evaluation = try evaluate(clip, data: data, tokenizer: tokenizer)
+            try trainer.metrics?.append(MetricsRecord(step: trainer.step, kind: "eval", values: evaluation, time: trainer.elapsed))
+        }
+        if communicator.rank == 0 {
+            _ = try? Plot.write(runDirectory: runDirectory)
+        }
+        return Summary(steps: trainer.step, resumedFrom: restored?.path, outcome: outcome, evaluation: evaluation,
+                       checkpoint: lastSaved ?? store.latestPointer)
+    }
+
+    /// Zero-shot, linear-probe and retrieval evaluation of a contrastive model on the evaluation split,
+    /// with probe-training features from (at most 2000 of) the training split.
+    func evaluate(_ clip: CLIPMethod, data: Data, tokenizer: WordPieceTokenizer) throws -> [String: Double] {
+        let contextLength = config.data.contextLength
+        func embed(_ indices: [Int]) throws -> ContrastiveEvaluation.Embedded {
+            let mine = EvaluationShard.range(count: indices.count, rank: communicator.rank, size: communicator.size)
+            let assembler = BatchAssembler(source: data.source, transform: transform(train: false), seed: config.seed,
+                                           tokenize: { report, _ in tokenizer.encode(report, contextLength: contextLength) },
+                                           contextLength: contextLength, threads: config.data.workers)
+            let batches = try EvaluationBatches(assembler: assembler, indices: Array(indices[mine]), batch: 64).collect()
+            return try ContrastiveEvaluation.embed(clip.clip, batches: batches, classCount: data.source.classNames.count, withText: true,
+                                                   communicator: communicator)
+        }
+        var evalIndices = data.evaluation
+        if config.eval.maxSamples > 0 { evalIndices = Array(evalIndices.prefix(config.eval.maxSamples)) }
+        let evaluation = try embed(evalIndices)
+        let probeTraining = config.eval.linearProbe ? try embed(Array(data.train.prefix(2000))) : nil
+        // "No Finding" is not a finding a prompt can describe; leave it out of zero-shot and probes.
+        var e = ContrastiveEvaluation(classNames: data.source.classNames)
+        (e.zeroShot, e.linearProbe, e.retrieval, e.probeFractions, e.seed) =
+            (config.eval.zeroShot, config.eval.linearProbe, config.eval.retrieval, config.eval.probeFractions, config.seed)
+        return try e.run(clip.clip, evaluation: evaluation, probeTraining: probeTraining) { prompts in
+            let encoded = prompts.map { tokenizer.encode($0, contextLength: contextLength) }
+            return try Autograd.withoutGrad {
+                try clip.clip.embedText(IndexTensor(shape: [prompts.count, contextLength], values: encoded.flatMap(\.ids)),
+                                        padding: Tensor(shape: [prompts.count, contextLength], values: encoded.flatMap(\.padding)))
+            }
+        }
+    }
+}
