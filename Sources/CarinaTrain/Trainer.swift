@@ -36,6 +36,8 @@ public final class Trainer {
     public internal(set) var step = 0
     /// Batches skipped because of a non-finite loss or gradient (with nonFinite: skip).
     public private(set) var skippedSteps = 0
+    /// Reads this process's pending stop request (SIGTERM/SIGUSR1); tests inject their own.
+    public var stopCheck: () -> Int32? = { StopSignal.received }
     /// Rank 0's metrics file (nil on other ranks or when not logging to a directory).
     public let metrics: MetricsLog?
     private let say: (String) -> Void
@@ -126,7 +128,7 @@ public final class Trainer {
             let batch = try data.next()
             let result = try trainStep(batch)
             windowSteps += 1
-            var signal = [Int64(StopSignal.received ?? 0)]
+            var signal = [Int64(stopCheck() ?? 0)]
             try signal.withUnsafeMutableBufferPointer { try communicator.allReduceMax($0) }
             let stopping = signal[0] != 0
             if step % max(config.train.logEvery, 1) == 0 || step == total || stopping {

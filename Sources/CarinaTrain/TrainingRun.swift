@@ -100,6 +100,9 @@ public final class TrainingRun {
         public let checkpoint: String?
     }
 
+    /// Tests replace the process's signal flag with their own stop condition (called after each step).
+    public var stopCheck: ((_ step: Int) -> Int32?)? = nil
+
     public func run(resume: Resume) throws -> Summary {
         let data = try data()
         let tokenizer = try tokenizer(data)
@@ -147,7 +150,7 @@ public final class TrainingRun {
         say("training \(config.method) (\(method.model.parameterCount()) parameters) on \(trainSource.count) samples, "
             + "\(communicator.size) rank(s) x \(config.train.globalBatch / communicator.size) per step, steps \(trainer.step)..<\(config.train.steps)")
 
-        StopSignal.install()
+        if let stopCheck { trainer.stopCheck = { [unowned trainer] in stopCheck(trainer.step) } } else { StopSignal.install() }
         var lastSaved: String? = nil
         func save(_ t: Trainer) throws {
             let position = loader.samplerState
