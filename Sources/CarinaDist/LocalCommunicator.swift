@@ -17,6 +17,8 @@ public final class LocalWorld: @unchecked Sendable {
     /// Per-rank pointers (and counts) deposited for the collective in progress.
     fileprivate var slots: [UnsafeRawPointer?]
     fileprivate var counts: [Int]
+    /// The collective each rank is in, to catch ranks calling different collectives (a hang under MPI).
+    fileprivate var calls: [String]
 
     public init(size: Int, timeout: Double = 60) {
         precondition(size > 0, "a world needs at least one rank")
@@ -24,6 +26,7 @@ public final class LocalWorld: @unchecked Sendable {
         self.timeout = timeout
         slots = Array(repeating: nil, count: size)
         counts = Array(repeating: 0, count: size)
+        calls = Array(repeating: "", count: size)
     }
 
     /// One communicator per rank.
@@ -130,7 +133,14 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
     private func exchange(_ call: String, _ pointer: UnsafeRawPointer?, count: Int, _ body: () throws -> Void) throws {
         world.slots[rank] = pointer
         world.counts[rank] = count
+        world.calls[rank] = call
         try world.barrier(call, rank: rank)
+        // Under MPI, ranks in different collectives hang; here it is an error naming both.
+        if let other = (0..<size).first(where: { world.calls[$0] != call }) {
+            let detail = "rank \(rank) called \(call) while rank \(other) called \(world.calls[other]); every rank must call the same collectives in the same order"
+            try world.barrier(call, rank: rank)
+            throw DistError.bufferMismatch(call: call, detail: detail)
+        }
         try body()
         try world.barrier(call, rank: rank)
     }
@@ -207,7 +217,7 @@ public final class LocalCommunicator: Communicator, @unchecked Sendable {
     }
 
     public func barrier() throws {
-        try world.barrier("barrier", rank: rank)
+        try exchange("barrier", nil, count: 0) {}
     }
 
     /// In-process ranks have no progress engine: the sum runs when the operation is waited for (ranks

@@ -152,7 +152,10 @@ public final class TrainingRun {
 
         if let stopCheck { trainer.stopCheck = { [unowned trainer] in stopCheck(trainer.step) } } else { StopSignal.install() }
         var lastSaved: String? = nil
+        // Every rank tracks the last saved step (only rank 0 knows the path): ranks must agree on saving.
+        var savedStep = restored?.contents.state.step
         func save(_ t: Trainer) throws {
+            savedStep = t.step
             let position = loader.samplerState
             let contents = CheckpointContents(
                 model: t.method.model.namedParameters.map { (name: $0.name, tensor: $0.tensor) } + t.method.model.namedBuffers,
@@ -169,9 +172,7 @@ public final class TrainingRun {
                 if stopping { say("stop signal: checkpoint written at step \(t.step); resume with --resume auto") }
             }
         }
-        if trainer.step == config.train.steps && lastSaved == nil && restored?.contents.state.step != trainer.step {
-            try save(trainer)
-        }
+        if savedStep != trainer.step { try save(trainer) }
         var evaluation: [String: Double] = [:]
         if outcome == .finished, let clip = method as? CLIPMethod {
             evaluation = try evaluate(clip, data: data, tokenizer: tokenizer)

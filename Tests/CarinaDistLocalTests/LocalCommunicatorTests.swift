@@ -74,3 +74,17 @@ import CarinaDist
         }
     }
 }
+
+@Suite struct CollectiveOrderTests {
+    @Test func ranksInDifferentCollectivesAreAnErrorNotAHang() throws {
+        do {
+            _ = try LocalWorld.run(size: 2, timeout: 10) { comm -> Int in
+                if comm.rank == 0 { _ = try comm.allGather([Float(1)]) } else { try comm.barrier() }
+                return 0
+            }
+            Issue.record("mismatched collectives went unnoticed")
+        } catch {
+            #expect("\(error)".contains("allGather") && "\(error)".contains("barrier"), "\(error)")
+        }
+    }
+}

@@ -91,6 +91,12 @@ func finalCheckpoint(_ run: String) throws -> CheckpointContents {
         #expect(worst < 1e-3, "largest parameter difference \(worst)")
     }
 
+    @Test func twoRanksFinishTrainAndEvaluate() throws {
+        let a = try temporaryRunDirectory()
+        let summary = try train(a.config, a.run, ranks: 2)
+        #expect(summary.steps == 12 && summary.outcome == .finished && summary.evaluation["zero_shot_macro_auc"] != nil)
+    }
+
     @Test func aCorruptNewestCheckpointFallsBackToTheOneBefore() throws {
         let a = try temporaryRunDirectory()
         try train(a.config, a.run, ranks: 1, stopAt: 8)
