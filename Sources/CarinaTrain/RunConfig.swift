@@ -92,6 +92,9 @@ public struct EvalConfig: Codable, Sendable, Equatable {
     public var zeroShot = true
     public var linearProbe = true
     public var retrieval = true
+    /// Also evaluate the untrained model (same initialisation) for comparison: what pretraining adds
+    /// over a randomly initialised encoder.
+    public var compareUntrained = true
     /// Fractions of the labelled training features the linear probe trains on.
     public var probeFractions: [Float] = [0.01, 0.1, 1]
 

@@ -97,6 +97,8 @@ public final class TrainingRun {
         public let resumedFrom: String?
         public let outcome: Trainer.Outcome
         public let evaluation: [String: Double]
+        /// The same evaluation of the untrained model (same initialisation), if asked for.
+        public let untrained: [String: Double]
         public let checkpoint: String?
     }
 
@@ -173,15 +175,20 @@ public final class TrainingRun {
             }
         }
         if savedStep != trainer.step { try save(trainer) }
-        var evaluation: [String: Double] = [:]
+        var evaluation: [String: Double] = [:], untrained: [String: Double] = [:]
         if outcome == .finished, let clip = method as? CLIPMethod {
+            say("evaluating on \(data.evaluation.count) held-out samples ...")
             evaluation = try evaluate(clip, data: data, tokenizer: tokenizer)
             try trainer.metrics?.append(MetricsRecord(step: trainer.step, kind: "eval", values: evaluation, time: trainer.elapsed))
+            if config.eval.compareUntrained, let fresh = try file.buildMethod(classNames: data.source.classNames,
+                                                                              vocabularySize: tokenizer.vocabularySize).method as? CLIPMethod {
+                untrained = try evaluate(fresh, data: data, tokenizer: tokenizer)
+            }
         }
         if communicator.rank == 0 {
             _ = try? Plot.write(runDirectory: runDirectory)
         }
-        return Summary(steps: trainer.step, resumedFrom: restored?.path, outcome: outcome, evaluation: evaluation,
+        return Summary(steps: trainer.step, resumedFrom: restored?.path, outcome: outcome, evaluation: evaluation, untrained: untrained,
                        checkpoint: lastSaved ?? store.latestPointer)
     }
 

@@ -35,6 +35,6 @@ struct TrainCommand: ParsableCommand {
             return
         }
         print("finished \(summary.steps) steps; checkpoint \(summary.checkpoint ?? "-"); metrics \(directory)/metrics.jsonl; curves \(directory)/curves.svg")
-        if !summary.evaluation.isEmpty { print(EvaluationTable.render(summary.evaluation)) }
+        if !summary.evaluation.isEmpty { print(EvaluationTable.render(summary.evaluation, untrained: summary.untrained)) }
     }
 }

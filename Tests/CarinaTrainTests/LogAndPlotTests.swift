@@ -48,3 +48,14 @@ import CarinaTrain
         #expect(svg.hasPrefix("<svg") && svg.contains("train loss") && svg.contains("polyline") && svg.hasSuffix("</svg>\n"))
     }
 }
+
+@Suite struct EvaluationTableTests {
+    @Test func trainedAndUntrainedSideBySide() {
+        let t = EvaluationTable.render(["zero_shot_macro_auc": 0.8123, "r@1_i2t": 0.1, "r@5_i2t": 0.3, "r@10_i2t": 0.5, "r@1_t2i": 0.2,
+                                        "r@5_t2i": 0.4, "r@10_t2i": 0.6, "zero_shot_auc/Edema": .nan],
+                                       untrained: ["zero_shot_macro_auc": 0.5])
+        #expect(t.contains("zero-shot macro AUC") && t.contains("0.812") && t.contains("0.500"))
+        #expect(t.contains("0.100 / 0.300 / 0.500") && t.contains("Edema") && t.contains("n/a"))
+        #expect(!t.contains("linear probe"))
+    }
+}

@@ -17,13 +17,14 @@ enum PhantomReport {
         var impression: [String] = []
         if f.supportDevices {
             findings.append(pick(["Endotracheal tube terminates above the carina. Right internal jugular central venous catheter tip in the SVC.",
+                                  "Support devices are observed: an endotracheal tube and a right central line.",
                                   "Support devices in place: endotracheal tube and a right-sided central line.",
                                   "ET tube and right central venous line are in standard position."], &rng))
             impression.append(pick(["Lines and tubes in standard position.", "Support devices as described."], &rng))
         }
         if f.cardiomegaly {
             let adj = f.severity == 2 ? "markedly " : f.severity == 1 ? "moderately " : "mildly "
-            findings.append(pick(["The heart is \(adj)enlarged.", "Cardiomegaly is present.", "The cardiac silhouette is \(adj)enlarged.",
+            findings.append(pick(["The heart is \(adj)enlarged.", "Cardiomegaly is present.", "Cardiomegaly is observed.", "The cardiac silhouette is \(adj)enlarged.",
                                   "\(adj.capitalized)enlarged cardiac silhouette."], &rng))
             impression.append(pick(["Cardiomegaly.", "Enlarged heart."], &rng))
         } else {
@@ -31,7 +32,7 @@ enum PhantomReport {
                                   "Cardiomediastinal silhouette is unremarkable."], &rng))
         }
         if f.edema {
-            findings.append(pick(["There is perihilar haziness with vascular congestion, consistent with pulmonary edema.",
+            findings.append(pick(["There is perihilar haziness with vascular congestion, consistent with pulmonary edema.", "Edema is observed in both perihilar regions.",
                                   "Bilateral perihilar opacities compatible with interstitial edema.",
                                   "Pulmonary vascular congestion and edema."], &rng))
             impression.append(pick(["Pulmonary edema.", "Findings consistent with edema."], &rng))
@@ -40,28 +41,28 @@ enum PhantomReport {
             let size = severityWord(f.severity, &rng)
             let phrase = e == .bilateral ? "\(size) bilateral pleural effusions" : "\(size) \(sideWord(e)) pleural effusion"
             findings.append(pick(["There is a \(phrase).", "\(phrase.prefix(1).uppercased() + phrase.dropFirst()) with blunting of the costophrenic angle.",
-                                  "A \(phrase) is seen."], &rng).replacingOccurrences(of: "a large", with: "a large")
+                                  "A \(phrase) is seen.", "Pleural effusion is observed: \(phrase)."], &rng).replacingOccurrences(of: "a large", with: "a large")
                             .replacingOccurrences(of: "There is a \(size) bilateral", with: "There are \(size) bilateral"))
             impression.append(e == .bilateral ? "Bilateral pleural effusions." : "\(sideWord(e).capitalized) pleural effusion.")
         }
         if let p = f.pneumothorax {
-            findings.append(pick(["There is a \(sideWord(p)) apical pneumothorax.", "A \(sideWord(p)) pneumothorax is present with a visible pleural line.",
+            findings.append(pick(["There is a \(sideWord(p)) apical pneumothorax.", "Pneumothorax is observed at the \(sideWord(p)) apex.", "A \(sideWord(p)) pneumothorax is present with a visible pleural line.",
                                   "\(sideWord(p).capitalized) pneumothorax."], &rng))
             impression.append("\(sideWord(p).capitalized) pneumothorax.")
         }
         if let c = f.consolidation {
             let zone = c.upper ? "upper" : "lower"
-            findings.append(pick(["Focal consolidation in the \(sideWord(c.side)) \(zone) lobe.", "There is an airspace opacity in the \(sideWord(c.side)) \(zone) lung, concerning for pneumonia.",
+            findings.append(pick(["Focal consolidation in the \(sideWord(c.side)) \(zone) lobe.", "Consolidation is observed in the \(sideWord(c.side)) \(zone) lobe.", "There is an airspace opacity in the \(sideWord(c.side)) \(zone) lung, concerning for pneumonia.",
                                   "\(sideWord(c.side).capitalized) \(zone) lobe consolidation."], &rng))
             impression.append(pick(["\(sideWord(c.side).capitalized) \(zone) lobe consolidation, likely pneumonia.", "Consolidation in the \(sideWord(c.side)) \(zone) lobe."], &rng))
         }
         if f.nodules > 0 {
             let n = f.nodules == 1 ? "a small pulmonary nodule" : "\(["", "", "two", "three"][f.nodules]) small pulmonary nodules"
-            findings.append(pick(["There is \(n).", "Incidental finding of \(n).", "\(n.prefix(1).uppercased() + n.dropFirst()) noted."], &rng))
+            findings.append(pick(["There is \(n).", "Incidental finding of \(n).", "Nodule is observed: \(n).", "\(n.prefix(1).uppercased() + n.dropFirst()) noted."], &rng))
             impression.append(pick(["Pulmonary nodule; recommend follow-up CT.", "Nodular opacities, follow-up advised."], &rng))
         }
         if let a = f.atelectasis {
-            findings.append(pick(["Plate-like atelectasis at the \(sideWord(a)) lung base.", "Linear opacity in the \(sideWord(a)) lower lung, likely atelectasis.",
+            findings.append(pick(["Plate-like atelectasis at the \(sideWord(a)) lung base.", "Atelectasis is observed at the \(sideWord(a)) base.", "Linear opacity in the \(sideWord(a)) lower lung, likely atelectasis.",
                                   "\(sideWord(a).capitalized) basilar atelectasis."], &rng))
             impression.append("\(sideWord(a).capitalized) basilar atelectasis.")
         }
