@@ -41,7 +41,7 @@ public enum CheckpointFile {
             let stored = lengths.reduce(0, +)
             entries.append(.init(group: group, name: name, shape: t.shape, dtype: "F32", offset: offset, storedBytes: stored,
                                  rawBytes: t.count * 4, compression: "zstd", byteShuffle: shuffle, frames: lengths,
-                                 checksum: XXH64.hex(checksums[i])))
+                                 frameChecksums: frames[i].map { XXH64.hex(XXH64.hash($0)) }, checksum: XXH64.hex(checksums[i])))
             offset += stored
         }
         let formatter = ISO8601DateFormatter()

@@ -88,6 +88,8 @@ struct CheckpointManifest: Codable, Equatable {
         var byteShuffle: Bool
         /// Stored length of each frame; frame k holds raw bytes k·chunkBytes ..< min((k+1)·chunkBytes, rawBytes).
         var frames: [Int]
+        /// XXH64 of each frame's stored bytes, 16 hex digits: catches a flip zstd cannot see (its header's unused bits).
+        var frameChecksums: [String]
         /// XXH64 (seed 0) of the raw little-endian Float32 bytes, 16 hex digits.
         var checksum: String
     }
@@ -163,7 +165,10 @@ struct CheckpointManifest: Codable, Equatable {
             }
             guard stored == e.storedBytes else { throw badTensor("frames total \(stored) bytes, stored length says \(e.storedBytes)") }
             guard e.offset == end else { throw badTensor("starts at \(e.offset), the previous tensor ends at \(end)") }
-            guard e.checksum.count == 16, UInt64(e.checksum, radix: 16) != nil else { throw badTensor("checksum '\(e.checksum)' is not 16 hex digits") }
+            for digest in [e.checksum] + e.frameChecksums where digest.count != 16 || UInt64(digest, radix: 16) == nil {
+                throw badTensor("checksum '\(digest)' is not 16 hex digits")
+            }
+            guard e.frameChecksums.count == e.frames.count else { throw badTensor("\(e.frameChecksums.count) frame checksums for \(e.frames.count) frames") }
             guard stored <= Int.max - end else { throw badTensor("impossible stored length \(stored)") }
             end += stored
         }

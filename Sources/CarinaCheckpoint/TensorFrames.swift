@@ -84,6 +84,12 @@ enum TensorFrames {
             let start = frameStarts[c.tensor][c.frame]
             let frame = UnsafeRawBufferPointer(rebasing: data[start..<(start + e.frames[c.frame])])
             let destination = UnsafeMutableRawPointer(tensors[c.tensor].pointer) + c.start
+            let location = "frame \(c.frame + 1) of \(e.frames.count) (bytes \(start)..<\(start + e.frames[c.frame]) after the manifest)"
+            let digest = XXH64.hex(XXH64.hash(frame))
+            guard digest == e.frameChecksums[c.frame].lowercased() else {
+                throw CheckpointError.corruptTensor(path: path, tensor: e.name, detail: "\(location): checksum mismatch (manifest says xxh64 "
+                                                    + "\(e.frameChecksums[c.frame]), the stored bytes give \(digest))")
+            }
             do {
                 if e.byteShuffle {
                     try decompressor.decompress(frame, into: UnsafeMutableRawBufferPointer(start: scratch, count: c.count), context: "zstd")
@@ -92,15 +98,14 @@ enum TensorFrames {
                     try decompressor.decompress(frame, into: UnsafeMutableRawBufferPointer(start: destination, count: c.count), context: "zstd")
                 }
             } catch let CheckpointError.zstd(_, _, detail) {
-                throw CheckpointError.corruptTensor(path: path, tensor: e.name, detail: "frame \(c.frame + 1) of \(e.frames.count) (file bytes "
-                                                    + "\(start)..<\(start + e.frames[c.frame]) of the data section): \(detail)")
+                throw CheckpointError.corruptTensor(path: path, tensor: e.name, detail: "\(location): \(detail)")
             }
         }
         try parallel(entries.count, threads: threads, scratchBytes: 0, state: { () }) { _, _, t in
             let computed = XXH64.hash(UnsafeRawBufferPointer(start: tensors[t].pointer, count: entries[t].rawBytes))
             guard XXH64.hex(computed) == entries[t].checksum.lowercased() else {
-                throw CheckpointError.corruptTensor(path: path, tensor: entries[t].name,
-                                                    detail: "checksum mismatch (manifest says xxh64 \(entries[t].checksum), data gives \(XXH64.hex(computed)))")
+                throw CheckpointError.corruptTensor(path: path, tensor: entries[t].name, detail: "checksum mismatch of the decoded values "
+                                                    + "(manifest says xxh64 \(entries[t].checksum), the values give \(XXH64.hex(computed)))")
             }
         }
         return tensors
