@@ -21,9 +21,10 @@ public enum CheckpointFile {
                                         chunkBytes: chunkBytes, created: created), to: path)
     }
 
-    /// The file's bytes as consecutive parts: header, manifest, then every frame.
-    static func encode(_ contents: CheckpointContents, path: String, level: Int, shuffle: Bool, threads: Int,
-                       chunkBytes: Int, created: Date) throws -> [[UInt8]] {
+    /// The bytes `write` would put in a file, as consecutive parts (header, manifest, then every frame),
+    /// without touching the disk; `path` only names the file in errors.
+    public static func encode(_ contents: CheckpointContents, path: String, level: Int = 3, shuffle: Bool = true, threads: Int = 2,
+                              chunkBytes: Int = defaultChunkBytes, created: Date = Date()) throws -> [[UInt8]] {
         guard chunkBytes > 0, chunkBytes % 4 == 0 else {
             throw CheckpointError.io(path: path, detail: "cannot write: chunk size \(chunkBytes) is not a positive multiple of 4")
         }
