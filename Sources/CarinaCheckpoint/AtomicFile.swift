@@ -13,7 +13,8 @@ public enum AtomicFile {
     /// rename never crosses file systems and no `step-*.ckpt` pattern can match it.
     public static func temporaryPath(for path: String, pid: Int32 = getpid()) -> String {
         let (directory, name) = split(path)
-        return (directory == "." && !path.hasPrefix("./") ? "" : directory + "/") + ".\(name).tmp-\(pid)"
+        let prefix = directory == "." && !path.hasPrefix("./") ? "" : directory.hasSuffix("/") ? directory : directory + "/"
+        return prefix + ".\(name).tmp-\(pid)"
     }
 
     /// Whether `name` (a file name, no directory) is one of the temporary names `temporaryPath` makes,
