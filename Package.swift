@@ -42,19 +42,20 @@ let package = Package(
             "CarinaBench", "CarinaTrain",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        // Finite-difference gradient checking and small helpers shared by the test targets.
+        // Finite-difference gradient checking, running the built `carina` as a subprocess, and small helpers
+        // shared by the test targets.
         .target(name: "CarinaTestSupport", dependencies: ["CarinaTensor"], path: "Tests/CarinaTestSupport"),
         .testTarget(name: "CarinaTensorTests", dependencies: ["CarinaTensor", "CarinaTestSupport"]),
         .testTarget(name: "CarinaNNTests", dependencies: ["CarinaNN", "CarinaTestSupport"]),
         .testTarget(name: "CarinaDistLocalTests", dependencies: ["CarinaBench", "CarinaTestSupport"]),
         .testTarget(name: "CarinaDataTests", dependencies: ["CarinaData"]),
-        .testTarget(name: "CarinaCheckpointTests", dependencies: ["CarinaCheckpoint", "CarinaTensor"]),
+        .testTarget(name: "CarinaCheckpointTests", dependencies: ["CarinaCheckpoint", "CarinaTensor", "CarinaTestSupport"]),
         .testTarget(name: "CarinaBenchTests", dependencies: ["CarinaBench"]),
         .testTarget(name: "CarinaEvalTests", dependencies: ["CarinaEval"]),
         .testTarget(name: "CarinaTrainTests", dependencies: ["CarinaTrain", .product(name: "Yams", package: "Yams")]),
         // Runs the built `carina` binary (alone and under mpirun) as a subprocess; `swift build` and
         // `swift test` both build it, so it is never stale.
-        .testTarget(name: "CarinaDistTests"),
+        .testTarget(name: "CarinaDistTests", dependencies: ["CarinaTestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -35,8 +35,11 @@ public enum Carina {
     public static let version = "0.1.0"
 }
 
+/// Everything a run needs to continue: named tensors by group plus the run's state.
 public struct CheckpointContents {
+    /// Parameters then buffers, with their dotted names (`text.encoder.blocks.0.attn.qkv.weight`).
     public var model: [(name: String, tensor: Tensor)]
+    /// The optimizer's state, e.g. `exp_avg.<parameter>` and `exp_avg_sq.<parameter>` for AdamW.
     public var optimizer: [(name: String, tensor: Tensor)]
     public var state: RunState
 

@@ -1,259 +1,170 @@
-// The checkpoint file: a fixed header (magic, format version, manifest length and checksum), a JSON
-// manifest (every tensor's group, name, shape, offsets, sizes and checksum; the run state), then one zstd
-// frame per tensor (Float32 bytes split into 4 byte planes first, which compresses trained weights
-// better). Written to a temporary file, fsynced, renamed and the directory fsynced, so a kill at any
-// moment leaves either the old state or the complete new file. Not for: choosing which checkpoint to
-// resume (CheckpointStore).
+// The checkpoint file: a fixed header (magic, format version, manifest length and checksums), a JSON manifest
+// (every tensor's group, name, shape, frames and XXH64; the run state), then each tensor as zstd frames of
+// fixed-size chunks, byte-shuffled by default. Written atomically (AtomicFile). Not for: choosing which
+// checkpoint to resume (CheckpointStore). The layout is documented in docs/checkpoint-format.md.
 import CarinaTensor
-import CZstd
 import Foundation
 
-public struct CheckpointSummary: Sendable {
-    public struct Entry: Sendable {
-        public let group: String, name: String, shape: [Int], rawBytes: Int, storedBytes: Int
-    }
-    public let path: String
-    public let entries: [Entry]
-    public let state: RunState
-    public var rawBytes: Int { entries.reduce(0) { $0 + $1.rawBytes } }
-    public var storedBytes: Int { entries.reduce(0) { $0 + $1.storedBytes } }
-}
-
 public enum CheckpointFile {
-    static let magic: [UInt8] = Array("CARINACK".utf8)
-    static let formatVersion: UInt32 = 1
-    static let headerSize = 32
-
-    struct Manifest: Codable {
-        struct Entry: Codable {
-            var group: String, name: String, shape: [Int], dtype: String
-            var offset: Int, storedBytes: Int, rawBytes: Int
-            /// FNV-1a 64 of the raw little-endian Float32 bytes, hex.
-            var checksum: String
-            var byteShuffle: Bool
-        }
-        var formatVersion: UInt32
-        var compression: String
-        var level: Int
-        var created: String
-        var state: RunState
-        var tensors: [Entry]
-    }
+    /// Raw bytes per zstd frame: large enough that zstd loses nothing measurable, small enough that a
+    /// large tensor spreads over threads.
+    public static let defaultChunkBytes = 4 << 20
 
     // MARK: writing
 
-    /// Writes `contents` to `path` atomically. `threads` compress tensors concurrently; the bytes written
-    /// do not depend on it.
-    public static func write(_ contents: CheckpointContents, to path: String, level: Int = 3, shuffle: Bool = true, threads: Int = 2) throws {
-        let items = contents.model.map { ("model", $0.name, $0.tensor) } + contents.optimizer.map { ("optimizer", $0.name, $0.tensor) }
-        var frames = [[UInt8]](repeating: [], count: items.count)
-        var failures = [(any Error)?](repeating: nil, count: items.count)
-        frames.withUnsafeMutableBufferPointer { out in
-            failures.withUnsafeMutableBufferPointer { errs in
-                let shared = UncheckedSendable((out, errs))
-                let work = { (i: Int) in
-                    let t = items[i].2
-                    do {
-                        let raw = UnsafeRawBufferPointer(start: t.pointer, count: t.count * 4)
-                        let bytes = shuffle ? shuffled(raw) : Array(raw)
-                        shared.value.0[i] = try bytes.withUnsafeBytes { try Zstd.compress($0, level: level, context: "\(path): \(items[i].1)") }
-                    } catch {
-                        shared.value.1[i] = error
-                    }
-                }
-                if threads <= 1 { for i in items.indices { work(i) } } else {
-                    let box = UncheckedSendable(work)
-                    DispatchQueue.concurrentPerform(iterations: items.count) { box.value($0) }
-                }
-            }
+    /// Writes `contents` to `path` atomically: a temporary file in the same directory, fsync, rename,
+    /// directory fsync. `threads` compress chunks concurrently; the bytes written do not depend on it.
+    /// `shuffle` splits each chunk into byte planes first (smaller files for trained weights).
+    public static func write(_ contents: CheckpointContents, to path: String, level: Int = 3, shuffle: Bool = true, threads: Int = 2,
+                             chunkBytes: Int = defaultChunkBytes, created: Date = Date()) throws {
+        try AtomicFile.write(try encode(contents, path: path, level: level, shuffle: shuffle, threads: threads,
+                                        chunkBytes: chunkBytes, created: created), to: path)
+    }
+
+    /// The bytes `write` would put in a file, as consecutive parts (header, manifest, then every frame),
+    /// without touching the disk; `path` only names the file in errors.
+    public static func encode(_ contents: CheckpointContents, path: String, level: Int = 3, shuffle: Bool = true, threads: Int = 2,
+                              chunkBytes: Int = defaultChunkBytes, created: Date = Date()) throws -> [[UInt8]] {
+        guard chunkBytes > 0, chunkBytes % 4 == 0 else {
+            throw CheckpointError.io(path: path, detail: "cannot write: chunk size \(chunkBytes) is not a positive multiple of 4")
         }
-        if let error = failures.compactMap({ $0 }).first { throw error }
-        var entries: [Manifest.Entry] = []
+        let items = contents.model.map { ("model", $0.name, $0.tensor) } + contents.optimizer.map { ("optimizer", $0.name, $0.tensor) }
+        var seen: Set<String> = []
+        for (group, name, _) in items where !seen.insert(group + "\u{0}" + name).inserted {
+            throw CheckpointError.io(path: path, detail: "cannot write: two \(group) tensors are named '\(name)'")
+        }
+        let (frames, checksums) = try TensorFrames.compress(items.map(\.2), names: items.map(\.1), level: level, shuffle: shuffle,
+                                                            chunkBytes: chunkBytes, threads: threads, path: path)
+        var entries: [CheckpointManifest.Entry] = []
         var offset = 0
         for (i, (group, name, t)) in items.enumerated() {
-            entries.append(Manifest.Entry(group: group, name: name, shape: t.shape, dtype: "F32", offset: offset, storedBytes: frames[i].count,
-                                          rawBytes: t.count * 4, checksum: hex(fnv1a(UnsafeRawBufferPointer(start: t.pointer, count: t.count * 4))),
-                                          byteShuffle: shuffle))
-            offset += frames[i].count
+            let lengths = frames[i].map(\.count)
+            let stored = lengths.reduce(0, +)
+            entries.append(.init(group: group, name: name, shape: t.shape, dtype: "F32", offset: offset, storedBytes: stored,
+                                 rawBytes: t.count * 4, compression: "zstd", byteShuffle: shuffle, frames: lengths,
+                                 frameChecksums: frames[i].map { XXH64.hex(XXH64.hash($0)) }, checksum: XXH64.hex(checksums[i])))
+            offset += stored
         }
-        let manifest = Manifest(formatVersion: formatVersion, compression: "zstd", level: level,
-                                created: ISO8601DateFormatter().string(from: Date()), state: contents.state, tensors: entries)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let manifestBytes = [UInt8](try encoder.encode(manifest))
-        var file = magic
-        append(&file, formatVersion)
-        append(&file, UInt64(manifestBytes.count))
-        append(&file, fnv1a(manifestBytes))
-        append(&file, UInt32(0))
-        file += manifestBytes
-        for f in frames { file += f }
-        try AtomicFile.write(file, to: path)
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let manifest = CheckpointManifest(formatVersion: Int(CheckpointHeader.formatVersion), created: formatter.string(from: created),
+                                          checksum: "xxh64", level: level, chunkBytes: chunkBytes, state: contents.state, tensors: entries)
+        let manifestBytes = try manifest.encoded()
+        let header = CheckpointHeader(manifestLength: manifestBytes.count, manifestChecksum: XXH64.hash(manifestBytes))
+        return [header.encoded(), manifestBytes] + frames.flatMap { $0 }
     }
 
     // MARK: reading
 
-    /// Reads and verifies every checksum; errors name the file and the tensor.
-    public static func read(_ path: String) throws -> CheckpointContents {
-        let (manifest, data, base) = try open(path)
-        var model: [(String, Tensor)] = [], optimizer: [(String, Tensor)] = []
-        for e in manifest.tensors {
-            let t = try decode(e, data: data, base: base, path: path)
-            if e.group == "model" { model.append((e.name, t)) } else { optimizer.append((e.name, t)) }
+    /// Reads every tensor and the run state, checking the header, the manifest and every frame and tensor
+    /// checksum; a damaged or truncated file is an error naming the file and, where it lies in one, the tensor.
+    public static func read(_ path: String, threads: Int = 2) throws -> CheckpointContents {
+        let (manifest, file, dataStart) = try open(path)
+        let data = UnsafeRawBufferPointer(rebasing: file.bytes[dataStart...])
+        let tensors = try withExtendedLifetime(file) {
+            try TensorFrames.decompress(manifest.tensors, data: data, chunkBytes: manifest.chunkBytes, threads: threads, path: path)
         }
-        return CheckpointContents(model: model.map { (name: $0.0, tensor: $0.1) }, optimizer: optimizer.map { (name: $0.0, tensor: $0.1) },
-                                  state: manifest.state)
+        var contents = CheckpointContents(model: [], optimizer: [], state: manifest.state)
+        for (e, t) in zip(manifest.tensors, tensors) {
+            t.name = e.name
+            if e.group == "model" { contents.model.append((e.name, t)) } else { contents.optimizer.append((e.name, t)) }
+        }
+        return contents
     }
 
-    /// Verifies every checksum and returns what the file holds.
-    public static func verify(_ path: String) throws -> CheckpointSummary {
-        let (manifest, data, base) = try open(path)
-        for e in manifest.tensors { _ = try decode(e, data: data, base: base, path: path) }
-        return CheckpointSummary(path: path, entries: manifest.tensors.map {
-            CheckpointSummary.Entry(group: $0.group, name: $0.name, shape: $0.shape, rawBytes: $0.rawBytes, storedBytes: $0.storedBytes)
-        }, state: manifest.state)
+    /// Checks everything `read` checks and returns what the file holds.
+    public static func verify(_ path: String, threads: Int = 2) throws -> CheckpointSummary {
+        let (manifest, file, dataStart) = try open(path)
+        try withExtendedLifetime(file) {
+            let data = UnsafeRawBufferPointer(rebasing: file.bytes[dataStart...])
+            // Tensor by tensor, so memory stays at the largest tensor rather than the whole model.
+            for e in manifest.tensors {
+                _ = try TensorFrames.decompress([e], data: data, chunkBytes: manifest.chunkBytes, threads: threads, path: path)
+            }
+        }
+        return CheckpointSummary(path: path, manifest: manifest, fileBytes: file.fileSize)
     }
 
-    /// Copies a group's tensors into existing ones by name: a missing, extra or differently shaped tensor
-    /// is an error naming it, both shapes and the file.
-    public static func load(_ contents: [(name: String, tensor: Tensor)], into targets: [(name: String, tensor: Tensor)], path: String, group: String) throws {
-        var stored = [String: Tensor]()
-        for (name, t) in contents { stored[name] = t }
+    /// The header and manifest only (checked, but no tensor is read): fast on large files.
+    public static func summary(_ path: String) throws -> CheckpointSummary {
+        let head = try FileBuffer(path: path, limit: CheckpointHeader.size)
+        let header = try parseHeader(head, path: path)
+        let file = try FileBuffer(path: path, limit: CheckpointHeader.size + header.manifestLength)
+        let manifest = try parseManifest(file, header: header, path: path)
+        return CheckpointSummary(path: path, manifest: manifest, fileBytes: file.fileSize)
+    }
+
+    /// Reads and checks the header and manifest; returns them with the whole file and where its data starts.
+    static func open(_ path: String) throws -> (CheckpointManifest, FileBuffer, Int) {
+        let file = try FileBuffer(path: path)
+        let header = try parseHeader(file, path: path)
+        let manifest = try parseManifest(file, header: header, path: path)
+        return (manifest, file, CheckpointHeader.size + header.manifestLength)
+    }
+
+    private static func parseHeader(_ file: FileBuffer, path: String) throws -> CheckpointHeader {
+        let bytes = file.bytes
+        let magic = CheckpointHeader.magic
+        guard bytes.count >= CheckpointHeader.size else {
+            if Array(bytes.prefix(magic.count)) != Array(magic.prefix(bytes.count)) {
+                throw CheckpointError.corrupt(path: path, detail: "not a Carina checkpoint (the file does not start with \"CARINACK\")")
+            }
+            throw CheckpointError.truncated(path: path, detail: "the file has \(file.fileSize) bytes, less than the \(CheckpointHeader.size)-byte header")
+        }
+        return try CheckpointHeader(parsing: bytes, path: path)
+    }
+
+    private static func parseManifest(_ file: FileBuffer, header: CheckpointHeader, path: String) throws -> CheckpointManifest {
+        let end = CheckpointHeader.size + header.manifestLength
+        guard end <= file.bytes.count else {
+            throw CheckpointError.truncated(path: path, detail: "the manifest needs bytes \(CheckpointHeader.size)..<\(end), the file has \(file.fileSize)")
+        }
+        let manifestBytes = UnsafeRawBufferPointer(rebasing: file.bytes[CheckpointHeader.size..<end])
+        let computed = XXH64.hash(manifestBytes)
+        guard computed == header.manifestChecksum else {
+            throw CheckpointError.corrupt(path: path, detail: "manifest checksum mismatch (header says xxh64 \(XXH64.hex(header.manifestChecksum)), "
+                                          + "the manifest gives \(XXH64.hex(computed)))")
+        }
+        return try CheckpointManifest.decode(manifestBytes, path: path, dataBytes: file.fileSize - end)
+    }
+
+    // MARK: loading into a model
+
+    /// Reads the checkpoint at `path` and copies its `group` ("model" or "optimizer") into the existing
+    /// tensors `named`, by name. Nothing is copied unless every tensor matches: a tensor missing from the
+    /// file, one the file has but `named` lacks, or a shape mismatch is an error naming the tensor, both
+    /// shapes and the file.
+    public static func load(_ path: String, into named: [(name: String, tensor: Tensor)], group: String, threads: Int = 2) throws {
+        guard CheckpointManifest.groups.contains(group) else {
+            throw CheckpointError.mismatch(path: path, detail: "no group '\(group)' (a checkpoint holds model and optimizer)")
+        }
+        let contents = try read(path, threads: threads)
+        try load(group == "model" ? contents.model : contents.optimizer, into: named, path: path, group: group)
+    }
+
+    /// Copies tensors already read from the checkpoint at `path` into `targets` by name, with the checks
+    /// of `load(_:into:group:)`: all or nothing.
+    public static func load(_ stored: [(name: String, tensor: Tensor)], into targets: [(name: String, tensor: Tensor)], path: String, group: String) throws {
+        func fail(_ detail: String) -> CheckpointError { .mismatch(path: path, detail: detail) }
+        var byName: [String: Tensor] = [:]
+        for (name, t) in stored { byName[name] = t }
+        var pairs: [(source: Tensor, target: Tensor)] = []
+        var targetNames: Set<String> = []
         for (name, target) in targets {
-            guard let t = stored.removeValue(forKey: name) else {
-                throw CheckpointError.mismatch(path: path, detail: "\(group) tensor '\(name)' \(target.shape) is not in the checkpoint")
+            guard targetNames.insert(name).inserted else { throw fail("the \(group) being loaded has two tensors named '\(name)'") }
+            guard let source = byName[name] else {
+                throw fail("\(group) tensor '\(name)' (shape \(target.shape)) is missing from the checkpoint")
             }
-            guard t.shape == target.shape else {
-                throw CheckpointError.mismatch(path: path, detail: "\(group) tensor '\(name)' has shape \(t.shape) in the checkpoint, \(target.shape) in the model")
+            guard source.shape == target.shape else {
+                throw fail("\(group) tensor '\(name)' has shape \(source.shape) in the checkpoint but \(target.shape) in the \(group) being loaded")
             }
-            target.assign(t)
+            pairs.append((source, target))
         }
-        if let extra = stored.keys.sorted().first {
-            throw CheckpointError.mismatch(path: path, detail: "the checkpoint has \(group) tensor '\(extra)' that the model does not (\(stored.count) such)")
+        let extra = stored.filter { !targetNames.contains($0.name) }
+        if let first = extra.first {
+            throw fail("the checkpoint has \(group) tensor '\(first.name)' (shape \(first.tensor.shape)) that the \(group) being loaded does not"
+                       + (extra.count > 1 ? " (\(extra.count) such tensors: \(extra.prefix(5).map { "'\($0.name)'" }.joined(separator: ", "))\(extra.count > 5 ? ", ..." : ""))" : ""))
         }
-    }
-
-    static func open(_ path: String) throws -> (Manifest, Data, Int) {
-        guard let data = FileManager.default.contents(atPath: path) else { throw CheckpointError.corrupt(path: path, detail: "cannot read the file") }
-        guard data.count >= headerSize, Array(data.prefix(8)) == magic else {
-            throw CheckpointError.corrupt(path: path, detail: data.count < headerSize ? "truncated header (\(data.count) bytes)" : "not a Carina checkpoint (bad magic)")
-        }
-        let version: UInt32 = read(data, 8), length = Int(read(data, 12) as UInt64), checksum: UInt64 = read(data, 20)
-        guard (read(data, 28) as UInt32) == 0 else { throw CheckpointError.corrupt(path: path, detail: "corrupt header (reserved field set)") }
-        guard version == formatVersion else { throw CheckpointError.corrupt(path: path, detail: "format version \(version), this Carina reads \(formatVersion)") }
-        guard length > 0, headerSize + length <= data.count else {
-            throw CheckpointError.corrupt(path: path, detail: "truncated: manifest of \(length) bytes, file has \(data.count)")
-        }
-        let manifestBytes = [UInt8](data[headerSize..<(headerSize + length)])
-        guard fnv1a(manifestBytes) == checksum else { throw CheckpointError.corrupt(path: path, detail: "manifest checksum mismatch (corrupt manifest)") }
-        let manifest: Manifest
-        do { manifest = try JSONDecoder().decode(Manifest.self, from: Data(manifestBytes)) } catch {
-            throw CheckpointError.corrupt(path: path, detail: "unreadable manifest: \(error)")
-        }
-        let base = headerSize + length
-        if let last = manifest.tensors.last, base + last.offset + last.storedBytes > data.count {
-            throw CheckpointError.corrupt(path: path, detail: "truncated: tensor '\(last.name)' ends at byte \(base + last.offset + last.storedBytes), file has \(data.count)")
-        }
-        return (manifest, data, base)
-    }
-
-    static func decode(_ e: Manifest.Entry, data: Data, base: Int, path: String) throws -> Tensor {
-        let count = e.shape.reduce(1, *)
-        guard e.dtype == "F32", count * 4 == e.rawBytes else {
-            throw CheckpointError.corrupt(path: path, detail: "tensor '\(e.name)': \(e.dtype) of \(e.rawBytes) bytes for shape \(e.shape)")
-        }
-        let start = base + e.offset
-        guard start >= base, start + e.storedBytes <= data.count else {
-            throw CheckpointError.corrupt(path: path, detail: "tensor '\(e.name)' lies outside the file (truncated)")
-        }
-        let raw: [UInt8]
-        do {
-            raw = try data[start..<(start + e.storedBytes)].withUnsafeBytes { try Zstd.decompress($0, expectedSize: e.rawBytes, context: "\(path): \(e.name)") }
-        } catch {
-            throw CheckpointError.corrupt(path: path, detail: "tensor '\(e.name)': \(error)")
-        }
-        let bytes = e.byteShuffle ? unshuffled(raw) : raw
-        guard hex(bytes.withUnsafeBytes { fnv1a($0) }) == e.checksum else {
-            throw CheckpointError.corrupt(path: path, detail: "tensor '\(e.name)': checksum mismatch")
-        }
-        let t = Tensor(uninitialized: e.shape)
-        bytes.withUnsafeBytes { UnsafeMutableRawPointer(t.pointer).copyMemory(from: $0.baseAddress!, byteCount: e.rawBytes) }
-        return t
-    }
-
-    // MARK: helpers
-
-    /// Byte planes: all first bytes of the floats, then all second bytes, ...
-    static func shuffled(_ raw: UnsafeRawBufferPointer) -> [UInt8] {
-        let n = raw.count / 4
-        var out = [UInt8](repeating: 0, count: raw.count)
-        for i in 0..<n { for b in 0..<4 { out[b * n + i] = raw[i * 4 + b] } }
-        return out
-    }
-
-    static func unshuffled(_ planes: [UInt8]) -> [UInt8] {
-        let n = planes.count / 4
-        var out = [UInt8](repeating: 0, count: planes.count)
-        for i in 0..<n { for b in 0..<4 { out[i * 4 + b] = planes[b * n + i] } }
-        return out
-    }
-
-    static func fnv1a(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in bytes { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        return h
-    }
-
-    static func fnv1a(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBytes { fnv1a($0) } }
-
-    static func hex(_ v: UInt64) -> String { String(v, radix: 16) }
-
-    static func append<T: FixedWidthInteger>(_ bytes: inout [UInt8], _ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { bytes += $0 }
-    }
-
-    static func read<T: FixedWidthInteger>(_ data: Data, _ offset: Int) -> T {
-        var value: T = 0
-        withUnsafeMutableBytes(of: &value) { dst in data.copyBytes(to: dst.bindMemory(to: UInt8.self), from: offset..<(offset + MemoryLayout<T>.size)) }
-        return T(littleEndian: value)
-    }
-}
-
-/// Durable replacement of a file: temporary file in the same directory, write, fsync, rename over the
-/// target, fsync the directory.
-public enum AtomicFile {
-    public static func write(_ bytes: [UInt8], to path: String) throws {
-        let directory = (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent
-        let temporary = (directory as NSString).appendingPathComponent(".\((path as NSString).lastPathComponent).tmp-\(getpid())")
-        let fd = Foundation.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        guard fd >= 0 else { throw CheckpointError.io(path: temporary, detail: "cannot create: \(String(cString: strerror(errno)))") }
-        var written = 0
-        while written < bytes.count {
-            let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + written, bytes.count - written) }
-            if n <= 0 {
-                let reason = String(cString: strerror(errno))
-                close(fd)
-                unlink(temporary)
-                throw CheckpointError.io(path: temporary, detail: "write failed: \(reason)")
-            }
-            written += n
-        }
-        guard fsync(fd) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            unlink(temporary)
-            throw CheckpointError.io(path: temporary, detail: "fsync failed: \(reason)")
-        }
-        close(fd)
-        guard rename(temporary, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw CheckpointError.io(path: path, detail: "rename failed: \(reason)")
-        }
-        let dfd = Foundation.open(directory, O_RDONLY)
-        if dfd >= 0 {
-            fsync(dfd)
-            close(dfd)
-        }
+        for (source, target) in pairs { target.assign(source) }
     }
 }

@@ -1,13 +1,15 @@
 // A run directory's checkpoints: `step-00001200.ckpt` files plus a `latest` pointer, both replaced
-// atomically; the newest K (and every N-th step) kept; resume takes the newest checkpoint that verifies and
-// says which newer ones it skipped and why. Not for: the file format (CheckpointFile).
+// atomically; the newest K (and every N-th step) kept, pruned only once the new one is durable; resume takes
+// the newest checkpoint that verifies and says which it skipped and why. Not for: the file format (CheckpointFile).
 import Foundation
 
-public struct CheckpointStore {
+public struct CheckpointStore: Sendable {
     public let directory: String
     public let keepLast: Int
     public let keepEvery: Int?
 
+    /// The store of `directory` (created if missing). Keeps the newest `keepLast` (at least 1) checkpoints
+    /// and every checkpoint whose step is a multiple of `keepEvery`.
     public init(directory: String, keepLast: Int = 3, keepEvery: Int? = nil) throws {
         self.directory = directory
         self.keepLast = max(1, keepLast)
@@ -19,63 +21,130 @@ public struct CheckpointStore {
         }
     }
 
+    /// `step-00001200.ckpt` for step 1200 (8 digits, more when needed).
     public static func fileName(step: Int) -> String { String(format: "step-%08d.ckpt", step) }
 
-    static func step(of name: String) -> Int? {
+    /// The step of a checkpoint file name, or nil for any other name (temporary files included).
+    public static func step(of name: String) -> Int? {
         guard name.hasPrefix("step-"), name.hasSuffix(".ckpt") else { return nil }
-        return Int(name.dropFirst(5).dropLast(5))
+        let digits = name.dropFirst(5).dropLast(5)
+        guard digits.count >= 8, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return Int(digits)
     }
 
-    /// Writes the checkpoint of `step`, then points `latest` at it, then prunes old ones.
+    private func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+
+    /// Writes the checkpoint of `step` durably, then points `latest` at it (durably), then prunes old
+    /// checkpoints and temporary files that killed writers left. Returns the new file's path.
     @discardableResult
-    public func save(_ contents: CheckpointContents, step: Int, level: Int = 3, threads: Int = 2) throws -> String {
+    public func save(_ contents: CheckpointContents, step: Int, level: Int = 3, shuffle: Bool = true, threads: Int = 2) throws -> String {
+        guard step >= 0 else { throw CheckpointError.io(path: directory, detail: "cannot save a checkpoint for negative step \(step)") }
         let name = CheckpointStore.fileName(step: step)
-        let path = (directory as NSString).appendingPathComponent(name)
-        try CheckpointFile.write(contents, to: path, level: level, threads: threads)
-        try AtomicFile.write(Array((name + "\n").utf8), to: (directory as NSString).appendingPathComponent("latest"))
-        prune()
-        return path
+        let file = path(name)
+        try CheckpointFile.write(contents, to: file, level: level, shuffle: shuffle, threads: threads)
+        try AtomicFile.write(Array((name + "\n").utf8), to: path("latest"))
+        prune(keeping: file)
+        return file
     }
 
-    /// Checkpoint files, newest step first.
+    /// Checkpoint files, highest step first. Temporary files are never listed.
     public func list() -> [String] {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        return names.compactMap { n in CheckpointStore.step(of: n).map { (n, $0) } }.sorted { $0.1 > $1.1 }
-            .map { (directory as NSString).appendingPathComponent($0.0) }
+        return names.compactMap { n in CheckpointStore.step(of: n).map { (n, $0) } }.sorted { $0.1 > $1.1 }.map { path($0.0) }
     }
 
-    /// The file `latest` names, if any.
+    /// The path `latest` names, if it holds a plain file name.
     public var latestPointer: String? {
-        guard let data = FileManager.default.contents(atPath: (directory as NSString).appendingPathComponent("latest")),
-              let name = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty else { return nil }
-        return (directory as NSString).appendingPathComponent(name)
+        guard let name = try? pointedName() else { return nil }
+        return path(name)
     }
 
-    /// The newest checkpoint that reads and verifies: `latest` first, then every checkpoint file newest
-    /// first. `skipped` lists the ones that did not verify, with the reason.
-    public func latestValid() -> (path: String, contents: CheckpointContents, skipped: [(path: String, reason: String)])? {
-        var candidates = list()
-        if let pointed = latestPointer {
-            candidates.removeAll { $0 == pointed }
-            candidates.insert(pointed, at: 0)
+    /// The name `latest` holds; nil when there is no `latest`; an error when it cannot be used.
+    private func pointedName() throws -> String? {
+        let pointer = path("latest")
+        guard FileManager.default.fileExists(atPath: pointer) else { return nil }
+        guard let data = FileManager.default.contents(atPath: pointer) else {
+            throw CheckpointError.unreadable(path: pointer, detail: "cannot read the latest pointer")
         }
-        var skipped: [(String, String)] = []
-        for path in candidates {
+        guard let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
+              !text.isEmpty, !text.contains("/"), text.count < 256 else {
+            throw CheckpointError.corrupt(path: pointer, detail: "the latest pointer does not hold a checkpoint file name")
+        }
+        return text
+    }
+
+    /// The newest checkpoint that reads and verifies: the one `latest` names first, then every checkpoint
+    /// file, highest step first. `skipped` lists the files passed over with the reason (corrupt, truncated,
+    /// unreadable). Nil when none verifies.
+    public func latestValid(threads: Int = 2) -> (path: String, contents: CheckpointContents, skipped: [(path: String, reason: String)])? {
+        var candidates = list()
+        var skipped: [(path: String, reason: String)] = []
+        do {
+            if let name = try pointedName() {
+                let pointed = path(name)
+                candidates.removeAll { $0 == pointed }
+                candidates.insert(pointed, at: 0)
+            }
+        } catch {
+            skipped.append((path("latest"), "\(error)"))
+        }
+        for candidate in candidates {
             do {
-                return (path, try CheckpointFile.read(path), skipped.map { (path: $0.0, reason: $0.1) })
+                return (candidate, try CheckpointFile.read(candidate, threads: threads), skipped)
             } catch {
-                skipped.append((path, "\(error)"))
+                skipped.append((candidate, "\(error)"))
             }
         }
         return nil
     }
 
-    /// Keeps the newest `keepLast` files and every `keepEvery`-th step; removes the rest.
-    func prune() {
-        for (i, path) in list().enumerated() where i >= keepLast {
-            let step = CheckpointStore.step(of: (path as NSString).lastPathComponent) ?? 0
+    /// Deletes checkpoints beyond the newest `keepLast` that are not every `keepEvery`-th step (never
+    /// `kept`, the one just saved), and temporary files of writers that no longer run.
+    func prune(keeping kept: String) {
+        var newer = 1  // `kept` counts as one of the newest
+        var removed = false
+        for file in list() where file != kept {
+            let step = CheckpointStore.step(of: (file as NSString).lastPathComponent) ?? 0
+            if newer < keepLast { newer += 1; continue }
             if let every = keepEvery, step % every == 0 { continue }
-            try? FileManager.default.removeItem(atPath: path)
+            removed = (unlink(file) == 0) || removed
         }
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [] {
+            guard let owner = AtomicFile.temporaryOwner(name), owner != getpid(), kill(owner, 0) != 0, errno == ESRCH else { continue }
+            removed = (unlink(path(name)) == 0) || removed
+        }
+        if removed { try? AtomicFile.syncDirectory(of: path("latest")) }
+    }
+
+    /// The checkpoint file a command-line PATH means: a checkpoint file itself; a `latest` pointer file;
+    /// or a directory holding `latest` (a checkpoint directory) or `checkpoints/latest` (a run directory).
+    public static func resolve(_ path: String) throws -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw CheckpointError.unreadable(path: path, detail: "no such file or directory")
+        }
+        if isDirectory.boolValue {
+            for directory in [path, (path as NSString).appendingPathComponent("checkpoints")] {
+                let store = CheckpointStore(existing: directory)
+                if FileManager.default.fileExists(atPath: store.path("latest")) {
+                    guard let pointed = try store.pointedName() else { break }
+                    return store.path(pointed)
+                }
+                if let newest = store.list().first { return newest }
+            }
+            throw CheckpointError.unreadable(path: path, detail: "a directory without checkpoints (no latest, no step-*.ckpt, no checkpoints/ folder with them)")
+        }
+        if (path as NSString).lastPathComponent == "latest" {
+            let store = CheckpointStore(existing: (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent)
+            if let pointed = try store.pointedName() { return store.path(pointed) }
+        }
+        return path
+    }
+
+    /// A store over a directory that is only read (not created).
+    private init(existing directory: String) {
+        self.directory = directory
+        keepLast = 1
+        keepEvery = nil
     }
 }

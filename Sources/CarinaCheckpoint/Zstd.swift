@@ -11,29 +11,7 @@ public enum Zstd {
 
     /// Compresses `bytes` into one zstd frame at `level` (3 is zstd's default; 19 is slow and small).
     public static func compress(_ bytes: UnsafeRawBufferPointer, level: Int = 3, context: String = "buffer") throws -> [UInt8] {
-        guard levels.contains(level) else {
-            throw CheckpointError.zstd(context: context, operation: "compress",
-                                       detail: "level \(level) is outside zstd's range \(levels)")
-        }
-        guard let cctx = ZSTD_createCCtx() else {
-            throw CheckpointError.zstd(context: context, operation: "compress", detail: "cannot allocate a compression context")
-        }
-        defer { ZSTD_freeCCtx(cctx) }
-        try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, Int32(level)), context, "compress")
-        try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1), context, "compress")
-        try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1), context, "compress")
-        let capacity = ZSTD_compressBound(bytes.count)
-        var failure: (any Error)?
-        let frame = [UInt8](unsafeUninitializedCapacity: capacity) { out, written in
-            do {
-                written = try check(ZSTD_compress2(cctx, out.baseAddress, capacity, bytes.baseAddress, bytes.count), context, "compress")
-            } catch {
-                failure = error
-                written = 0
-            }
-        }
-        if let failure { throw failure }
-        return frame
+        try Compressor(level: level, context: context).compress(bytes, context: context)
     }
 
     /// Compresses an array of bytes; see `compress(_:level:context:)`.
@@ -44,34 +22,18 @@ public enum Zstd {
     /// Decompresses one zstd frame that must hold exactly `expectedSize` bytes and nothing after it.
     /// A frame that is truncated, corrupted (checksum mismatch) or of another size throws an error naming `context`.
     public static func decompress(_ frame: UnsafeRawBufferPointer, expectedSize: Int, context: String = "zstd frame") throws -> [UInt8] {
-        func fail(_ detail: String) -> CheckpointError { .zstd(context: context, operation: "decompress", detail: detail) }
-        guard expectedSize >= 0 else { throw fail("expected size \(expectedSize) is negative") }
-        let declared = ZSTD_getFrameContentSize(frame.baseAddress, frame.count)
-        if declared == ZSTD_CONTENTSIZE_ERROR {
-            throw fail("not a zstd frame (\(frame.count) bytes: bad magic number, or header cut short)")
+        guard expectedSize >= 0 else {
+            throw CheckpointError.zstd(context: context, operation: "decompress", detail: "expected size \(expectedSize) is negative")
         }
-        if declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != UInt64(expectedSize) {
-            throw fail("frame holds \(declared) bytes, expected \(expectedSize)")
-        }
-        let frameSize = ZSTD_findFrameCompressedSize(frame.baseAddress, frame.count)
-        if ZSTD_isError(frameSize) != 0 {
-            throw fail(errorName(frameSize) + (isTruncation(frameSize) ? " (frame truncated?)" : ""))
-        }
-        if frameSize != frame.count {
-            throw fail("\(frame.count - frameSize) bytes follow the \(frameSize)-byte frame")
-        }
-        guard let dctx = ZSTD_createDCtx() else { throw fail("cannot allocate a decompression context") }
-        defer { ZSTD_freeDCtx(dctx) }
+        let decompressor = try Decompressor(context: context)
         var failure: (any Error)?
         let bytes = [UInt8](unsafeUninitializedCapacity: expectedSize) { out, written in
-            written = 0
-            let result = ZSTD_decompressDCtx(dctx, out.baseAddress, expectedSize, frame.baseAddress, frame.count)
-            if ZSTD_isError(result) != 0 {
-                failure = fail(errorName(result))
-            } else if result != expectedSize {
-                failure = fail("frame decoded to \(result) bytes, expected \(expectedSize)")
-            } else {
-                written = result
+            do {
+                try decompressor.decompress(frame, into: UnsafeMutableRawBufferPointer(out), context: context)
+                written = expectedSize
+            } catch {
+                failure = error
+                written = 0
             }
         }
         if let failure { throw failure }
@@ -81,6 +43,82 @@ public enum Zstd {
     /// Decompresses a frame held in an array; see `decompress(_:expectedSize:context:)`.
     public static func decompress(_ frame: [UInt8], expectedSize: Int, context: String = "zstd frame") throws -> [UInt8] {
         try frame.withUnsafeBytes { try decompress($0, expectedSize: expectedSize, context: context) }
+    }
+
+    /// A compression context at one level, reused for many frames by one thread at a time.
+    public final class Compressor {
+        private let cctx: OpaquePointer
+
+        public init(level: Int, context: String = "buffer") throws {
+            guard levels.contains(level) else {
+                throw CheckpointError.zstd(context: context, operation: "compress",
+                                           detail: "level \(level) is outside zstd's range \(levels)")
+            }
+            guard let cctx = ZSTD_createCCtx() else {
+                throw CheckpointError.zstd(context: context, operation: "compress", detail: "cannot allocate a compression context")
+            }
+            self.cctx = cctx
+            try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, Int32(level)), context, "compress")
+            try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1), context, "compress")
+            try check(ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1), context, "compress")
+        }
+
+        deinit { ZSTD_freeCCtx(cctx) }
+
+        /// One frame holding `bytes`, with content size and checksum.
+        public func compress(_ bytes: UnsafeRawBufferPointer, context: String) throws -> [UInt8] {
+            let capacity = ZSTD_compressBound(bytes.count)
+            var failure: (any Error)?
+            let frame = [UInt8](unsafeUninitializedCapacity: capacity) { out, written in
+                do {
+                    written = try check(ZSTD_compress2(cctx, out.baseAddress, capacity, bytes.baseAddress, bytes.count), context, "compress")
+                } catch {
+                    failure = error
+                    written = 0
+                }
+            }
+            if let failure { throw failure }
+            return frame
+        }
+    }
+
+    /// A decompression context, reused for many frames by one thread at a time.
+    public final class Decompressor {
+        private let dctx: OpaquePointer
+
+        public init(context: String = "zstd frame") throws {
+            guard let dctx = ZSTD_createDCtx() else {
+                throw CheckpointError.zstd(context: context, operation: "decompress", detail: "cannot allocate a decompression context")
+            }
+            self.dctx = dctx
+        }
+
+        deinit { ZSTD_freeDCtx(dctx) }
+
+        /// Decodes one frame that must hold exactly `destination.count` bytes and nothing after it into
+        /// `destination`. A truncated, corrupt (checksum mismatch) or differently sized frame throws an
+        /// error naming `context`; `destination` then holds unspecified bytes.
+        public func decompress(_ frame: UnsafeRawBufferPointer, into destination: UnsafeMutableRawBufferPointer, context: String) throws {
+            func fail(_ detail: String) -> CheckpointError { .zstd(context: context, operation: "decompress", detail: detail) }
+            let expectedSize = destination.count
+            let declared = ZSTD_getFrameContentSize(frame.baseAddress, frame.count)
+            if declared == ZSTD_CONTENTSIZE_ERROR {
+                throw fail("not a zstd frame (\(frame.count) bytes: bad magic number, or header cut short)")
+            }
+            if declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != UInt64(expectedSize) {
+                throw fail("frame holds \(declared) bytes, expected \(expectedSize)")
+            }
+            let frameSize = ZSTD_findFrameCompressedSize(frame.baseAddress, frame.count)
+            if ZSTD_isError(frameSize) != 0 {
+                throw fail(errorName(frameSize) + (isTruncation(frameSize) ? " (frame truncated?)" : ""))
+            }
+            if frameSize != frame.count {
+                throw fail("\(frame.count - frameSize) bytes follow the \(frameSize)-byte frame")
+            }
+            let result = ZSTD_decompressDCtx(dctx, destination.baseAddress, expectedSize, frame.baseAddress, frame.count)
+            if ZSTD_isError(result) != 0 { throw fail(errorName(result)) }
+            if result != expectedSize { throw fail("frame decoded to \(result) bytes, expected \(expectedSize)") }
+        }
     }
 
     /// Throws when `code` is a zstd error code; returns it otherwise (a size for most calls).

@@ -1,4 +1,4 @@
-// `carina bench ops|comm|ddp`: the benchmarks, printed as tables. Not for: the measurements themselves,
+// `carina bench ops|comm|ddp|train|checkpoint`: the benchmarks, printed as tables. Not for: the measurements themselves,
 // which live in CarinaBench. Run comm and ddp under mpirun (launch/mpirun.sh 2 bench comm).
 
 import ArgumentParser
@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure kernels, communication and data-parallel steps on this machine.",
-        subcommands: [BenchOpsCommand.self, BenchCommCommand.self, BenchDDPCommand.self, BenchTrainCommand.self]
+        subcommands: [BenchOpsCommand.self, BenchCommCommand.self, BenchDDPCommand.self, BenchTrainCommand.self, BenchCheckpointCommand.self]
     )
 }
 
@@ -103,5 +103,33 @@ struct BenchTrainCommand: ParsableCommand {
             return try bench.run(communicator: mpi.world, globalBatch: file.run.train.globalBatch) { _ = try trainer.trainStep(batch) }
         }
         if mpi.rank == 0 { print(TrainStepBenchmark.describe(result)) }
+    }
+}
+
+struct BenchCheckpointCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "checkpoint",
+        abstract: "Checkpoint size vs raw Float32 and write/read MB/s, plain vs byte-shuffled zstd, random vs trained-like CLIP weights."
+    )
+
+    @Flag(help: "A reduced configuration that runs in a second (smoke test).")
+    var quick = false
+
+    @Option(help: "Compression threads.")
+    var threads = 2
+
+    @Option(help: "Timed repetitions (median reported).")
+    var repeats = 3
+
+    @Option(help: "Directory to write to (default: a temporary folder); put it on the disk runs use.")
+    var directory: String?
+
+    func run() throws {
+        _ = try Runtime.start()
+        var bench = quick ? CheckpointBenchmark.quick : CheckpointBenchmark()
+        bench.threads = threads
+        if !quick { bench.repeats = repeats }
+        bench.directory = directory
+        print(CheckpointBenchmark.table(try bench.run(), threads: threads))
     }
 }

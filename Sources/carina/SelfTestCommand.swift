@@ -8,7 +8,7 @@ struct SelfTestCommand: ParsableCommand {
         commandName: "selftest",
         abstract: "Checks that run on every rank of this machine or job (for developers and CI).",
         shouldDisplay: false,
-        subcommands: [SelfTestLinkCommand.self, SelfTestDDPCommand.self],
+        subcommands: [SelfTestLinkCommand.self, SelfTestDDPCommand.self, SelfTestCheckpointWriterCommand.self],
         defaultSubcommand: SelfTestLinkCommand.self
     )
 }

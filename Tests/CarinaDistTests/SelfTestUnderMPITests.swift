@@ -1,6 +1,7 @@
 // The real MPI path: the built `carina selftest` run alone (a world of one) and under `mpirun -np 2`.
 // Not for: the collectives' arithmetic on threads acting as ranks in one process (LocalCommunicator's tests).
 
+import CarinaTestSupport
 import Foundation
 import Testing
 

@@ -1,6 +1,7 @@
 // The subprocess helper itself: a program that hangs is stopped at the time limit and reported.
 // Not for: what carina prints (SelfTestUnderMPITests).
 
+import CarinaTestSupport
 import Foundation
 import Testing
 

@@ -3,12 +3,12 @@
 
 import Foundation
 
-enum CarinaBinary {
+public enum CarinaBinary {
     /// The `carina` executable built beside this test bundle. The folder of the test executable is the
     /// build products folder whatever `--scratch-path` was used (Linux); on macOS the executable sits
     /// inside the .xctest bundle, hence the ancestors. Last resort: <package root>/.build/debug.
     /// `CARINA_BINARY` overrides. When nothing is found the error says to run `swift build`.
-    static func locate() throws -> URL {
+    public static func locate() throws -> URL {
         if let override = ProcessInfo.processInfo.environment["CARINA_BINARY"] {
             guard isExecutableFile(override) else { throw SubprocessError("CARINA_BINARY=\(override) is not an executable file") }
             return URL(fileURLWithPath: override)
@@ -35,7 +35,7 @@ enum CarinaBinary {
     }
 
     /// `name` found on PATH, or nil.
-    static func onPath(_ name: String) -> URL? {
+    public static func onPath(_ name: String) -> URL? {
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
         return path.split(separator: ":").map { URL(fileURLWithPath: String($0)).appendingPathComponent(name) }
             .first { FileManager.default.isExecutableFile(atPath: $0.path) }

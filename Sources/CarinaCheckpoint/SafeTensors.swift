@@ -1,0 +1,131 @@
+// safetensors files (huggingface/safetensors): an 8-byte little-endian header length N, N bytes of JSON
+// ({"NAME": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {string: string}}, padded with
+// spaces so the data starts 8-byte aligned), then the raw little-endian tensor bytes, contiguous, no holes.
+// What `carina checkpoint export` writes for PyTorch users. Not for: Carina's own checkpoints (CheckpointFile).
+import CarinaTensor
+import Foundation
+
+public enum SafeTensors {
+    /// The largest header the reference implementation accepts.
+    static let maximumHeaderBytes = 100_000_000
+
+    /// Writes Float32 tensors (in the given order, names as given) and string metadata to `path`
+    /// atomically. Names must be unique and must not be "__metadata__".
+    public static func write(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String], to path: String) throws {
+        var header = "{"
+        if !metadata.isEmpty {
+            header += json("__metadata__") + ":{" + metadata.keys.sorted().map { json($0) + ":" + json(metadata[$0]!) }.joined(separator: ",") + "},"
+        }
+        var seen: Set<String> = ["__metadata__"]
+        var offset = 0
+        var entries: [String] = []
+        for (name, t) in tensors {
+            guard seen.insert(name).inserted else {
+                throw CheckpointError.io(path: path, detail: "cannot export: " + (name == "__metadata__" ? "a tensor is named __metadata__" : "two tensors are named '\(name)'"))
+            }
+            let end = offset + t.count * 4
+            entries.append(json(name) + ":{\"dtype\":\"F32\",\"shape\":[" + t.shape.map(String.init).joined(separator: ",")
+                           + "],\"data_offsets\":[\(offset),\(end)]}")
+            offset = end
+        }
+        header += entries.joined(separator: ",") + "}"
+        var headerBytes = Array(header.utf8)
+        // Pad with spaces so that 8 + N is a multiple of 8 (the data then starts aligned for any dtype).
+        while (8 + headerBytes.count) % 8 != 0 { headerBytes.append(0x20) }
+        var prefix: [UInt8] = []
+        append(&prefix, UInt64(headerBytes.count))
+        var parts = [prefix, headerBytes]
+        for (_, t) in tensors {
+            parts.append([UInt8](UnsafeRawBufferPointer(start: t.pointer, count: t.count * 4)))  // little-endian hosts only (x86-64, arm64)
+        }
+        try AtomicFile.write(parts, to: path)
+    }
+
+    /// Reads a safetensors file of F32 tensors, in the order of their data; any other dtype, a bad header,
+    /// overlapping or non-contiguous offsets, or a size mismatch is an error naming the file and tensor.
+    public static func read(_ path: String) throws -> [(name: String, tensor: Tensor)] {
+        try readWithMetadata(path).tensors
+    }
+
+    /// The tensors and the `__metadata__` strings of a safetensors file.
+    public static func readWithMetadata(_ path: String) throws -> (tensors: [(name: String, tensor: Tensor)], metadata: [String: String]) {
+        func bad(_ detail: String) -> CheckpointError { .corrupt(path: path, detail: "safetensors: " + detail) }
+        let file = try FileBuffer(path: path)
+        let bytes = file.bytes
+        guard bytes.count >= 8 else { throw CheckpointError.truncated(path: path, detail: "safetensors: \(bytes.count) bytes, less than the 8-byte header length") }
+        let length: UInt64 = load(bytes, 0)
+        guard length >= 2, length <= UInt64(maximumHeaderBytes) else { throw bad("impossible header length \(length)") }
+        guard 8 + Int(length) <= bytes.count else {
+            throw CheckpointError.truncated(path: path, detail: "safetensors: the header needs bytes 8..<\(8 + Int(length)), the file has \(bytes.count)")
+        }
+        let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[8..<(8 + Int(length))])
+        guard headerBytes.first == UInt8(ascii: "{") else { throw bad("the header does not start with '{'") }
+        guard let header = (try? JSONSerialization.jsonObject(with: Data(headerBytes))) as? [String: Any] else {
+            throw bad("the header is not a JSON object")
+        }
+        var metadata: [String: String] = [:]
+        if let raw = header["__metadata__"] {
+            guard let strings = raw as? [String: String] else { throw bad("__metadata__ is not an object of strings") }
+            metadata = strings
+        }
+        struct Entry { var name: String, shape: [Int], begin: Int, end: Int }
+        var entries: [Entry] = []
+        for (name, value) in header where name != "__metadata__" {
+            func badTensor(_ detail: String) -> CheckpointError { bad("tensor '\(name)': " + detail) }
+            guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
+                  let shape = (info["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
+                  let offsets = (info["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }), offsets.count == 2 else {
+                throw badTensor("needs dtype, shape and two data_offsets")
+            }
+            guard dtype == "F32" else { throw badTensor("dtype \(dtype); Carina reads F32") }
+            guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[0] <= offsets[1] else { throw badTensor("impossible shape \(shape) or offsets \(offsets)") }
+            var elements = 1
+            for extent in shape {
+                let (product, overflow) = elements.multipliedReportingOverflow(by: extent)
+                guard !overflow, product <= Int.max / 4 else { throw badTensor("impossible shape \(shape)") }
+                elements = product
+            }
+            guard offsets[1] - offsets[0] == elements * 4 else {
+                throw badTensor("data_offsets \(offsets) hold \(offsets[1] - offsets[0]) bytes, shape \(shape) of F32 needs \(elements * 4)")
+            }
+            entries.append(Entry(name: name, shape: shape, begin: offsets[0], end: offsets[1]))
+        }
+        entries.sort { ($0.begin, $0.end, $0.name) < ($1.begin, $1.end, $1.name) }
+        let dataStart = 8 + Int(length)
+        var expected = 0
+        for e in entries {
+            guard e.begin == expected else {
+                throw bad("tensor '\(e.name)' starts at data byte \(e.begin), expected \(expected) (offsets must be contiguous, without holes or overlaps)")
+            }
+            expected = e.end
+        }
+        guard dataStart + expected <= bytes.count else {
+            throw CheckpointError.truncated(path: path, detail: "safetensors: the tensors need \(expected) data bytes, the file holds \(bytes.count - dataStart)")
+        }
+        guard dataStart + expected == bytes.count else { throw bad("\(bytes.count - dataStart - expected) bytes after the last tensor") }
+        let tensors = entries.map { e -> (name: String, tensor: Tensor) in
+            let t = Tensor(uninitialized: e.shape)
+            UnsafeMutableRawPointer(t.pointer).copyMemory(from: bytes.baseAddress! + dataStart + e.begin, byteCount: e.end - e.begin)
+            t.name = e.name
+            return (e.name, t)
+        }
+        return (tensors, metadata)
+    }
+
+    /// `s` as a JSON string literal.
+    static func json(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
