@@ -55,7 +55,7 @@ let package = Package(
         .testTarget(name: "CarinaTrainTests", dependencies: ["CarinaTrain", .product(name: "Yams", package: "Yams")]),
         // Runs the built `carina` binary (alone and under mpirun) as a subprocess; `swift build` and
         // `swift test` both build it, so it is never stale.
-        .testTarget(name: "CarinaDistTests", dependencies: ["CarinaTestSupport"]),
+        .testTarget(name: "CarinaDistTests", dependencies: ["CarinaTestSupport", "CarinaCheckpoint"]),
     ],
     swiftLanguageModes: [.v6]
 )

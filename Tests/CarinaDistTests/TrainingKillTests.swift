@@ -1,0 +1,83 @@
+// Nothing is lost when a training process is killed: `carina train` is SIGKILLed at many moments (during
+// steps and during checkpoint writes); each time the newest checkpoint verifies, the run resumes from it,
+// and the finished run's parameters and optimizer state equal, bit for bit, those of a run never killed.
+import Foundation
+import Testing
+import CarinaCheckpoint
+import CarinaTestSupport
+
+private let tinyConfig = """
+    method: clip
+    seed: 3
+    model:
+      patchSize: 8
+      visionWidth: 16
+      visionDepth: 1
+      visionHeads: 2
+      textWidth: 16
+      textDepth: 1
+      textHeads: 2
+      embedDim: 8
+    data:
+      syntheticCount: 120
+      imageSize: 32
+      contextLength: 16
+      vocabularySize: 200
+    train:
+      globalBatch: 8
+      steps: 40
+      warmupSteps: 2
+      learningRate: 2.0e-3
+      checkpointEvery: 3
+      logEvery: 100
+    eval:
+      zeroShot: false
+      linearProbe: false
+      compareUntrained: false
+      maxSamples: 8
+    """
+
+@Suite struct TrainingKillTests {
+    @Test func killedRunsResumeAndFinishBitIdenticalToAnUninterruptedRun() async throws {
+        let binary = try CarinaBinary.locate()
+        let dir = NSTemporaryDirectory() + "carina-kill-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let config = dir + "/tiny.yaml"
+        try tinyConfig.write(toFile: config, atomically: true, encoding: .utf8)
+        let environment = ["OPENBLAS_NUM_THREADS": "1", "CARINA_THREADS": "1"]
+
+        let clean = try await runSubprocess(binary, ["train", "--config", config, "--run-dir", dir + "/clean"], environment: environment,
+                                            timeout: .seconds(120))
+        #expect(clean.status == 0, "\(clean.stderr)")
+
+        // Kill at 16 moments spread over a run, resuming each time.
+        let run = dir + "/killed"
+        let delays: [Double] = [0.03, 0.11, 0.07, 0.19, 0.05, 0.23, 0.09, 0.15, 0.04, 0.27, 0.13, 0.08, 0.21, 0.06, 0.17, 0.1]
+        var killed = 0
+        for delay in delays {
+            let process = try Subprocess(binary, ["train", "--config", config, "--run-dir", run], environment: environment)
+            try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+            if process.hasExited() { break }
+            _ = process.killAndWait()
+            killed += 1
+            // Whatever moment the kill hit, what is on disk is either nothing yet or a valid checkpoint.
+            let store = try CheckpointStore(directory: run + "/checkpoints")
+            if !store.list().isEmpty {
+                let valid = try #require(store.latestValid(), "after kill \(killed) no checkpoint verifies")
+                #expect(valid.skipped.isEmpty, "kill \(killed) left a damaged checkpoint: \(valid.skipped.map(\.reason))")
+            }
+        }
+        #expect(killed >= 5, "the run finished too fast to be interrupted")
+        let finish = try await runSubprocess(binary, ["train", "--config", config, "--run-dir", run], environment: environment,
+                                             timeout: .seconds(120))
+        #expect(finish.status == 0, "\(finish.stderr)")
+
+        let a = try #require(try CheckpointStore(directory: dir + "/clean/checkpoints").latestValid()).contents
+        let b = try #require(try CheckpointStore(directory: run + "/checkpoints").latestValid()).contents
+        #expect(a.state.step == 40 && b.state.step == 40)
+        #expect(a.model.count == b.model.count && a.optimizer.count == b.optimizer.count)
+        for (x, y) in zip(a.model + a.optimizer, b.model + b.optimizer) {
+            #expect(x.name == y.name && x.tensor.scalars == y.tensor.scalars, "\(x.name) differs after \(killed) kills")
+        }
+    }
+}
