@@ -80,4 +80,54 @@ private let tinyConfig = """
             #expect(x.name == y.name && x.tensor.scalars == y.tensor.scalars, "\(x.name) differs after \(killed) kills")
         }
     }
+
+    @Test func sigusr1WritesACheckpointAndExitsCleanly() async throws {
+        let binary = try CarinaBinary.locate()
+        let dir = NSTemporaryDirectory() + "carina-signal-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try tinyConfig.replacingOccurrences(of: "steps: 40", with: "steps: 4000").write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
+        let process = try Subprocess(binary, ["train", "--config", dir + "/tiny.yaml", "--run-dir", dir + "/run"],
+                                     environment: ["OPENBLAS_NUM_THREADS": "1", "CARINA_THREADS": "1"])
+        try await Task.sleep(for: .milliseconds(400))
+        process.signal(SIGUSR1)
+        let result = try await process.wait(timeout: .seconds(60))
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("stop signal: checkpoint written at step"), "\(result.stdout)")
+        let saved = try #require(try CheckpointStore(directory: dir + "/run/checkpoints").latestValid())
+        #expect(saved.contents.state.step > 0 && saved.contents.state.step < 4000)
+    }
+
+    @Test func aTwoRankMpirunRunKilledMidwayResumesOnOneRank() async throws {
+        guard let mpirun = CarinaBinary.onPath("mpirun") else {
+            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("mpirun not on PATH; CI needs it") }
+            return
+        }
+        let binary = try CarinaBinary.locate()
+        let dir = NSTemporaryDirectory() + "carina-mpikill-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let config = dir + "/tiny.yaml"
+        try tinyConfig.replacingOccurrences(of: "steps: 40", with: "steps: 200").write(toFile: config, atomically: true, encoding: .utf8)
+        let environment = ["OPENBLAS_NUM_THREADS": "1", "CARINA_THREADS": "1", "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"]
+        let clean = try await runSubprocess(binary, ["train", "--config", config, "--run-dir", dir + "/clean"], environment: environment,
+                                            timeout: .seconds(120))
+        #expect(clean.status == 0, "\(clean.stderr)")
+        let job = try Subprocess(mpirun, ["-np", "2", "--oversubscribe", binary.path, "train", "--config", config, "--run-dir", dir + "/run"],
+                                 environment: environment)
+        // Wait for a checkpoint from the 2-rank job, then kill the whole job.
+        let store = try CheckpointStore(directory: dir + "/run/checkpoints")
+        for _ in 0..<200 where store.list().count < 2 && !job.hasExited() { try await Task.sleep(for: .milliseconds(50)) }
+        _ = job.killAndWait()
+        let saved = try #require(store.latestValid(), "the 2-rank job wrote no checkpoint")
+        #expect(saved.contents.state.worldSize == 2)
+        let finish = try await runSubprocess(binary, ["train", "--config", config, "--run-dir", dir + "/run"], environment: environment,
+                                             timeout: .seconds(120))
+        #expect(finish.status == 0, "\(finish.stderr)")
+        #expect(finish.stdout.contains("saved on 2 rank(s), now 1"), "\(finish.stdout)")
+        let a = try #require(try CheckpointStore(directory: dir + "/clean/checkpoints").latestValid()).contents
+        let b = try #require(store.latestValid()).contents
+        #expect(a.state.step == 200 && b.state.step == 200 && a.state.samplesConsumed == b.state.samplesConsumed && a.state.epoch == b.state.epoch)
+        var worst: Float = 0
+        for (x, y) in zip(a.model, b.model) { for (u, v) in zip(x.tensor.scalars, y.tensor.scalars) { worst = max(worst, abs(u - v)) } }
+        #expect(worst < 1e-2, "largest parameter difference \(worst) after resuming a 2-rank run on 1 rank")
+    }
 }
