@@ -2,6 +2,9 @@
 // one object per record, appended and flushed), and the progress line rank 0 prints. Not for: plots
 // (Plot.swift reads the JSON lines back).
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One record of metrics.jsonl: the step, a kind ("train", "eval", ...) and named values.
 public struct MetricsRecord: Codable, Sendable, Equatable {
@@ -90,4 +93,22 @@ public enum ProgressLine {
         if s >= 60 { return String(format: "%dm%02ds", s / 60, s % 60) }
         return "\(s)s"
     }
+}
+
+/// A one-line progress bar redrawn in place (`\r`), for rank 0 when standard output is a terminal.
+public enum ProgressBar {
+    /// `[##########..........]  52%  step 312/600  loss 3.412`
+    public static func line(step: Int, totalSteps: Int, loss: Double, width: Int = 30) -> String {
+        let fraction = totalSteps > 0 ? min(max(Double(step) / Double(totalSteps), 0), 1) : 1
+        let filled = Int((fraction * Double(width)).rounded(.down))
+        return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "] "
+            + String(format: "%3d%%  step %d/%d  loss %.4f", Int(fraction * 100), step, totalSteps, loss)
+    }
+
+    /// Whether standard output is a terminal.
+    public static var isTerminal: Bool { isatty(1) == 1 }
+
+    /// Redraws the bar (no newline); `clear` erases it before an ordinary line is printed.
+    public static func draw(_ text: String) { FileHandle.standardOutput.write(Data(("\r" + text + "\u{1B}[K").utf8)) }
+    public static func clear() { FileHandle.standardOutput.write(Data("\r\u{1B}[K".utf8)) }
 }

@@ -36,6 +36,8 @@ public final class Trainer {
     public internal(set) var step = 0
     /// Batches skipped because of a non-finite loss or gradient (with nonFinite: skip).
     public private(set) var skippedSteps = 0
+    /// Redraw a progress bar after every step (rank 0 on a terminal).
+    public var showsProgressBar = false
     /// Reads this process's pending stop request (SIGTERM/SIGUSR1); tests inject their own.
     public var stopCheck: () -> Int32? = { StopSignal.received }
     /// Rank 0's metrics file (nil on other ranks or when not logging to a directory).
@@ -131,7 +133,9 @@ public final class Trainer {
             var signal = [Int64(stopCheck() ?? 0)]
             try signal.withUnsafeMutableBufferPointer { try communicator.allReduceMax($0) }
             let stopping = signal[0] != 0
+            if showsProgressBar { ProgressBar.draw(ProgressBar.line(step: step, totalSteps: total, loss: Double(result.loss))) }
             if step % max(config.train.logEvery, 1) == 0 || step == total || stopping {
+                if showsProgressBar { ProgressBar.clear() }
                 let now = DispatchTime.now().uptimeNanoseconds
                 let seconds = Double(now - windowStart) / 1e9 / Double(max(windowSteps, 1))
                 let lr = schedule.learningRate(at: step - 1)

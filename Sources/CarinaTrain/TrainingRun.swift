@@ -152,6 +152,7 @@ public final class TrainingRun {
         say("training \(config.method) (\(method.model.parameterCount()) parameters) on \(trainSource.count) samples, "
             + "\(communicator.size) rank(s) x \(config.train.globalBatch / communicator.size) per step, steps \(trainer.step)..<\(config.train.steps)")
 
+        trainer.showsProgressBar = communicator.rank == 0 && ProgressBar.isTerminal
         if let stopCheck { trainer.stopCheck = { [unowned trainer] in stopCheck(trainer.step) } } else { StopSignal.install() }
         var lastSaved: String? = nil
         // Every rank tracks the last saved step (only rank 0 knows the path): ranks must agree on saving.

@@ -59,3 +59,10 @@ import CarinaTrain
         #expect(!t.contains("linear probe"))
     }
 }
+
+@Suite struct ProgressBarTests {
+    @Test func barFillsWithTheFractionOfSteps() {
+        #expect(ProgressBar.line(step: 300, totalSteps: 600, loss: 3.41234, width: 10) == "[#####.....]  50%  step 300/600  loss 3.4123")
+        #expect(ProgressBar.line(step: 600, totalSteps: 600, loss: 1, width: 4).hasPrefix("[####] 100%"))
+    }
+}
