@@ -7,6 +7,6 @@ struct Carina: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "carina",
         abstract: "Train and evaluate medical vision-language models on chest X-rays, data-parallel over MPI.",
-        subcommands: [BenchCommand.self, SelfTestCommand.self]
+        subcommands: [BenchCommand.self, PrepareCommand.self, SelfTestCommand.self]
     )
 }

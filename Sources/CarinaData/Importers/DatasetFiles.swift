@@ -58,3 +58,8 @@ extension String {
         return slash == startIndex ? "/" : String(self[..<slash])
     }
 }
+
+extension DatasetFiles {
+    /// The first candidate path that exists as a file, exactly as named (no .gz), or nil.
+    static func firstExisting(_ candidates: [String]) -> String? { candidates.first(where: isFile) }
+}
