@@ -17,9 +17,10 @@ enum CompressedFile {
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         while true {
             let n = chunk.withUnsafeMutableBytes { gzread(file, $0.baseAddress, UInt32($0.count)) }
-            if n < 0 {
-                var code: Int32 = 0
-                let message = gzerror(file, &code).map { String(cString: $0) } ?? "unknown zlib error"
+            // A truncated stream ends reads with Z_BUF_ERROR ("unexpected end of file") instead of -1: check both.
+            var code: Int32 = Z_OK
+            let message = gzerror(file, &code).map { String(cString: $0) } ?? "unknown zlib error"
+            if n < 0 || code != Z_OK {
                 throw DataError.badRecord(file: path, record: "byte \(bytes.count) of the decompressed data", column: nil,
                                           problem: "gzip data is damaged or truncated: \(message)")
             }
