@@ -3,7 +3,9 @@
 
 import ArgumentParser
 import CarinaData
+import CarinaTensor
 import Foundation
+import Synchronization
 
 struct PrepareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -78,6 +80,9 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "The dataset's name in dataset.json (default: the --out folder's name).")
     var name: String?
 
+    @Flag(help: "Afterwards, check every shard against the index and content hash, then read every sample in random order and print the read speed.")
+    var verify = false
+
     func validate() throws {
         if let imageSize, imageSize <= 0 { throw ValidationError("--image-size must be positive") }
         if samplesPerShard <= 0 { throw ValidationError("--samples-per-shard must be positive") }
@@ -127,9 +132,27 @@ struct PrepareCommand: ParsableCommand {
                      Double(report.bytes) / Double(max(m.sampleCount, 1)), report.seconds, report.samplesPerSecond))
         print("  splits: " + SplitAssigner.names.map { "\($0) \(m.splits[$0]?.count ?? 0)" }.joined(separator: ", ")
               + "; classes: \(m.classNames.count); content hash \(m.contentHash)")
+        if verify { try verifyAndTimeReads(out) }
         if report.skipped > 0 {
             print("  skipped \(report.skipped) bad samples; the first:")
             for problem in report.firstProblems { print("    \(problem)") }
         }
+    }
+
+    /// Full check, then random-order reads (PNG decode included) on Parallel.threads threads.
+    private func verifyAndTimeReads(_ directory: String) throws {
+        let dataset = try ShardDataset(directory: directory)
+        try dataset.verify()
+        var rng = RNG(seed: seed, "prepare.verify")
+        let order = rng.permutation(dataset.count)
+        let failure = Mutex<String?>(nil)
+        let start = Date()
+        Parallel.forEach(order.count) { i in
+            do { _ = try dataset.sample(at: order[i]) } catch { failure.withLock { $0 = $0 ?? "\(error)" } }
+        }
+        let seconds = Date().timeIntervalSince(start)
+        if let problem = failure.withLock({ $0 }) { throw ValidationFailure(problem) }
+        print(String(format: "  verified; random reads: %d samples in %.2f s, %.0f samples/s on %d threads (PNG decode included)",
+                     dataset.count, seconds, Double(dataset.count) / max(seconds, 1e-9), Parallel.threads))
     }
 }
