@@ -188,4 +188,44 @@ func openIXML(id: String, findings: String, impression: String, mesh: [String], 
                                        into: out.path, options: PrepareOptions()).manifest
         #expect(manifest.classNames == ["Effusion", "Edema"] && manifest.layout == "jsonl")
     }
+
+    @Test func nihOfficialListsDecideTestAndTrainvalIsDividedByPatient() throws {
+        let dir = try TemporaryDirectory("nih-lists")
+        defer { dir.remove() }
+        var lines = ["Image Index,Finding Labels,Follow-up #,Patient ID,Patient Age,Patient Gender,View Position"]
+        for i in 0..<40 {
+            let name = String(format: "%08d_000.png", i)
+            lines.append("\(name),\(i % 3 == 0 ? "No Finding" : "Mass|Edema"),0,\(i / 2),50,F,PA")
+            try dir.write(try testImage(width: 8, height: 8, seed: i).encodePNG(), to: "images_00\(1 + i % 2)/images/\(name)")
+        }
+        try dir.write(lines.joined(separator: "\n"), to: "Data_Entry_2017_v2020.csv")
+        try dir.write((0..<30).map { String(format: "%08d_000.png", $0) }.joined(separator: "\n") + "\n", to: "train_val_list.txt")
+        try dir.write((30..<40).map { String(format: "%08d_000.png", $0) }.joined(separator: "\n"), to: "test_list.txt")
+        let out = try TemporaryDirectory("nih-lists-out")
+        defer { out.remove() }
+        let manifest = try Prepare.run(NIHChestXray14Importer(root: dir.path), into: out.path, options: PrepareOptions()).manifest
+        #expect(manifest.splits["test"] == Array(30..<40))
+        #expect(Set(manifest.splits["train"]! + manifest.splits["valid"]!) == Set(0..<30) && !manifest.splits["valid"]!.isEmpty)
+        for i in stride(from: 0, to: 30, by: 2) {  // images 2k and 2k+1 share patient k
+            #expect(manifest.splits["train"]!.contains(i) == manifest.splits["train"]!.contains(i + 1))
+        }
+        let dataset = try ShardDataset(directory: out.path)
+        #expect(try dataset.sample(at: 1).labels == ["Atelectasis": 0, "Cardiomegaly": 0, "Effusion": 0, "Infiltration": 0, "Mass": 1, "Nodule": 0,
+                                                     "Pneumonia": 0, "Pneumothorax": 0, "Consolidation": 0, "Edema": 1, "Emphysema": 0,
+                                                     "Fibrosis": 0, "Pleural_Thickening": 0, "Hernia": 0])
+        #expect(try dataset.sample(at: 31).image == (try testImage(width: 8, height: 8, seed: 31)))
+        #expect(try dataset.sample(at: 5).metadata == ["split": "trainval", "view": "PA", "age": "50", "sex": "F", "follow_up": "0"])
+    }
+
+    @Test func datasetWithNoUsableSampleIsAnError() throws {
+        let dir = try TemporaryDirectory("none-usable")
+        defer { dir.remove() }
+        try dir.write("image,report\nmissing.png,Some report.\n", to: "m.csv")
+        var options = PrepareOptions()
+        options.skipBadSamples = true
+        let error = #expect(throws: DataError.self) {
+            try Prepare.run(ManifestImporter(manifest: dir.file("m.csv"), format: .csv), into: dir.path + "/out", options: options)
+        }
+        #expect(String(describing: error!).contains("no sample could be imported (1 skipped, the first: \(dir.file("m.csv")), row 1 (line 2), column 'image'"))
+    }
 }

@@ -81,6 +81,10 @@ public enum Prepare {
                 nextReport += 1000
             }
         }
+        guard written > 0 else {
+            let reasons = problems.isEmpty ? "the dataset has no records" : "\(skipped) skipped, the first: " + problems.joined(separator: "; ")
+            throw DataError.badDataset(path: directory, problem: "no sample could be imported (\(reasons))")
+        }
         let manifest = try writer.finish()
         return PrepareReport(manifest: manifest, skipped: skipped, firstProblems: problems,
                              seconds: Date().timeIntervalSince(start), bytes: manifest.shards.reduce(0) { $0 + $1.bytes })
