@@ -16,7 +16,7 @@ private let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent().d
         let result = try await runSubprocess(try CarinaBinary.locate(), [
             "prepare", "nih-cxr14", "--root", data + "/nih-cxr14-1000", "--out", out, "--limit", "60", "--samples-per-shard", "25",
             "--image-size", "32", "--verify",
-        ], environment: ["CARINA_THREADS": "2"])
+        ], environment: ["CARINA_THREADS": "1"])
         #expect(result.status == 0, "stderr:\n\(result.stderr)")
         #expect(result.stdout.hasPrefix("prepared 60 samples of \((out as NSString).lastPathComponent) (nih-cxr14) into 3 shards in \(out)\n"),
                 "\(result.stdout)")
