@@ -24,13 +24,14 @@ let package = Package(
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
 
         .target(name: "CarinaTensor", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
         .target(name: "CarinaNN", dependencies: ["CarinaTensor"], swiftSettings: kernelFlags),
         .target(name: "CarinaDist", dependencies: ["CarinaNN", "CMPI"]),
         // Pixel loops (tensor conversion, resizing, augmentation) run once per sample: kernel flags.
-        .target(name: "CarinaData", dependencies: ["CarinaDist", "CImageCodecs"], swiftSettings: kernelFlags),
+        .target(name: "CarinaData", dependencies: ["CarinaDist", "CImageCodecs", "CZlib"], swiftSettings: kernelFlags),
         .target(name: "CarinaCheckpoint", dependencies: ["CarinaData", "CZstd"], swiftSettings: kernelFlags),
         .target(name: "CarinaModels", dependencies: ["CarinaCheckpoint"], swiftSettings: kernelFlags),
         .target(name: "CarinaEval", dependencies: ["CarinaModels"]),

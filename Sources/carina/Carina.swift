@@ -7,6 +7,7 @@ struct Carina: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "carina",
         abstract: "Train and evaluate medical vision-language models on chest X-rays, data-parallel over MPI.",
-        subcommands: [TrainCommand.self, SynthCommand.self, PlotCommand.self, ModelCommand.self, CheckpointCommand.self, BenchCommand.self, SelfTestCommand.self]
+        subcommands: [TrainCommand.self, PrepareCommand.self, SynthCommand.self, PlotCommand.self, ModelCommand.self, CheckpointCommand.self,
+                      BenchCommand.self, SelfTestCommand.self]
     )
 }

@@ -1,0 +1,53 @@
+// A shard file opened for reading at any offset (pread), safe to share between threads.
+// Not for: tar structure (TarReader, ShardDataset) or writing (ShardWriter).
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// An open read-only file. `pread` does not move a shared file position, so concurrent reads are safe.
+final class ShardFile: Sendable {
+    let path: String
+    let size: Int
+    private let fd: Int32
+
+    init(path: String) throws {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            throw DataError.badShard(file: path, member: nil, problem: "cannot open: \(String(cString: strerror(errno)))")
+        }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw DataError.badShard(file: path, member: nil, problem: "cannot stat: \(reason)")
+        }
+        self.path = path
+        self.fd = fd
+        self.size = Int(info.st_size)
+    }
+
+    deinit { close(fd) }
+
+    /// Up to `count` bytes from `offset`; fewer only where the file ends first.
+    func read(at offset: Int, count: Int) throws -> [UInt8] {
+        var failure: Int32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = 0
+            while initialized < count {
+                let n = pread(fd, buffer.baseAddress! + initialized, count - initialized, off_t(offset + initialized))
+                if n < 0 && errno == EINTR { continue }
+                if n < 0 { failure = errno; return }
+                if n == 0 { return }
+                initialized += n
+            }
+        }
+        if failure != 0 {
+            throw DataError.badShard(file: path, member: nil,
+                                     problem: "read failed at byte \(offset): \(String(cString: strerror(failure)))")
+        }
+        return bytes
+    }
+}
