@@ -96,4 +96,34 @@ public struct ContrastiveEvaluation {
         }
         return out
     }
+
+    /// Embeds `evaluation` and `probeTraining` samples of `source` (each rank its share, no augmentation)
+    /// and runs every enabled evaluation. Retrieval is skipped when the samples have no reports.
+    public func evaluate(_ clip: CLIPModel, source: SampleSource, evaluation: [Int], probeTraining: [Int], tokenizer: WordPieceTokenizer,
+                         contextLength: Int, transform: ImageTransform, workers: Int, communicator: Communicator) throws -> [String: Double] {
+        let assembler = BatchAssembler(source: source, transform: transform, seed: seed,
+                                       tokenize: { report, _ in tokenizer.encode(report, contextLength: contextLength) },
+                                       contextLength: contextLength, threads: workers)
+        var hasReports = false
+        func embed(_ indices: [Int]) throws -> Embedded {
+            let mine = EvaluationShard.range(count: indices.count, rank: communicator.rank, size: communicator.size)
+            let batches = try EvaluationBatches(assembler: assembler, indices: Array(indices[mine]), batch: 64).collect()
+            var localReports = [Int64(batches.contains { $0.reports.contains { !$0.isEmpty } } ? 1 : 0)]
+            try localReports.withUnsafeMutableBufferPointer { try communicator.allReduceMax($0) }
+            hasReports = hasReports || localReports[0] > 0
+            return try ContrastiveEvaluation.embed(clip, batches: batches, classCount: source.classNames.count, withText: true,
+                                                   communicator: communicator)
+        }
+        let evaluated = try embed(evaluation)
+        let probe = linearProbe && !probeTraining.isEmpty ? try embed(probeTraining) : nil
+        var settings = self
+        settings.retrieval = retrieval && hasReports
+        return try settings.run(clip, evaluation: evaluated, probeTraining: probe) { prompts in
+            let encoded = prompts.map { tokenizer.encode($0, contextLength: contextLength) }
+            return try Autograd.withoutGrad {
+                try clip.embedText(IndexTensor(shape: [prompts.count, contextLength], values: encoded.flatMap(\.ids)),
+                                   padding: Tensor(shape: [prompts.count, contextLength], values: encoded.flatMap(\.padding)))
+            }
+        }
+    }
 }

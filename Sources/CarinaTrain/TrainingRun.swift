@@ -56,16 +56,20 @@ public final class TrainingRun {
 
     func data() throws -> Data {
         let d = config.data
-        guard d.train == "synthetic" else {
-            throw ConfigError("\(file.path): data.train '\(d.train)': only the built-in 'synthetic' dataset can be trained on in this version; "
-                              + "shard directories from `carina prepare` arrive with the importers")
+        if d.train == "synthetic" {
+            let synthetic = SyntheticCXR(count: d.syntheticCount, seed: config.seed, imageSize: d.imageSize)
+            let train = synthetic.split(d.trainSplit), evaluation = synthetic.split(d.evalSplit)
+            guard !train.isEmpty, !evaluation.isEmpty else {
+                throw ConfigError("\(file.path): data.syntheticCount \(d.syntheticCount) leaves an empty '\(d.trainSplit)' or '\(d.evalSplit)' split")
+            }
+            return Data(source: synthetic, train: train, evaluation: evaluation, reports: { synthetic.report(at: $0) })
         }
-        let synthetic = SyntheticCXR(count: d.syntheticCount, seed: config.seed, imageSize: d.imageSize)
-        let train = synthetic.split(d.trainSplit), evaluation = synthetic.split(d.evalSplit)
-        guard !train.isEmpty, !evaluation.isEmpty else {
-            throw ConfigError("\(file.path): data.syntheticCount \(d.syntheticCount) leaves an empty '\(d.trainSplit)' or '\(d.evalSplit)' split")
+        let shards = try ShardDataset(directory: d.train)
+        let train = shards.indices(split: d.trainSplit), evaluation = shards.indices(split: d.evalSplit)
+        guard !train.isEmpty else {
+            throw ConfigError("\(file.path): data.train \(d.train) has no samples in split '\(d.trainSplit)' (splits: \(shards.manifest.splits.keys.sorted().joined(separator: ", ")))")
         }
-        return Data(source: synthetic, train: train, evaluation: evaluation, reports: { synthetic.report(at: $0) })
+        return Data(source: shards, train: train, evaluation: evaluation, reports: { (try? shards.sample(at: $0).report) ?? "" })
     }
 
     /// The configured vocabulary, the one saved in the run directory, or one built by rank 0 from the
@@ -177,7 +181,7 @@ public final class TrainingRun {
         }
         if savedStep != trainer.step { try save(trainer) }
         var evaluation: [String: Double] = [:], untrained: [String: Double] = [:]
-        if outcome == .finished, let clip = method as? CLIPMethod {
+        if outcome == .finished, !data.evaluation.isEmpty, let clip = method as? CLIPMethod {
             say("evaluating on \(data.evaluation.count) held-out samples ...")
             evaluation = try evaluate(clip, data: data, tokenizer: tokenizer)
             try trainer.metrics?.append(MetricsRecord(step: trainer.step, kind: "eval", values: evaluation, time: trainer.elapsed))
@@ -196,30 +200,14 @@ public final class TrainingRun {
     /// Zero-shot, linear-probe and retrieval evaluation of a contrastive model on the evaluation split,
     /// with probe-training features from (at most 2000 of) the training split.
     func evaluate(_ clip: CLIPMethod, data: Data, tokenizer: WordPieceTokenizer) throws -> [String: Double] {
-        let contextLength = config.data.contextLength
-        func embed(_ indices: [Int]) throws -> ContrastiveEvaluation.Embedded {
-            let mine = EvaluationShard.range(count: indices.count, rank: communicator.rank, size: communicator.size)
-            let assembler = BatchAssembler(source: data.source, transform: transform(train: false), seed: config.seed,
-                                           tokenize: { report, _ in tokenizer.encode(report, contextLength: contextLength) },
-                                           contextLength: contextLength, threads: config.data.workers)
-            let batches = try EvaluationBatches(assembler: assembler, indices: Array(indices[mine]), batch: 64).collect()
-            return try ContrastiveEvaluation.embed(clip.clip, batches: batches, classCount: data.source.classNames.count, withText: true,
-                                                   communicator: communicator)
-        }
         var evalIndices = data.evaluation
         if config.eval.maxSamples > 0 { evalIndices = Array(evalIndices.prefix(config.eval.maxSamples)) }
-        let evaluation = try embed(evalIndices)
-        let probeTraining = config.eval.linearProbe ? try embed(Array(data.train.prefix(2000))) : nil
-        // "No Finding" is not a finding a prompt can describe; leave it out of zero-shot and probes.
-        var e = ContrastiveEvaluation(classNames: data.source.classNames)
-        (e.zeroShot, e.linearProbe, e.retrieval, e.probeFractions, e.seed) =
+        var settings = ContrastiveEvaluation(classNames: data.source.classNames)
+        (settings.zeroShot, settings.linearProbe, settings.retrieval, settings.probeFractions, settings.seed) =
             (config.eval.zeroShot, config.eval.linearProbe, config.eval.retrieval, config.eval.probeFractions, config.seed)
-        return try e.run(clip.clip, evaluation: evaluation, probeTraining: probeTraining) { prompts in
-            let encoded = prompts.map { tokenizer.encode($0, contextLength: contextLength) }
-            return try Autograd.withoutGrad {
-                try clip.clip.embedText(IndexTensor(shape: [prompts.count, contextLength], values: encoded.flatMap(\.ids)),
-                                        padding: Tensor(shape: [prompts.count, contextLength], values: encoded.flatMap(\.padding)))
-            }
-        }
+        return try settings.evaluate(clip.clip, source: data.source, evaluation: evalIndices,
+                                     probeTraining: config.eval.linearProbe ? Array(data.train.prefix(2000)) : [],
+                                     tokenizer: tokenizer, contextLength: config.data.contextLength, transform: transform(train: false),
+                                     workers: config.data.workers, communicator: communicator)
     }
 }

@@ -22,3 +22,5 @@ public struct SubsetSource: SampleSource {
     public var classNames: [String] { base.classNames }
     public func sample(at index: Int) throws -> Sample { try base.sample(at: indices[index]) }
 }
+
+extension ShardDataset: SampleSource {}
