@@ -105,8 +105,14 @@ public enum ProgressBar {
             + String(format: "%3d%%  step %d/%d  loss %.4f", Int(fraction * 100), step, totalSteps, loss)
     }
 
-    /// Whether standard output is a terminal.
-    public static var isTerminal: Bool { isatty(1) == 1 }
+    /// Whether standard output is a terminal a person watches. Under a launcher (mpirun, srun) a rank's
+    /// output goes through the launcher's pseudo-terminal even when the job's output is redirected to a
+    /// file, so a bar is never drawn there.
+    public static var isTerminal: Bool {
+        let env = ProcessInfo.processInfo.environment
+        let launched = env["OMPI_COMM_WORLD_SIZE"] != nil || env["PMI_SIZE"] != nil || env["SLURM_PROCID"] != nil
+        return isatty(1) == 1 && !launched
+    }
 
     /// Redraws the bar (no newline); `clear` erases it before an ordinary line is printed.
     public static func draw(_ text: String) { FileHandle.standardOutput.write(Data(("\r" + text + "\u{1B}[K").utf8)) }
