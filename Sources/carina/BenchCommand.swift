@@ -13,7 +13,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure kernels, communication and data-parallel steps on this machine.",
-        subcommands: [BenchOpsCommand.self, BenchCommCommand.self, BenchDDPCommand.self, BenchTrainCommand.self, BenchCheckpointCommand.self]
+        subcommands: [BenchOpsCommand.self, BenchCommCommand.self, BenchDDPCommand.self, BenchTrainCommand.self, BenchLoaderCommand.self, BenchCheckpointCommand.self]
     )
 }
 
@@ -131,5 +131,24 @@ struct BenchCheckpointCommand: ParsableCommand {
         if !quick { bench.repeats = repeats }
         bench.directory = directory
         print(CheckpointBenchmark.table(try bench.run(), threads: threads))
+    }
+}
+
+struct BenchLoaderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loader",
+        abstract: "Samples/s of load or generate + augment + tokenize into batches, 1 and 2 threads."
+    )
+
+    @Option(help: "Also a shard directory (decode from PNG).") var data: String?
+    @Option(help: "Image size.") var imageSize = 128
+
+    func run() throws {
+        _ = try Runtime.start()
+        var bench = LoaderBenchmark()
+        bench.imageSize = imageSize
+        var rows = try bench.run(SyntheticCXR(count: 4096, seed: 1, imageSize: imageSize), name: "synthetic phantoms (generated)")
+        if let data { rows += try bench.run(try ShardDataset(directory: data), name: "shards \(data) (PNG decode)") }
+        print(LoaderBenchmark.table(rows))
     }
 }

@@ -9,7 +9,7 @@ struct SynthCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "synth",
         abstract: "The built-in synthetic dataset: phantom chest radiographs with reports.",
-        subcommands: [SynthPreviewCommand.self]
+        subcommands: [SynthWriteCommand.self, SynthPreviewCommand.self]
     )
 }
 
@@ -32,5 +32,24 @@ struct SynthPreviewCommand: ParsableCommand {
             try (s.report + "\n\nLABELS: " + positives + "\n").write(toFile: base + ".txt", atomically: true, encoding: .utf8)
         }
         print("wrote \(count) phantoms to \(out)")
+    }
+}
+
+struct SynthWriteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "write", abstract: "Write phantoms as a shard dataset (like `carina prepare`).")
+
+    @Option(help: "Output shard directory.") var out: String
+    @Option(help: "How many samples.") var count = 4096
+    @Option(help: "Image size in pixels.") var imageSize = 128
+    @Option(help: "Seed.") var seed: UInt64 = 1
+
+    func run() throws {
+        let data = SyntheticCXR(count: count, seed: seed, imageSize: imageSize)
+        let start = Date()
+        let writer = try ShardWriter(directory: out, imageSize: nil, name: "synthetic-cxr", classNames: data.classNames)
+        for i in 0..<count { try writer.write(data.sample(at: i)) }
+        let manifest = try writer.finish()
+        let seconds = Date().timeIntervalSince(start)
+        print("wrote \(manifest.sampleCount) phantoms to \(out) in \(String(format: "%.1f", seconds)) s (\(Int(Double(count) / seconds)) samples/s)")
     }
 }

@@ -2,6 +2,7 @@
 // asserted: the machines are shared and noisy).
 import Testing
 import CarinaBench
+import CarinaData
 import CarinaDist
 import CarinaNN
 
@@ -38,5 +39,15 @@ import CarinaNN
         defer { Parallel.threads = saved }
         let batched = try FLOPCounter.count { try Tensor.ones([3, 6, 4]).matmul(Tensor.ones([3, 4, 5])) }
         #expect(batched.flops == 3 * 2 * 6 * 5 * 4)
+    }
+}
+
+@Suite struct LoaderBenchmarkTests {
+    @Test func reportsAPositiveRatePerThreadCount() throws {
+        var bench = LoaderBenchmark()
+        (bench.batches, bench.batchSize, bench.imageSize) = (1, 4, 32)
+        let rows = try bench.run(SyntheticCXR(count: 8, seed: 1, imageSize: 32), name: "phantoms")
+        #expect(rows.map(\.threads) == [1, 2] && rows.allSatisfy { $0.samplesPerSecond > 0 })
+        #expect(LoaderBenchmark.table(rows).contains("phantoms"))
     }
 }
