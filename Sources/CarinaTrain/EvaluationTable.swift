@@ -12,7 +12,8 @@ public enum EvaluationTable {
                 + (compare ? baseline : "")
         }
         var lines = ["evaluation on the held-out split", row("metric", "trained", "untrained (same init)")]
-        for (label, key) in [("zero-shot macro AUC", "zero_shot_macro_auc"), ("linear probe AUC, 1% of labels", "probe_1pct_macro_auc"),
+        for (label, key) in [("fine-tuned macro AUC", "finetune_macro_auc"), ("fine-tuned mean AP", "finetune_mean_ap"),
+                             ("zero-shot macro AUC", "zero_shot_macro_auc"), ("linear probe AUC, 1% of labels", "probe_1pct_macro_auc"),
                              ("linear probe AUC, 10% of labels", "probe_10pct_macro_auc"), ("linear probe AUC, 100% of labels", "probe_100pct_macro_auc")]
             where metrics[key] != nil {
             lines.append(row(label, f(metrics, key), f(untrained, key)))
@@ -21,10 +22,11 @@ public enum EvaluationTable {
             lines.append(row("image->report R@1 / R@5 / R@10", recall(metrics, "i2t"), recall(untrained, "i2t")))
             lines.append(row("report->image R@1 / R@5 / R@10", recall(metrics, "t2i"), recall(untrained, "t2i")))
         }
-        let perClass = metrics.keys.filter { $0.hasPrefix("zero_shot_auc/") }.sorted()
-        if !perClass.isEmpty {
-            lines.append("  zero-shot AUC per finding:")
-            for key in perClass { lines.append(row("  " + String(key.dropFirst(14)), f(metrics, key), f(untrained, key))) }
+        for (prefix, title) in [("zero_shot_auc/", "zero-shot AUC per finding:"), ("finetune_auc/", "fine-tuned AUC per finding:")] {
+            let perClass = metrics.keys.filter { $0.hasPrefix(prefix) }.sorted()
+            guard !perClass.isEmpty else { continue }
+            lines.append("  " + title)
+            for key in perClass { lines.append(row("  " + String(key.dropFirst(prefix.count)), f(metrics, key), f(untrained, key))) }
         }
         return lines.joined(separator: "\n")
     }

@@ -24,6 +24,17 @@ public enum MethodRegistry {
             }
             return (CLIPMethod(config: config, seed: context.seed), try ConfigLoader.yaml(config))
         },
+        Entry(name: "finetune", summary: "supervised fine-tuning of the image encoder with a linear head (BCE over known labels)") { section, context, source in
+            var defaults = FineTuneConfig()
+            defaults.encoder.imageSize = context.imageSize
+            defaults.encoder.imageChannels = context.imageChannels
+            let config = try ConfigLoader.decode(FineTuneConfig.self, values: section, defaults: defaults, source: source)
+            guard config.encoder.imageSize == context.imageSize else {
+                throw ConfigError("\(source): model.encoder.imageSize is \(config.encoder.imageSize) but the data gives \(context.imageSize); set it in the data section only")
+            }
+            guard !context.classNames.isEmpty else { throw ConfigError("\(source): fine-tuning needs a dataset with labels") }
+            return (FineTuneMethod(config: config, classes: context.classNames.count, seed: context.seed), try ConfigLoader.yaml(config))
+        },
     ]
 
     public static func entry(_ name: String, source: String) throws -> Entry {

@@ -5,6 +5,7 @@
 import CarinaCheckpoint
 import CarinaData
 import CarinaDist
+import CarinaEval
 import CarinaModels
 import CarinaNN
 import Foundation
@@ -129,6 +130,14 @@ public final class TrainingRun {
         case let .path(p): restored = (p, try CheckpointFile.read(p))
         }
         let modelState = method.model.namedParameters.map { (name: $0.name, tensor: $0.tensor) } + method.model.namedBuffers
+        if restored == nil, let finetune = method as? FineTuneMethod, !finetune.initFrom.isEmpty {
+            // A fresh fine-tune starts from a contrastive run's image encoder (same parameter names).
+            let path = try CheckpointStore.resolve(finetune.initFrom)
+            let wanted = Set(finetune.network.encoderParameters.map(\.name))
+            let stored = try CheckpointFile.read(path).model.filter { wanted.contains($0.name) }
+            try CheckpointFile.load(stored, into: finetune.network.encoderParameters, path: path, group: "model")
+            say("fine-tuning starts from the image encoder of \(path) (\(stored.count) tensors)")
+        }
         if let restored {
             try CheckpointFile.load(restored.contents.model, into: modelState, path: restored.path, group: "model")
             say("resumed from \(restored.path) at step \(restored.contents.state.step) (saved on \(restored.contents.state.worldSize) rank(s), now \(communicator.size))")
@@ -181,6 +190,11 @@ public final class TrainingRun {
         }
         if savedStep != trainer.step { try save(trainer) }
         var evaluation: [String: Double] = [:], untrained: [String: Double] = [:]
+        if outcome == .finished, !data.evaluation.isEmpty, let finetune = method as? FineTuneMethod {
+            say("evaluating on \(data.evaluation.count) held-out samples ...")
+            evaluation = try evaluateClassifier(finetune, data: data)
+            try trainer.metrics?.append(MetricsRecord(step: trainer.step, kind: "eval", values: evaluation, time: trainer.elapsed))
+        }
         if outcome == .finished, !data.evaluation.isEmpty, let clip = method as? CLIPMethod {
             say("evaluating on \(data.evaluation.count) held-out samples ...")
             evaluation = try evaluate(clip, data: data, tokenizer: tokenizer)
@@ -209,5 +223,29 @@ public final class TrainingRun {
                                      probeTraining: config.eval.linearProbe ? Array(data.train.prefix(2000)) : [],
                                      tokenizer: tokenizer, contextLength: config.data.contextLength, transform: transform(train: false),
                                      workers: config.data.workers, communicator: communicator)
+    }
+
+    /// Per-finding ROC AUC of a fine-tuned classifier on the evaluation split (each rank its share).
+    func evaluateClassifier(_ finetune: FineTuneMethod, data: Data) throws -> [String: Double] {
+        var indices = data.evaluation
+        if config.eval.maxSamples > 0 { indices = Array(indices.prefix(config.eval.maxSamples)) }
+        let mine = EvaluationShard.range(count: indices.count, rank: communicator.rank, size: communicator.size)
+        let assembler = BatchAssembler(source: data.source, transform: transform(train: false), seed: config.seed, tokenize: nil,
+                                       contextLength: config.data.contextLength, threads: config.data.workers)
+        var scores: [Float] = [], labels: [Float] = []
+        try Autograd.withoutGrad {
+            finetune.network.eval()
+            defer { finetune.network.train() }
+            for batch in try EvaluationBatches(assembler: assembler, indices: Array(indices[mine]), batch: 64).collect() {
+                scores += try finetune.network(batch.images).scalars
+                labels += zip(batch.labels.scalars, batch.labelMask.scalars).map { $1 == 1 ? $0 : -1 }
+            }
+        }
+        let names = data.source.classNames
+        let m = MultiLabelMetrics(scores: try communicator.allGatherVariable(scores).values, labels: try communicator.allGatherVariable(labels).values,
+                                  classNames: names)
+        var out: [String: Double] = ["finetune_macro_auc": m.macroAUC ?? .nan, "finetune_mean_ap": m.meanAveragePrecision ?? .nan]
+        for (name, auc) in zip(names, m.auc) { out["finetune_auc/\(name)"] = auc ?? .nan }
+        return out
     }
 }

@@ -42,25 +42,8 @@ public final class CLIPModel: Module {
     public init(config: CLIPConfig, seed: UInt64) {
         self.config = config
         var rng = RNG(seed: seed, "init.clip")
-        let visualWidth: Int
-        switch config.imageEncoder {
-        case .vit:
-            visual = ViT(imageSize: config.imageSize, patchSize: config.patchSize, channels: config.imageChannels,
-                         width: config.visionWidth, depth: config.visionDepth, heads: config.visionHeads,
-                         mlpRatio: config.mlpRatio, rng: &rng)
-            resnet = nil
-            attentionPool = nil
-            visualWidth = config.visionWidth
-        case .resnet:
-            let net = ResNet(kind: .bottleneck, blocks: config.resnetBlocks, width: config.resnetWidth,
-                             inChannels: config.imageChannels, rng: &rng)
-            let spatial = (config.imageSize + 31) / 32
-            visual = nil
-            resnet = net
-            attentionPool = AttentionPool2d(spatial: spatial, channels: net.outChannels, heads: config.visionHeads,
-                                            outDim: config.visionWidth, rng: &rng)
-            visualWidth = config.visionWidth
-        }
+        (visual, resnet, attentionPool) = CLIPModel.makeImageEncoder(config, rng: &rng)
+        let visualWidth = config.visionWidth
         text = TextEncoder(vocabSize: config.vocabSize, contextLength: config.contextLength, width: config.textWidth,
                            depth: config.textDepth, heads: config.textHeads, mlpRatio: config.mlpRatio, rng: &rng)
         imageProjection = Linear(visualWidth, config.embedDim, bias: false, std: 1 / Float(visualWidth).squareRoot(), rng: &rng)
@@ -68,14 +51,34 @@ public final class CLIPModel: Module {
         logitScale = LogitScale(initialTemperature: config.initialTemperature)
     }
 
+    /// The image encoder of a config: a ViT, or a ResNet with CLIP's attention pooling to `visionWidth`.
+    /// Fine-tuning builds the same modules under the same names, so it can start from CLIP's weights.
+    public static func makeImageEncoder(_ config: CLIPConfig, rng: inout RNG) -> (ViT?, ResNet?, AttentionPool2d?) {
+        switch config.imageEncoder {
+        case .vit:
+            return (ViT(imageSize: config.imageSize, patchSize: config.patchSize, channels: config.imageChannels,
+                        width: config.visionWidth, depth: config.visionDepth, heads: config.visionHeads,
+                        mlpRatio: config.mlpRatio, rng: &rng), nil, nil)
+        case .resnet:
+            let net = ResNet(kind: .bottleneck, blocks: config.resnetBlocks, width: config.resnetWidth,
+                             inChannels: config.imageChannels, rng: &rng)
+            return (nil, net, AttentionPool2d(spatial: (config.imageSize + 31) / 32, channels: net.outChannels, heads: config.visionHeads,
+                                              outDim: config.visionWidth, rng: &rng))
+        }
+    }
+
+    /// The pooled image feature (B, visionWidth): the ViT's class token, or the ResNet's attention pool.
+    public static func imageFeatures(_ images: Tensor, visual: ViT?, resnet: ResNet?, attentionPool: AttentionPool2d?, width: Int) throws -> Tensor {
+        if let visual { return try visual(images).slice(axis: 1, 0, 1).reshaped([images.shape[0], width]) }
+        guard let resnet, let attentionPool else {
+            throw TensorError.invalidArgument(op: "image_encoder", detail: "no image encoder was built")
+        }
+        return try attentionPool(resnet(images)).pooled
+    }
+
     /// images (B, C, H, W) -> L2-normalised embeddings (B, E)
     public func embedImages(_ images: Tensor) throws -> Tensor {
-        let pooled: Tensor
-        if let visual {
-            pooled = try visual(images).slice(axis: 1, 0, 1).reshaped([images.shape[0], config.visionWidth])
-        } else {
-            pooled = try attentionPool!(resnet!(images)).pooled
-        }
+        let pooled = try CLIPModel.imageFeatures(images, visual: visual, resnet: resnet, attentionPool: attentionPool, width: config.visionWidth)
         return try imageProjection(pooled).l2Normalized()
     }
 
