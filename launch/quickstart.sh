@@ -5,6 +5,8 @@
 # the table and draws the curves. Resumes by itself if interrupted and run again.
 #   launch/quickstart.sh                 # configs/clip-tiny.yaml into runs/quickstart
 #   STEPS=100 launch/quickstart.sh       # a shorter run
+#   CONFIG=... RUN_DIR=...               # another config or run directory
+#   CARINA_BINARY=path                   # use this carina binary instead of building a release one (tests)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 start=$SECONDS
@@ -13,7 +15,10 @@ if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then
     export PATH="/opt/swift/usr/bin:$PATH"
 fi
 bash launch/setup.sh
-swift build -c release
+if [[ -z ${CARINA_BINARY:-} ]]; then
+    swift build -c release
+    export CARINA_BINARY=.build/release/carina
+fi
 
 config=${CONFIG:-configs/clip-tiny.yaml}
 run_dir=${RUN_DIR:-runs/quickstart}
@@ -23,6 +28,6 @@ if [[ -n ${STEPS:-} ]]; then args+=(--steps "$STEPS"); fi
 if (( $(nproc) >= 2 )) && command -v mpirun >/dev/null 2>&1; then
     launch/mpirun.sh 2 "${args[@]}"
 else
-    OPENBLAS_NUM_THREADS=1 .build/release/carina "${args[@]}"
+    OPENBLAS_NUM_THREADS=1 "$CARINA_BINARY" "${args[@]}"
 fi
 echo "quickstart: done in $((SECONDS - start)) s; curves: $run_dir/curves.svg, metrics: $run_dir/metrics.jsonl"
