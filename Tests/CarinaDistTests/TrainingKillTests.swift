@@ -6,36 +6,8 @@ import Testing
 import CarinaCheckpoint
 import CarinaTestSupport
 
-private let tinyConfig = """
-    method: clip
-    seed: 3
-    model:
-      patchSize: 8
-      visionWidth: 16
-      visionDepth: 1
-      visionHeads: 2
-      textWidth: 16
-      textDepth: 1
-      textHeads: 2
-      embedDim: 8
-    data:
-      syntheticCount: 120
-      imageSize: 32
-      contextLength: 16
-      vocabularySize: 200
-    train:
-      globalBatch: 8
-      steps: 40
-      warmupSteps: 2
-      learningRate: 2.0e-3
-      checkpointEvery: 3
-      logEvery: 100
-    eval:
-      zeroShot: false
-      linearProbe: false
-      compareUntrained: false
-      maxSamples: 8
-    """
+private let tinyConfig = tinyCLIPRunConfig(steps: 40, checkpointEvery: 3,
+                                          eval: "  zeroShot: false\n  linearProbe: false\n  compareUntrained: false\n  maxSamples: 8")
 
 @Suite struct TrainingKillTests {
     @Test func killedRunsResumeAndFinishBitIdenticalToAnUninterruptedRun() async throws {

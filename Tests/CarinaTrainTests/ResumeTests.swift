@@ -5,38 +5,10 @@ import Foundation
 import Testing
 import CarinaCheckpoint
 import CarinaDist
+import CarinaTestSupport
 import CarinaTrain
 
-let tinyRunConfig = """
-    method: clip
-    seed: 3
-    model:
-      patchSize: 8
-      visionWidth: 16
-      visionDepth: 1
-      visionHeads: 2
-      textWidth: 16
-      textDepth: 1
-      textHeads: 2
-      embedDim: 8
-    data:
-      syntheticCount: 120
-      imageSize: 32
-      contextLength: 16
-      vocabularySize: 200
-      workers: 2
-      prefetch: 2
-    train:
-      globalBatch: 8
-      steps: 12
-      warmupSteps: 2
-      learningRate: 2.0e-3
-      checkpointEvery: 4
-      logEvery: 100
-    eval:
-      linearProbe: false
-      maxSamples: 16
-    """
+let tinyRunConfig = tinyCLIPRunConfig(steps: 12, checkpointEvery: 4, eval: "  linearProbe: false\n  maxSamples: 16")
 
 func temporaryRunDirectory() throws -> (config: String, run: String) {
     let dir = NSTemporaryDirectory() + "carina-run-\(UUID().uuidString)"
