@@ -21,6 +21,8 @@ struct TrainCommand: ParsableCommand {
     var steps: Int?
 
     func run() throws {
+        // Catch SIGTERM/SIGUSR1 from the start: a pre-emption during start-up stops the run after its first step.
+        StopSignal.install()
         let mpi = try Runtime.start()
         let name = ((config as NSString).lastPathComponent as NSString).deletingPathExtension
         let directory = runDir ?? "runs/\(name)"

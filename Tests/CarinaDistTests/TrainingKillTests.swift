@@ -60,7 +60,9 @@ private let tinyConfig = tinyCLIPRunConfig(steps: 40, checkpointEvery: 3,
         try tinyConfig.replacingOccurrences(of: "steps: 40", with: "steps: 4000").write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
         let process = try Subprocess(binary, ["train", "--config", dir + "/tiny.yaml", "--run-dir", dir + "/run"],
                                      environment: ["OPENBLAS_NUM_THREADS": "1", "CARINA_THREADS": "1"])
-        try await Task.sleep(for: .milliseconds(400))
+        // Signal once training is under way (its first checkpoint exists), however slow the start-up.
+        let store = try CheckpointStore(directory: dir + "/run/checkpoints")
+        for _ in 0..<600 where store.list().isEmpty && !process.hasExited() { try await Task.sleep(for: .milliseconds(50)) }
         process.signal(SIGUSR1)
         let result = try await process.wait(timeout: .seconds(60))
         #expect(result.status == 0, "\(result.stderr)")
