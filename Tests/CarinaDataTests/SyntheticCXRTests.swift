@@ -1,5 +1,6 @@
 // The built-in phantom dataset: deterministic, reports agree with labels, and findings change the image
 // where they should.
+import Foundation
 import Testing
 import CarinaData
 
@@ -36,6 +37,38 @@ import CarinaData
             if s.labels["Pleural Effusion"] == 0 { #expect(!text.contains("pleural effusion with") && !text.contains("pleural effusions.")) }
         }
         for finding in phrases.keys { #expect(counts[finding, default: 0] >= 20, "\(finding) appears only \(counts[finding, default: 0]) times") }
+    }
+
+    /// Negations name only absent findings, and they are said both alone ("No pleural effusion.") and in
+    /// lists in any order — so a model can bind "no" to its finding rather than to a fixed list slot.
+    @Test func negationsNameAbsentFindingsAloneAndInAnyOrder() throws {
+        let terms: [String: String] = [
+            "pleural effusion": "Pleural Effusion", "effusion": "Pleural Effusion", "pneumothorax": "Pneumothorax",
+            "focal consolidation": "Consolidation", "consolidation": "Consolidation", "airspace opacity": "Consolidation",
+            "pulmonary edema": "Edema", "edema": "Edema", "atelectasis": "Atelectasis", "pulmonary nodules": "Nodule",
+            "suspicious nodule": "Nodule", "cardiomegaly": "Cardiomegaly",
+        ]
+        var alone: [String: Int] = [:], notFirst: [String: Int] = [:]
+        for i in 0..<data.count {
+            let s = try data.sample(at: i)
+            for sentence in ReportSections.sentences(ReportSections.findingsAndImpression(s.report)) {
+                let lower = sentence.lowercased().trimmingCharacters(in: .punctuationCharacters)
+                guard let prefix = ["there is no ", "no evidence of ", "no "].first(where: { lower.hasPrefix($0) }) else { continue }
+                let items = lower.dropFirst(prefix.count).replacingOccurrences(of: " or ", with: ", ").components(separatedBy: ", ")
+                for (k, item) in items.enumerated() {
+                    guard let finding = terms[item] else { continue }
+                    #expect(s.labels[finding] == 0, "sample \(i): '\(sentence)' negates \(finding), which is present")
+                    if items.count == 1 { alone[finding, default: 0] += 1 }
+                    if k > 0 { notFirst[finding, default: 0] += 1 }
+                }
+            }
+        }
+        for finding in ["Pleural Effusion", "Pneumothorax", "Consolidation", "Edema", "Atelectasis", "Nodule", "Cardiomegaly"] {
+            #expect(alone[finding, default: 0] >= 5, "\(finding) is negated alone only \(alone[finding, default: 0]) times")
+        }
+        for finding in ["Pleural Effusion", "Pneumothorax", "Consolidation", "Edema"] {
+            #expect(notFirst[finding, default: 0] >= 5, "\(finding) is never negated later in a list")
+        }
     }
 
     /// Mean brightness of a region (fractions of the image).

@@ -29,7 +29,7 @@ enum PhantomReport {
             impression.append(pick(["Cardiomegaly.", "Enlarged heart."], &rng))
         } else {
             findings.append(pick(["Heart size is normal.", "The cardiac silhouette is within normal limits.", "Normal heart size.",
-                                  "Cardiomediastinal silhouette is unremarkable."], &rng))
+                                  "Cardiomediastinal silhouette is unremarkable.", "No cardiomegaly."], &rng))
         }
         if f.edema {
             findings.append(pick(["There is perihilar haziness with vascular congestion, consistent with pulmonary edema.", "Edema is observed in both perihilar regions.",
@@ -58,7 +58,7 @@ enum PhantomReport {
         }
         if f.nodules > 0 {
             let n = f.nodules == 1 ? "a small pulmonary nodule" : "\(["", "", "two", "three"][f.nodules]) small pulmonary nodules"
-            findings.append(pick(["There is \(n).", "Incidental finding of \(n).", "Nodule is observed: \(n).", "\(n.prefix(1).uppercased() + n.dropFirst()) noted."], &rng))
+            findings.append(pick(["There \(f.nodules == 1 ? "is" : "are") \(n).", "Incidental finding of \(n).", "Nodule is observed: \(n).", "\(n.prefix(1).uppercased() + n.dropFirst()) noted."], &rng))
             impression.append(pick(["Pulmonary nodule; recommend follow-up CT.", "Nodular opacities, follow-up advised."], &rng))
         }
         if let a = f.atelectasis {
@@ -66,17 +66,25 @@ enum PhantomReport {
                                   "\(sideWord(a).capitalized) basilar atelectasis."], &rng))
             impression.append("\(sideWord(a).capitalized) basilar atelectasis.")
         }
-        // Negatives a radiologist would state.
+        // Negatives a radiologist would state, as MIMIC-CXR reports do: the commonly excluded findings, in any
+        // order, said one per sentence ("No pleural effusion.") or together ("No effusion, pneumothorax or
+        // consolidation."), so a negation binds to its finding wherever it stands and not to a fixed slot.
         var negatives: [String] = []
-        if f.effusion == nil { negatives.append(pick(["pleural effusion", "effusion"], &rng)) }
-        if f.pneumothorax == nil { negatives.append("pneumothorax") }
-        if f.consolidation == nil { negatives.append(pick(["focal consolidation", "consolidation", "airspace opacity"], &rng)) }
+        if f.effusion == nil && rng.uniform() < 0.85 { negatives.append(pick(["pleural effusion", "effusion"], &rng)) }
+        if f.pneumothorax == nil && rng.uniform() < 0.85 { negatives.append("pneumothorax") }
+        if f.consolidation == nil && rng.uniform() < 0.7 { negatives.append(pick(["focal consolidation", "consolidation", "airspace opacity"], &rng)) }
         if !f.edema && rng.uniform() < 0.5 { negatives.append(pick(["pulmonary edema", "edema"], &rng)) }
-        if !negatives.isEmpty && rng.uniform() < 0.9 {
-            let list = negatives.count == 1 ? negatives[0] : negatives.dropLast().joined(separator: ", ") + " or " + negatives.last!
+        if f.atelectasis == nil && rng.uniform() < 0.25 { negatives.append("atelectasis") }
+        if f.nodules == 0 && rng.uniform() < 0.25 { negatives.append(pick(["pulmonary nodules", "suspicious nodule"], &rng)) }
+        for i in stride(from: negatives.count - 1, to: 0, by: -1) { negatives.swapAt(i, rng.int(i + 1)) }
+        while !negatives.isEmpty {
+            // The next 1 to all of the remaining negatives as one sentence.
+            let n = rng.uniform() < 0.5 ? negatives.count : 1 + rng.int(negatives.count)
+            let group = Array(negatives.prefix(n))
+            negatives.removeFirst(n)
+            let list = group.count == 1 ? group[0] : group.dropLast().joined(separator: ", ") + " or " + group.last!
             findings.append(pick(["There is no \(list).", "No \(list).", "No evidence of \(list)."], &rng))
         }
-        if f.nodules == 0 && rng.uniform() < 0.3 { findings.append("No suspicious pulmonary nodules.") }
         if rng.uniform() < 0.4 { findings.append(pick(["The osseous structures are intact.", "No acute osseous abnormality.", "Bones are unremarkable."], &rng)) }
         if impression.isEmpty {
             impression.append(pick(["No acute cardiopulmonary process.", "No acute cardiopulmonary abnormality.", "Normal chest radiograph."], &rng))
