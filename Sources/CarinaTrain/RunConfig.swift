@@ -38,6 +38,11 @@ public struct DataConfig: Codable, Sendable, Equatable {
     public var translate: Float = 0.05
     public var brightness: Float = 0.1
     public var contrast: Float = 0.1
+    /// Train-time text augmentation: "none" (the whole report), "sentence" (one random sentence of
+    /// FINDINGS + IMPRESSION per step, as ConVIRT), or "subset" (each sentence kept with probability
+    /// `sentenceKeep`, at least one). Evaluation always reads whole reports.
+    public var textAugment = "none"
+    public var sentenceKeep: Float = 0.5
     /// Pixel normalisation after scaling to [0, 1].
     public var mean: Float = 0.5
     public var std: Float = 0.25

@@ -26,12 +26,18 @@ public final class TrainingRun {
     public let runDirectory: String
     public let communicator: Communicator
     private let say: (String) -> Void
+    private let textAugment: ReportAugmentation
 
     public init(configPath: String, runDirectory: String, communicator: Communicator, overrideSteps: Int? = nil,
                 log: @escaping (String) -> Void) throws {
         file = try RunConfigFile(path: configPath)
         var config = file.run
         if let overrideSteps { config.train.steps = overrideSteps }
+        guard let textAugment = ReportAugmentation(name: config.data.textAugment, keep: config.data.sentenceKeep) else {
+            throw ConfigError("\(configPath): data.textAugment must be none, sentence or subset (with data.sentenceKeep in (0, 1]); "
+                              + "got '\(config.data.textAugment)' with sentenceKeep \(config.data.sentenceKeep)")
+        }
+        self.textAugment = textAugment
         self.config = config
         self.runDirectory = runDirectory
         self.communicator = communicator
@@ -158,7 +164,8 @@ public final class TrainingRun {
         let trainSource = SubsetSource(data.source, indices: data.train)
         let assembler = BatchAssembler(source: trainSource, transform: transform(train: true), seed: config.seed,
                                        tokenize: method.needsText ? tokenize : nil, contextLength: contextLength,
-                                       threads: config.data.workers, skipBadSamples: config.data.skipBadSamples)
+                                       threads: config.data.workers, skipBadSamples: config.data.skipBadSamples,
+                                       reportAugmentation: config.data.augment ? textAugment : .none)
         let sampler = try DistributedSampler(datasetSize: trainSource.count, globalBatch: config.train.globalBatch, seed: config.seed, state: samplerState)
         let loader = BatchLoader(assembler: assembler, sampler: sampler, rank: communicator.rank, worldSize: communicator.size,
                                  prefetch: config.data.prefetch)

@@ -48,6 +48,20 @@ struct FlakySource: SampleSource {
         #expect(run(0, 3) != run(1, 3) && run(0, 3) != run(0, 4))
     }
 
+    @Test func reportAugmentationIsWhatTheTokenizerSees() throws {
+        let seen = UncheckedBox<[String]>([])
+        let a = BatchAssembler(source: source, transform: ImageTransform(size: 32, train: true), seed: 9,
+                               tokenize: { report, _ in seen.append(report); return ([Int32](repeating: 1, count: 4), [1, 1, 1, 1]) },
+                               contextLength: 4, threads: 1, reportAugmentation: .sentence)
+        let batch = try a.assemble(indices: [0, 1, 2], epoch: 4).batch
+        #expect(seen.value == batch.reports)
+        for (k, index) in [0, 1, 2].enumerated() {
+            let whole = try source.sample(at: index).report
+            #expect(batch.reports[k] == ReportAugmentation.sentence.apply(whole, seed: 9, epoch: 4, sampleIndex: index))
+            #expect(ReportSections.sentences(batch.reports[k]).count == 1 && whole.contains(batch.reports[k]))
+        }
+    }
+
     @Test func translationMovesABrightDotWhereExpected() throws {
         var pixels = [UInt8](repeating: 0, count: 32 * 32)
         pixels[16 * 32 + 16] = 255
@@ -92,4 +106,13 @@ struct FlakySource: SampleSource {
         let (batch, replaced) = try assembler(threads: 2, source: FlakySource(), skip: true).assemble(indices: [4, 5], epoch: 0)
         #expect(replaced == 1 && batch.indices == [4, 5])
     }
+}
+
+/// A value the tokenizer closure (Sendable) can record into; the test assembles on one thread.
+final class UncheckedBox<T>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: T
+    init(_ value: T) { stored = value }
+    var value: T { lock.lock(); defer { lock.unlock() }; return stored }
+    func append<E>(_ e: E) where T == [E] { lock.lock(); stored.append(e); lock.unlock() }
 }

@@ -21,6 +21,7 @@ public func tinyCLIPRunConfig(steps: Int, checkpointEvery: Int, eval: String) ->
       imageSize: 32
       contextLength: 16
       vocabularySize: 200
+      textAugment: subset
       workers: 2
       prefetch: 2
     train:

@@ -69,6 +69,17 @@ func finalCheckpoint(_ run: String) throws -> CheckpointContents {
         #expect(summary.steps == 12 && summary.outcome == .finished && summary.evaluation["zero_shot_macro_auc"] != nil)
     }
 
+    @Test func anUnknownTextAugmentationIsRejectedBeforeTraining() throws {
+        let a = try temporaryRunDirectory()
+        try tinyRunConfig.replacingOccurrences(of: "textAugment: subset", with: "textAugment: sentences")
+            .write(toFile: a.config, atomically: true, encoding: .utf8)
+        let error = #expect(throws: ConfigError.self) {
+            try LocalWorld.run(size: 1) { comm in _ = try TrainingRun(configPath: a.config, runDirectory: a.run, communicator: comm) { _ in } }
+        }
+        let text = "\(error.map { "\($0)" } ?? "")"
+        #expect(text.contains(a.config) && text.contains("data.textAugment") && text.contains("'sentences'"), "\(text)")
+    }
+
     @Test func aCorruptNewestCheckpointFallsBackToTheOneBefore() throws {
         let a = try temporaryRunDirectory()
         try train(a.config, a.run, ranks: 1, stopAt: 8)

@@ -16,6 +16,7 @@ private let configs = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
             let file = try RunConfigFile(path: configs.appendingPathComponent(name).path)
             let resolved = try file.buildMethod(classNames: PhantomFindings.classNames, vocabularySize: file.run.data.vocabularySize)
             #expect(!resolved.resolvedModel.isEmpty && resolved.method.model.parameterCount() > 0, "\(name)")
+            #expect(ReportAugmentation(name: file.run.data.textAugment, keep: file.run.data.sentenceKeep) != nil, "\(name)")
         }
     }
 }

@@ -43,7 +43,7 @@ public enum Prepare {
         }
         let writer = try ShardWriter(directory: directory, samplesPerShard: options.samplesPerShard, imageSize: options.imageSize,
                                      name: options.name, classNames: importer.classNames, layout: importer.layout, splits: options.splits)
-        var iterator = try importer.records().makeIterator()
+        let iterator = try importer.records().makeIterator()
         var written = 0, skipped = 0, problems = [String](), nextReport = 1000
         let chunk = max(8, 8 * Parallel.threads)
         func bad(_ error: Error) throws {

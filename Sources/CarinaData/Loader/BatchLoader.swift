@@ -19,9 +19,12 @@ public struct BatchAssembler: Sendable {
     public let threads: Int
     /// Replace a sample that fails to load by the next index that loads (counted) instead of failing.
     public let skipBadSamples: Bool
+    /// Which sentences of a report the encoder sees (train-time text augmentation); `reports` of a batch
+    /// holds the text as augmented.
+    public let reportAugmentation: ReportAugmentation
 
     public init(source: SampleSource, transform: ImageTransform, seed: UInt64, tokenize: ReportTokenizer?, contextLength: Int,
-                threads: Int = 2, skipBadSamples: Bool = false) {
+                threads: Int = 2, skipBadSamples: Bool = false, reportAugmentation: ReportAugmentation = .none) {
         self.source = source
         self.transform = transform
         self.seed = seed
@@ -29,6 +32,7 @@ public struct BatchAssembler: Sendable {
         self.contextLength = contextLength
         self.threads = max(1, threads)
         self.skipBadSamples = skipBadSamples
+        self.reportAugmentation = reportAugmentation
     }
 
     /// The batch of samples `indices` in `epoch`; also returns how many bad samples were replaced.
@@ -59,9 +63,10 @@ public struct BatchAssembler: Sendable {
                                         labels.pointer[r * c + j] = value
                                         mask.pointer[r * c + j] = value == 0 || value == 1 ? 1 : 0
                                     }
-                                    reportsOut[r] = sample.report
+                                    let report = self.reportAugmentation.apply(sample.report, seed: self.seed, epoch: epoch, sampleIndex: index)
+                                    reportsOut[r] = report
                                     if let tokenize = self.tokenize {
-                                        let (tokenIDs, pad) = tokenize(sample.report, index)
+                                        let (tokenIDs, pad) = tokenize(report, index)
                                         for k in 0..<t {
                                             idsOut[r * t + k] = tokenIDs[k]
                                             padOut[r * t + k] = pad[k]
