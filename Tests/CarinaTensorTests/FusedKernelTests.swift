@@ -92,3 +92,26 @@ import CarinaTestSupport
         expectClose(fused, composed)
     }
 }
+
+/// The vector max / min / clamp behind exp, relu, clamp, maximum and row maxima: exact values at the
+/// bounds and ties, and a NaN input stays NaN (a diverging run must not be clamped back to finite numbers).
+@Suite struct LaneMinMaxTests {
+    @Test func maximumMinimumClampAndNaN() throws {
+        let x = Tensor(shape: [9], values: [-3, -0.5, 0, 0.5, 3, .nan, -.infinity, .infinity, 2])
+        let r = x.relu().scalars
+        #expect(Array(r[0..<5]) == [0, 0, 0, 0.5, 3] && r[5].isNaN && r[6] == 0 && r[7] == .infinity && r[8] == 2)
+        let c = x.clamped(min: -1, max: 1).scalars
+        #expect(Array(c[0..<5]) == [-1, -0.5, 0, 0.5, 1] && c[5].isNaN && c[6] == -1 && c[7] == 1 && c[8] == 1)
+        let e = x.exp().scalars
+        #expect(e[5].isNaN && e[6] == 0 && e[2] == 1 && abs(e[4] - Foundation.exp(3)) < 1e-4 * Foundation.exp(3))
+        let y = Tensor(shape: [9], values: [0, 0, 0, 0, 0, 0, 0, 0, 2])
+        let mx = try Tensor.maximum(x, y).scalars, mn = try Tensor.minimum(x, y).scalars
+        #expect(Array(mx[0..<5]) == [0, 0, 0, 0.5, 3] && mx[5].isNaN && mx[8] == 2)
+        #expect(Array(mn[0..<5]) == [-3, -0.5, 0, 0, 0] && mn[5].isNaN && mn[6] == -.infinity)
+        // Row maxima (softmax's shift) over lengths that are not a multiple of the vector width.
+        for n in [1, 7, 8, 9, 17] {
+            let v = (0..<n).map { Float(($0 * 37) % 11) - 5 }
+            #expect(Kernels.maxSerial(v, n) == v.max()!, "n \(n)")
+        }
+    }
+}

@@ -120,10 +120,10 @@ public enum Kernels {
         var acc = F8(repeating: -.infinity)
         var i = 0
         while i + 8 <= n {
-            acc = pointwiseMax(acc, load8(x + i))
+            acc = SIMDMath.maximum(acc, load8(x + i))
             i += 8
         }
-        if i < n { acc = pointwiseMax(acc, loadPartial(x + i, n - i, pad: -.infinity)) }
+        if i < n { acc = SIMDMath.maximum(acc, loadPartial(x + i, n - i, pad: -.infinity)) }
         return SIMDMath.max(acc)
     }
 

@@ -63,7 +63,7 @@ extension Tensor {
 
     /// Elementwise maximum; the gradient goes to x where x >= y, else to y.
     public static func maximum(_ x: Tensor, _ y: Tensor) throws -> Tensor {
-        try broadcastBinary("maximum", x, y, { pointwiseMax($0, $1) }) { g, x, y, shape in
+        try broadcastBinary("maximum", x, y, { SIMDMath.maximum($0, $1) }) { g, x, y, shape in
             let xWins = product(x, y, shape) { a, b in F8(repeating: 1).replacing(with: 0, where: a .< b) }
             return (product(g, xWins, shape) { $0 * $1 }, product(g, xWins, shape) { $0 * (1 - $1) })
         }
@@ -71,7 +71,7 @@ extension Tensor {
 
     /// Elementwise minimum; the gradient goes to x where x <= y, else to y.
     public static func minimum(_ x: Tensor, _ y: Tensor) throws -> Tensor {
-        try broadcastBinary("minimum", x, y, { pointwiseMin($0, $1) }) { g, x, y, shape in
+        try broadcastBinary("minimum", x, y, { SIMDMath.minimum($0, $1) }) { g, x, y, shape in
             let xWins = product(x, y, shape) { a, b in F8(repeating: 1).replacing(with: 0, where: a .> b) }
             return (product(g, xWins, shape) { $0 * $1 }, product(g, xWins, shape) { $0 * (1 - $1) })
         }

@@ -24,7 +24,7 @@ extension Tensor {
     }
 
     public func relu() -> Tensor {
-        unaryAccumulating("relu", { pointwiseMax($0, F8()) }) { x, _, g in
+        unaryAccumulating("relu", { $0.replacing(with: 0, where: $0 .< 0) }) { x, _, g in
             g.replacing(with: 0, where: x .<= 0)
         }
     }
@@ -64,7 +64,7 @@ extension Tensor {
 
     /// Clamps to [lo, hi]; the gradient is passed where the input lies inside (ties pass).
     public func clamped(min lo: Float = -.infinity, max hi: Float = .infinity) -> Tensor {
-        unaryAccumulating("clamp", { $0.clamped(lowerBound: F8(repeating: lo), upperBound: F8(repeating: hi)) }) { x, _, g in
+        unaryAccumulating("clamp", { SIMDMath.clamp($0, lo, hi) }) { x, _, g in
             g.replacing(with: 0, where: (x .< lo) .| (x .> hi))
         }
     }
