@@ -165,7 +165,7 @@ public final class TrainingRun {
         let assembler = BatchAssembler(source: trainSource, transform: transform(train: true), seed: config.seed,
                                        tokenize: method.needsText ? tokenize : nil, contextLength: contextLength,
                                        threads: config.data.workers, skipBadSamples: config.data.skipBadSamples,
-                                       reportAugmentation: config.data.augment ? textAugment : .none)
+                                       reportAugmentation: config.data.augment && method.needsText ? textAugment : .none)
         let sampler = try DistributedSampler(datasetSize: trainSource.count, globalBatch: config.train.globalBatch, seed: config.seed, state: samplerState)
         let loader = BatchLoader(assembler: assembler, sampler: sampler, rank: communicator.rank, worldSize: communicator.size,
                                  prefetch: config.data.prefetch)

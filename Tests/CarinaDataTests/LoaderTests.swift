@@ -49,12 +49,13 @@ struct FlakySource: SampleSource {
     }
 
     @Test func reportAugmentationIsWhatTheTokenizerSees() throws {
-        let seen = UncheckedBox<[String]>([])
+        final class Seen: @unchecked Sendable { var all: [String] = [] }  // one assembling thread
+        let seen = Seen()
         let a = BatchAssembler(source: source, transform: ImageTransform(size: 32, train: true), seed: 9,
-                               tokenize: { report, _ in seen.append(report); return ([Int32](repeating: 1, count: 4), [1, 1, 1, 1]) },
+                               tokenize: { report, _ in seen.all.append(report); return ([Int32](repeating: 1, count: 4), [1, 1, 1, 1]) },
                                contextLength: 4, threads: 1, reportAugmentation: .sentence)
         let batch = try a.assemble(indices: [0, 1, 2], epoch: 4).batch
-        #expect(seen.value == batch.reports)
+        #expect(seen.all == batch.reports)
         for (k, index) in [0, 1, 2].enumerated() {
             let whole = try source.sample(at: index).report
             #expect(batch.reports[k] == ReportAugmentation.sentence.apply(whole, seed: 9, epoch: 4, sampleIndex: index))
@@ -106,13 +107,4 @@ struct FlakySource: SampleSource {
         let (batch, replaced) = try assembler(threads: 2, source: FlakySource(), skip: true).assemble(indices: [4, 5], epoch: 0)
         #expect(replaced == 1 && batch.indices == [4, 5])
     }
-}
-
-/// A value the tokenizer closure (Sendable) can record into; the test assembles on one thread.
-final class UncheckedBox<T>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: T
-    init(_ value: T) { stored = value }
-    var value: T { lock.lock(); defer { lock.unlock() }; return stored }
-    func append<E>(_ e: E) where T == [E] { lock.lock(); stored.append(e); lock.unlock() }
 }
