@@ -1,6 +1,6 @@
-// Ranking metrics of one binary label: ROC AUC and average precision, computed exactly as scikit-learn's
-// roc_auc_score and average_precision_score (ties in score grouped into one threshold). Not for: several
-// classes or masks (MultiLabelMetrics) or retrieval (Retrieval).
+// Ranking metrics of one binary label: ROC AUC, average precision and PsPG's trapezoidal PR-AUC, computed
+// exactly as scikit-learn 1.9.1 does (ties in score grouped into one threshold). Not for: several classes
+// or masks (MultiLabelMetrics), resampling (WeightedRanking) or retrieval (Retrieval).
 
 public enum BinaryMetrics {
     /// The (score, label) pairs sorted by score, highest first, grouped by equal score: for each distinct
@@ -36,11 +36,13 @@ public enum BinaryMetrics {
     }
 
     /// Average precision, Σₙ (Rₙ − Rₙ₋₁) Pₙ over distinct thresholds from the highest score down (no
-    /// interpolation). Nil when there is no positive (recall is undefined).
+    /// interpolation), as average_precision_score. 0 when there are labels but no positive (scikit-learn
+    /// 1.9.1 returns 0 there, with a warning); nil only when there are no labels at all.
     public static func averagePrecision(scores: [Float], labels: [Bool]) -> Double? {
         precondition(scores.count == labels.count, "averagePrecision: \(scores.count) scores for \(labels.count) labels")
+        guard !labels.isEmpty else { return nil }
         let p = labels.filter { $0 }.count
-        guard p > 0 else { return nil }
+        guard p > 0 else { return 0 }
         var ap = 0.0, tp = 0, seen = 0, previousRecall = 0.0
         for g in thresholdGroups(scores: scores, labels: labels) {
             tp += g.positives
@@ -50,5 +52,25 @@ public enum BinaryMetrics {
             previousRecall = recall
         }
         return ap
+    }
+
+    /// PsPG's "AP": the trapezoidal area under scikit-learn's precision-recall curve, `auc(recall,
+    /// precision)` over `precision_recall_curve(y, s)`. That curve has one point (recall, precision) per
+    /// distinct score, highest first, after a first point (0, 1) (drop_intermediate is off by default;
+    /// points past full recall add no area). Unlike averagePrecision it interpolates linearly between
+    /// points. Nil when there is no positive (scikit-learn would set recall to 1 everywhere; PsPG skips).
+    public static func prAUCTrapezoid(scores: [Float], labels: [Bool]) -> Double? {
+        precondition(scores.count == labels.count, "prAUCTrapezoid: \(scores.count) scores for \(labels.count) labels")
+        let p = labels.filter { $0 }.count
+        guard p > 0 else { return nil }
+        var area = 0.0, tp = 0, seen = 0, previousRecall = 0.0, previousPrecision = 1.0
+        for g in thresholdGroups(scores: scores, labels: labels) {
+            tp += g.positives
+            seen += g.positives + g.negatives
+            let recall = Double(tp) / Double(p), precision = Double(tp) / Double(seen)
+            area += (recall - previousRecall) * (precision + previousPrecision) / 2
+            (previousRecall, previousPrecision) = (recall, precision)
+        }
+        return area
     }
 }

@@ -1,14 +1,25 @@
-// Multi-label evaluation: per-class ROC AUC and average precision, their macro means and the micro
-// versions, over the entries whose label is known. Not for: single binary labels (BinaryMetrics).
+// Multi-label evaluation: per-class ROC AUC, average precision and PsPG's trapezoidal PR-AUC, their macro
+// means and the micro versions, over the entries whose label is known. Not for: single binary labels
+// (BinaryMetrics), thresholded predictions (ThresholdMetrics) or confidence intervals (Bootstrap).
 
 public struct MultiLabelMetrics: Sendable, Equatable {
     public let classNames: [String]
-    /// Per class; nil where the class has no positive (or, for AUC, no negative) among known labels.
+    /// Per class over its known labels; nil where the class has no positive or no negative (the ROC curve
+    /// is undefined; scikit-learn's roc_auc_score raises).
     public let auc: [Double?]
+    /// Per class over its known labels, as average_precision_score: 0 where the class has known labels
+    /// but no positive (scikit-learn 1.9.1 gives 0 there), nil only where it has no known label at all.
     public let averagePrecision: [Double?]
-    /// Mean over the classes where the metric is defined (scikit-learn would raise instead); nil if none.
+    /// Per class, PsPG's auc(recall, precision) over precision_recall_curve; nil where no positive.
+    public let prAUCTrapezoid: [Double?]
+    /// Mean over the classes where AUC is defined. scikit-learn's roc_auc_score(average='macro') would
+    /// raise on a class without positives or negatives; PsPG skips classes without positives. Nil if none.
     public let macroAUC: Double?
+    /// Mean over the classes with a known label, a class without positives counting 0, as
+    /// average_precision_score(average='macro'). Nil if no class has a known label.
     public let meanAveragePrecision: Double?
+    /// Mean of prAUCTrapezoid over the classes with a positive (as PsPG's mAP); nil if none.
+    public let macroPRAUCTrapezoid: Double?
     /// Every known (sample, class) entry pooled into one binary problem.
     public let microAUC: Double?
     public let microAveragePrecision: Double?
@@ -21,7 +32,7 @@ public struct MultiLabelMetrics: Sendable, Equatable {
                      "MultiLabelMetrics: \(scores.count) scores, \(labels.count) labels, \(c) classes")
         let n = scores.count / c
         self.classNames = classNames
-        var auc: [Double?] = [], ap: [Double?] = []
+        var auc: [Double?] = [], ap: [Double?] = [], trapezoid: [Double?] = []
         var allScores: [Float] = [], allLabels: [Bool] = []
         for j in 0..<c {
             var s: [Float] = [], y: [Bool] = []
@@ -33,18 +44,23 @@ public struct MultiLabelMetrics: Sendable, Equatable {
             }
             auc.append(BinaryMetrics.rocAUC(scores: s, labels: y))
             ap.append(BinaryMetrics.averagePrecision(scores: s, labels: y))
+            trapezoid.append(BinaryMetrics.prAUCTrapezoid(scores: s, labels: y))
             allScores += s
             allLabels += y
         }
-        func mean(_ values: [Double?]) -> Double? {
-            let defined = values.compactMap { $0 }
-            return defined.isEmpty ? nil : defined.reduce(0, +) / Double(defined.count)
-        }
         self.auc = auc
         averagePrecision = ap
-        macroAUC = mean(auc)
-        meanAveragePrecision = mean(ap)
+        prAUCTrapezoid = trapezoid
+        macroAUC = Self.mean(auc)
+        meanAveragePrecision = Self.mean(ap)
+        macroPRAUCTrapezoid = Self.mean(trapezoid)
         microAUC = BinaryMetrics.rocAUC(scores: allScores, labels: allLabels)
         microAveragePrecision = BinaryMetrics.averagePrecision(scores: allScores, labels: allLabels)
+    }
+
+    /// Mean of the non-nil values; nil if there are none.
+    static func mean(_ values: [Double?]) -> Double? {
+        let defined = values.compactMap { $0 }
+        return defined.isEmpty ? nil : defined.reduce(0, +) / Double(defined.count)
     }
 }
