@@ -72,9 +72,9 @@ public struct ContrastiveEvaluation {
             let prompts = names.map { ZeroShot.prompts(for: $0) }
             let pos = try embedPrompts(prompts.map(\.positive)), neg = try embedPrompts(prompts.map(\.negative))
             let scale = Autograd.withoutGrad { clip.logitScale().item }
-            let p = try ZeroShot.probabilities(images: evaluation.images, positive: pos, negative: neg, scale: scale)
             let labels = try evaluation.labels.indexSelect(axis: 1, zeroShotColumns)
-            let m = MultiLabelMetrics(scores: p.scalars, labels: labels.scalars, classNames: names)
+            let m = try Self.zeroShotMetrics(images: evaluation.images, positive: pos, negative: neg, scale: scale, labels: labels,
+                                             classNames: names)
             out["zero_shot_macro_auc"] = m.macroAUC ?? .nan
             for (name, auc) in zip(names, m.auc) { out["zero_shot_auc/\(name)"] = auc ?? .nan }
         }
@@ -95,6 +95,15 @@ public struct ContrastiveEvaluation {
             for (k, v) in r.reportToImage { out["r@\(k)_t2i"] = v }
         }
         return out
+    }
+
+    /// Zero-shot ranking metrics of images (N, E) against prompt pairs (C, E), with labels (N, C) (-1
+    /// unknown). Images are ranked by the logits scale·(img·pos − img·neg), not by their sigmoid, which
+    /// saturates to 1 in Float32 and would tie images the logits order.
+    public static func zeroShotMetrics(images: Tensor, positive: Tensor, negative: Tensor, scale: Float, labels: Tensor,
+                                       classNames: [String]) throws -> MultiLabelMetrics {
+        let scores = try ZeroShot.logits(images: images, positive: positive, negative: negative, scale: scale)  // (N, C)
+        return MultiLabelMetrics(scores: scores.scalars, labels: labels.scalars, classNames: classNames)
     }
 
     /// Embeds `evaluation` and `probeTraining` samples of `source` (each rank its share, no augmentation)

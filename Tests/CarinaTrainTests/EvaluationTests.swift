@@ -49,4 +49,14 @@ import CarinaTrain
                                       "probe_100pct_macro_auc", "r@1_i2t", "r@5_i2t", "r@10_i2t", "r@1_t2i", "r@5_t2i", "r@10_t2i"]))
         for (key, value) in one { #expect(abs(value - two[key]!) < 1e-5, "\(key): \(value) vs \(two[key]!)") }
     }
+
+    @Test func zeroShotRanksByLogitsSoSaturatedProbabilitiesDoNotTie() throws {
+        // Logits 20 (a negative image) and 25 (a positive one): both sigmoids round to 1.0 in Float32, a tie
+        // that would score AUC 0.5; ranked by the logits the AUC is 1.
+        let images = Tensor(shape: [2, 2], values: [0.2, 0, 0.25, 0])
+        let m = try ContrastiveEvaluation.zeroShotMetrics(images: images, positive: Tensor(shape: [1, 2], values: [1, 0]),
+                                                          negative: Tensor(shape: [1, 2], values: [0, 0]), scale: 100,
+                                                          labels: Tensor(shape: [2, 1], values: [0, 1]), classNames: ["Edema"])
+        #expect(m.auc[0] == 1)
+    }
 }
