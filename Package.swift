@@ -34,7 +34,8 @@ let package = Package(
         .target(name: "CarinaData", dependencies: ["CarinaDist", "CImageCodecs", "CZlib"], swiftSettings: kernelFlags),
         .target(name: "CarinaCheckpoint", dependencies: ["CarinaData", "CZstd"], swiftSettings: kernelFlags),
         .target(name: "CarinaModels", dependencies: ["CarinaCheckpoint"], swiftSettings: kernelFlags),
-        .target(name: "CarinaEval", dependencies: ["CarinaModels"]),
+        // Metrics loop over every sample (bootstrap resamples, the probe's Newton solver): kernel flags.
+        .target(name: "CarinaEval", dependencies: ["CarinaModels"], swiftSettings: kernelFlags),
         .target(name: "CarinaTrain", dependencies: ["CarinaEval", .product(name: "Yams", package: "Yams")], swiftSettings: kernelFlags),
         // Benchmarks and self-checks behind `carina bench` and `carina selftest` (speed is measured
         // there, never asserted in tests).
