@@ -1,7 +1,7 @@
-// BERT's WordPiece tokenizer: basic tokenisation (lower-casing, accent stripping, splitting on whitespace
-// and punctuation), then greedy longest-match-first word pieces with `##` continuations and [UNK] for
-// words that cannot be split; [CLS] ... [SEP], truncation and [PAD] to a context length. Loads a BERT
-// vocab.txt (line number = id). Not for: building vocabularies (VocabularyBuilder).
+// BERT's WordPiece tokenizer: basic tokenisation (control characters dropped, CJK ideographs split,
+// lower-casing, accent stripping, splitting on whitespace and punctuation), then greedy longest-match-first
+// word pieces with `##` continuations and [UNK] for words that cannot be split; [CLS] ... [SEP], truncation
+// and [PAD] to a context length. Loads a BERT vocab.txt (line number = id). Not for: building vocabularies.
 import Foundation
 
 public struct WordPieceTokenizer: Sendable {
@@ -48,43 +48,118 @@ public struct WordPieceTokenizer: Sendable {
 
     public func id(of token: String) -> Int32? { ids[token] }
 
-    /// BERT's basic tokenisation: optional lower-casing and accent stripping, control characters removed,
-    /// split on whitespace, every punctuation character its own token.
+    /// BERT's basic tokenisation, as HF transformers' Python `BasicTokenizer` (tokenize_chinese_chars on,
+    /// strip_accents unset) with `do_lower_case = lowercase`, over Unicode scalars (Python's characters):
+    /// delete U+0000, U+FFFD and every category-C scalar except \t \n \r (so U+000B, U+000C, U+0085 and
+    /// format characters such as U+200D vanish, joining their neighbours); turn " ", \t, \n, \r and Zs into
+    /// spaces; put spaces around CJK ideographs; NFC; split on whitespace (also U+2028, U+2029, as
+    /// Python's `str.split`); when lower-casing, lower-case each word (Python's `str.lower`, final sigma
+    /// included), NFD and drop Mn marks; then every punctuation scalar is its own token.
+    ///
+    /// Residual differences from HF: the Unicode tables are Swift's, newer than those of the Python HF ran
+    /// on (Python 3.11 has Unicode 14), so a scalar assigned since (U+1FAE8 is Unicode 15) is kept here but
+    /// deleted there as unassigned (Cn). HF's Rust `BertTokenizer` (the default in transformers 5, the
+    /// "fast" one before) differs from its own Python one: no NFC and no final sigma; this follows the
+    /// Python one (and original BERT, which lacks only the NFC step).
     public static func basicTokens(_ text: String, lowercase: Bool) -> [String] {
-        var s = text
-        if lowercase {
-            s = s.lowercased().folding(options: .diacriticInsensitive, locale: nil)
-        }
-        var out: [String] = []
-        var current = ""
-        for ch in s {
-            if ch.isWhitespace || ch.isNewline {
-                if !current.isEmpty { out.append(current); current = "" }
-            } else if ch.unicodeScalars.allSatisfy({ $0.properties.generalCategory == .control || $0.properties.generalCategory == .format }) {
-                continue
-            } else if isPunctuation(ch) {
-                if !current.isEmpty { out.append(current); current = "" }
-                out.append(String(ch))
+        var cleaned = String.UnicodeScalarView()
+        for u in text.unicodeScalars {
+            if u.value == 0 || u.value == 0xFFFD || isControl(u) { continue }
+            if isWhitespace(u) {
+                cleaned.append(" ")
+            } else if isCJKIdeograph(u) {
+                cleaned.append(" "); cleaned.append(u); cleaned.append(" ")
             } else {
-                current.append(ch)
+                cleaned.append(u)
             }
         }
-        if !current.isEmpty { out.append(current) }
+        let normalised = normalized(String(cleaned), decomposed: false)
+        var out: [String] = []
+        // After cleaning only spaces and U+2028, U+2029 are left of Python's `str.split` whitespace.
+        for word in normalised.unicodeScalars.split(whereSeparator: { $0.properties.isWhitespace }) {
+            var scalars = Array(word)
+            if lowercase {
+                scalars = normalized(String(String.UnicodeScalarView(pythonLowercased(scalars))), decomposed: true)
+                    .unicodeScalars.filter { $0.properties.generalCategory != .nonspacingMark }
+            }
+            var current = String.UnicodeScalarView()
+            for u in scalars {
+                if isPunctuation(u) {
+                    if !current.isEmpty { out.append(String(current)); current = String.UnicodeScalarView() }
+                    out.append(String(u))
+                } else {
+                    current.append(u)
+                }
+            }
+            if !current.isEmpty { out.append(String(current)) }
+        }
         return out
     }
 
-    /// BERT treats all non-letter/number ASCII characters and Unicode punctuation as punctuation.
-    static func isPunctuation(_ ch: Character) -> Bool {
-        guard let scalar = ch.unicodeScalars.first else { return false }
-        let v = scalar.value
+    /// BERT's control characters: category C (Cc, Cf, Co, Cn; Swift strings hold no Cs) except \t \n \r.
+    static func isControl(_ u: Unicode.Scalar) -> Bool {
+        if u == "\t" || u == "\n" || u == "\r" { return false }
+        switch u.properties.generalCategory {
+        case .control, .format, .surrogate, .privateUse, .unassigned: return true
+        default: return false
+        }
+    }
+
+    /// BERT's whitespace: " ", \t, \n, \r and category Zs (not U+000B, U+000C, U+0085: those are controls).
+    static func isWhitespace(_ u: Unicode.Scalar) -> Bool {
+        u == " " || u == "\t" || u == "\n" || u == "\r" || u.properties.generalCategory == .spaceSeparator
+    }
+
+    /// BERT's "Chinese characters": the CJK Unified Ideographs blocks and their extensions A to E, and
+    /// the compatibility ideographs (not Hangul, Hiragana or Katakana).
+    static func isCJKIdeograph(_ u: Unicode.Scalar) -> Bool {
+        switch u.value {
+        case 0x4E00...0x9FFF, 0x3400...0x4DBF, 0x20000...0x2A6DF, 0x2A700...0x2B73F, 0x2B740...0x2B81F,
+             0x2B820...0x2CEAF, 0xF900...0xFAFF, 0x2F800...0x2FA1F:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// BERT treats all non-letter/number ASCII characters and Unicode punctuation (category P) as punctuation.
+    static func isPunctuation(_ u: Unicode.Scalar) -> Bool {
+        let v = u.value
         if (33...47).contains(v) || (58...64).contains(v) || (91...96).contains(v) || (123...126).contains(v) { return true }
-        switch scalar.properties.generalCategory {
+        switch u.properties.generalCategory {
         case .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation, .initialPunctuation,
              .finalPunctuation, .otherPunctuation:
             return true
         default:
             return false
         }
+    }
+
+    /// Python's `str.lower`: each scalar's full lower-case mapping, and capital sigma becomes final sigma
+    /// when a cased letter precedes it and none follows (case-ignorable scalars skipped both ways).
+    /// Swift's `lowercased()` has no final sigma.
+    static func pythonLowercased(_ s: [Unicode.Scalar]) -> [Unicode.Scalar] {
+        var out: [Unicode.Scalar] = []
+        out.reserveCapacity(s.count)
+        for (i, u) in s.enumerated() {
+            if u.value < 0x80 {
+                out.append(u.value >= 65 && u.value <= 90 ? Unicode.Scalar(u.value + 32)! : u)
+            } else if u == "\u{03A3}" {
+                let before = s[..<i].last { !$0.properties.isCaseIgnorable }
+                let after = s[(i + 1)...].first { !$0.properties.isCaseIgnorable }
+                let final = before?.properties.isCased == true && after?.properties.isCased != true
+                out.append(final ? "\u{03C2}" : "\u{03C3}")
+            } else {
+                out.append(contentsOf: u.properties.lowercaseMapping.unicodeScalars)
+            }
+        }
+        return out
+    }
+
+    /// NFC (or NFD when `decomposed`); ASCII text is its own normal form.
+    static func normalized(_ s: String, decomposed: Bool) -> String {
+        if s.utf8.allSatisfy({ $0 < 0x80 }) { return s }
+        return decomposed ? s.decomposedStringWithCanonicalMapping : s.precomposedStringWithCanonicalMapping
     }
 
     /// The word pieces of one basic token: greedy longest match first; [UNK] if some part matches nothing.
