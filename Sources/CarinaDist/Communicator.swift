@@ -1,9 +1,11 @@
 // The collectives data-parallel training needs, independent of how ranks talk (MPI or threads in one process).
 // Not for: gradient bucketing or the sampler, which are built on top of this protocol.
+import CarinaTensor
 
 /// A group of `size` ranks that call the same collectives in the same order. Every call blocks until
-/// this rank's part is done; a failure on any rank is thrown, never ignored.
-public protocol Communicator: AnyObject, Sendable {
+/// this rank's part is done; a failure on any rank is thrown, never ignored. Any communicator can sum
+/// SyncBatchNorm's statistics (`batchNorm.sync = communicator`).
+public protocol Communicator: CrossReplicaSum {
     /// This process's (or thread's) index in 0..<size.
     var rank: Int { get }
     /// Number of ranks.

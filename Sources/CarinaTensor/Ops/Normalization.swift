@@ -2,9 +2,10 @@
 // over (N, *) per channel with running statistics and optional cross-replica (synchronised) statistics,
 // and L2 normalisation over the last axis.
 
-/// Sums buffers across data-parallel replicas (SyncBatchNorm). CarinaDist's communicators conform.
+/// Sums buffers across data-parallel replicas (SyncBatchNorm), in Double: a per-channel sum of 1e4-sized
+/// values must keep its last digits. Every CarinaDist communicator conforms.
 public protocol CrossReplicaSum: AnyObject, Sendable {
-    func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) throws
+    func allReduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) throws
 }
 
 extension Tensor {
@@ -131,9 +132,11 @@ extension Tensor {
     }
 
     /// BatchNorm over axis 1 of (N, C, *): per channel statistics over N and the trailing axes.
-    /// In training, batch statistics are used (summed over replicas when `sync` is given) and the
-    /// running statistics updated with `momentum` (unbiased variance, like PyTorch); in evaluation the
-    /// running statistics are used.
+    /// In training, batch statistics are used and the running statistics updated with `momentum`
+    /// (unbiased variance, like PyTorch); in evaluation the running statistics are used. The variance
+    /// is two-pass, both in Double: the mean, then the squared deviations from it, so it survives
+    /// |mean| ≫ std. With `sync` (SyncBatchNorm) both sums run over the union of replicas (two
+    /// cross-replica sums forward, one backward), giving one process's result on the concatenated batch.
     public func batchNorm(weight: Tensor?, bias: Tensor?, runningMean: Tensor, runningVar: Tensor,
                           training: Bool, momentum: Float = 0.1, eps: Float = 1e-5, sync: CrossReplicaSum? = nil) throws -> Tensor {
         guard rank >= 2 else { throw TensorError.wrongRank(op: "batch_norm", shape: shape, expected: "(N, C, ...)") }
@@ -142,77 +145,79 @@ extension Tensor {
         for p in [weight, bias, runningMean, runningVar].compactMap({ $0 }) where p.shape != [c] {
             throw TensorError.shapeMismatch(op: "batch_norm", shapes: [shape, p.shape], detail: "per-channel tensors must be (\(c))")
         }
-        let x = pointer
-        // mean and rstd per channel
-        var mean = [Float](repeating: 0, count: c), rstd = [Float](repeating: 0, count: c)
-        var total = Float(n * s)
+        let x = pointer  // (N, C, S)
+        // Per channel: the mean (Double), and 1 / sqrt(var + eps).
+        var mean = [Double](repeating: 0, count: c), rstd = [Float](repeating: 0, count: c)
+        var total = Double(n * s)
         if training {
-            var sums = [Float](repeating: 0, count: 2 * c + 1)
+            // Pass 1: Σ x per channel and the number of values, over replicas in sync mode.
+            var sums = [Double](repeating: 0, count: c + 1)
             for ch in 0..<c {
-                var s1 = 0.0, s2 = 0.0
-                for i in 0..<n {
-                    let p = x + (i * c + ch) * s
-                    s1 += Double(Kernels.sumSerial(p, s))
-                    s2 += Double(Kernels.dot(p, p, s))
-                }
-                sums[ch] = Float(s1)
-                sums[c + ch] = Float(s2)
+                for i in 0..<n { sums[ch] += Kernels.sumInDouble(x + (i * c + ch) * s, s) }
             }
-            sums[2 * c] = total
+            sums[c] = total
             if let sync { try sums.withUnsafeMutableBufferPointer { try sync.allReduceSum($0) } }
-            total = sums[2 * c]
+            total = sums[c]
             guard total > 1 else {
                 throw TensorError.invalidArgument(op: "batch_norm", detail: "training needs more than one value per channel, got input \(shape)")
             }
+            for ch in 0..<c { mean[ch] = sums[ch] / total }
+            // Pass 2: Σ (x - mean)² per channel, over replicas in sync mode.
+            var squares = [Double](repeating: 0, count: c)
             for ch in 0..<c {
-                let m = Double(sums[ch]) / Double(total)
-                let v = Swift.max(Double(sums[c + ch]) / Double(total) - m * m, 0)
-                mean[ch] = Float(m)
+                for i in 0..<n { squares[ch] += Kernels.sumOfSquaredDeviations(x + (i * c + ch) * s, s, from: mean[ch]) }
+            }
+            if let sync { try squares.withUnsafeMutableBufferPointer { try sync.allReduceSum($0) } }
+            let rm = runningMean.pointer, rv = runningVar.pointer
+            for ch in 0..<c {
+                let v = squares[ch] / total
                 rstd[ch] = Float(1 / (v + Double(eps)).squareRoot())
-                let rm = runningMean.pointer, rv = runningVar.pointer
-                rm[ch] = (1 - momentum) * rm[ch] + momentum * Float(m)
-                rv[ch] = (1 - momentum) * rv[ch] + momentum * Float(v * Double(total) / Double(total - 1))
+                rm[ch] = (1 - momentum) * rm[ch] + momentum * Float(mean[ch])
+                rv[ch] = (1 - momentum) * rv[ch] + momentum * Float(v * total / (total - 1))
             }
         } else {
             for ch in 0..<c {
-                mean[ch] = runningMean.pointer[ch]
+                mean[ch] = Double(runningMean.pointer[ch])
                 rstd[ch] = 1 / (runningVar.pointer[ch] + eps).squareRoot()
             }
         }
+        // The mean as a Float and the Float rest: x - meanHigh is exact near the mean, so xhat keeps the
+        // digits a Float mean of 1e4 would lose (its spacing there is 1e-3).
+        let meanHigh = mean.map { Float($0) }
+        let meanLow = (0..<c).map { Float(mean[$0] - Double(meanHigh[$0])) }
         let out = Tensor(uninitialized: shape)
         let y = out.pointer
         let w = weight?.pointer, b = bias?.pointer
         Parallel.forEach(n) { i in
             for ch in 0..<c {
-                let scale = rstd[ch] * (w?[ch] ?? 1)
-                let shift = (b?[ch] ?? 0) - mean[ch] * scale
-                Kernels.map(x + (i * c + ch) * s, y + (i * c + ch) * s, s) { $0 * scale + shift }
+                let scale = rstd[ch] * (w?[ch] ?? 1), shift = b?[ch] ?? 0
+                let high = meanHigh[ch], low = meanLow[ch]
+                Kernels.map(x + (i * c + ch) * s, y + (i * c + ch) * s, s) { ($0 - high - low) * scale + shift }
             }
         }
         let inputs = [self] + [weight, bias].compactMap { $0 }
-        let m = total
+        let m = Float(total)
         return Autograd.record(out, "batch_norm", inputs) { [self] g in
             let gp = g.pointer
-            // Per channel: sum(g) and sum(g * xhat), summed over replicas in sync mode.
-            var sums = [Float](repeating: 0, count: 2 * c)
+            // Per channel: sum(g) and sum(g * xhat) = rstd * sum(g * (x - mean)), summed over replicas in
+            // sync mode.
+            var sums = [Double](repeating: 0, count: 2 * c)
             for ch in 0..<c {
-                var sg = 0.0, sgx = 0.0
                 for i in 0..<n {
                     let off = (i * c + ch) * s
-                    sg += Double(Kernels.sumSerial(gp + off, s))
-                    sgx += Double(Kernels.dot(gp + off, x + off, s)) - Double(mean[ch]) * Double(Kernels.sumSerial(gp + off, s))
+                    sums[ch] += Kernels.sumInDouble(gp + off, s)
+                    sums[c + ch] += Kernels.dotWithDeviations(gp + off, x + off, s, from: mean[ch])
                 }
-                sums[ch] = Float(sg)
-                sums[c + ch] = Float(sgx) * rstd[ch]
+                sums[c + ch] *= Double(rstd[ch])
             }
             if training, let sync { try sums.withUnsafeMutableBufferPointer { try sync.allReduceSum($0) } }
             if let weight, weight.requiresGrad {
                 let (p, beta) = weight.gradTarget()
-                for ch in 0..<c { p[ch] = (beta == 0 ? 0 : p[ch]) + sums[c + ch] }
+                for ch in 0..<c { p[ch] = (beta == 0 ? 0 : p[ch]) + Float(sums[c + ch]) }
             }
             if let bias, bias.requiresGrad {
                 let (p, beta) = bias.gradTarget()
-                for ch in 0..<c { p[ch] = (beta == 0 ? 0 : p[ch]) + sums[ch] }
+                for ch in 0..<c { p[ch] = (beta == 0 ? 0 : p[ch]) + Float(sums[ch]) }
             }
             if requiresGrad {
                 let (d, beta) = gradTarget()
@@ -223,9 +228,10 @@ extension Tensor {
                         if training {
                             // dx = gamma * rstd / M * (M g - sum g - xhat * sum(g xhat))
                             let k = gamma * rstd[ch] / m
-                            let sg = sums[ch], sgx = sums[c + ch], mu = mean[ch], r = rstd[ch]
+                            let sg = Float(sums[ch]), sgx = Float(sums[c + ch]), r = rstd[ch]
+                            let high = meanHigh[ch], low = meanLow[ch]
                             for j in 0..<s {
-                                let xhat = (x[off + j] - mu) * r
+                                let xhat = (x[off + j] - high - low) * r
                                 let v = k * (m * gp[off + j] - sg - xhat * sgx)
                                 d[off + j] = beta == 0 ? v : d[off + j] + v
                             }
