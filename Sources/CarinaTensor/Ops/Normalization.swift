@@ -136,7 +136,9 @@ extension Tensor {
     /// (unbiased variance, like PyTorch); in evaluation the running statistics are used. The variance
     /// is two-pass, both in Double: the mean, then the squared deviations from it, so it survives
     /// |mean| ≫ std. With `sync` (SyncBatchNorm) both sums run over the union of replicas (two
-    /// cross-replica sums forward, one backward), giving one process's result on the concatenated batch.
+    /// cross-replica sums forward, one backward for the input gradient), giving one process's result on
+    /// the concatenated batch; the weight and bias gradients stay this replica's own, for data
+    /// parallelism to sum like any other parameter's (as PyTorch's SyncBatchNorm).
     public func batchNorm(weight: Tensor?, bias: Tensor?, runningMean: Tensor, runningVar: Tensor,
                           training: Bool, momentum: Float = 0.1, eps: Float = 1e-5, sync: CrossReplicaSum? = nil) throws -> Tensor {
         guard rank >= 2 else { throw TensorError.wrongRank(op: "batch_norm", shape: shape, expected: "(N, C, ...)") }
@@ -199,25 +201,26 @@ extension Tensor {
         let m = Float(total)
         return Autograd.record(out, "batch_norm", inputs) { [self] g in
             let gp = g.pointer
-            // Per channel: sum(g) and sum(g * xhat) = rstd * sum(g * (x - mean)), summed over replicas in
-            // sync mode.
-            var sums = [Double](repeating: 0, count: 2 * c)
+            // Per channel: sum(g) and sum(g * xhat) = rstd * sum(g * (x - mean)), this replica's (the
+            // bias and weight gradients) and, in sync mode, summed over replicas (for the input gradient).
+            var local = [Double](repeating: 0, count: 2 * c)
             for ch in 0..<c {
                 for i in 0..<n {
                     let off = (i * c + ch) * s
-                    sums[ch] += Kernels.sumInDouble(gp + off, s)
-                    sums[c + ch] += Kernels.dotWithDeviations(gp + off, x + off, s, from: mean[ch])
+                    local[ch] += Kernels.sumInDouble(gp + off, s)
+                    local[c + ch] += Kernels.dotWithDeviations(gp + off, x + off, s, from: mean[ch])
                 }
-                sums[c + ch] *= Double(rstd[ch])
+                local[c + ch] *= Double(rstd[ch])
             }
+            var sums = local
             if training, let sync { try sums.withUnsafeMutableBufferPointer { try sync.allReduceSum($0) } }
             if let weight, weight.requiresGrad {
                 let (p, beta) = weight.gradTarget()
-                for ch in 0..<c { p[ch] = (beta == 0 ? 0 : p[ch]) + Float(sums[c + ch]) }
+                for ch in 0..<c { p[ch] = (beta == 0 ? 0 : p[ch]) + Float(local[c + ch]) }
             }
             if let bias, bias.requiresGrad {
                 let (p, beta) = bias.gradTarget()
-                for ch in 0..<c { p[ch] = (beta == 0 ? 0 : p[ch]) + Float(sums[ch]) }
+                for ch in 0..<c { p[ch] = (beta == 0 ? 0 : p[ch]) + Float(local[ch]) }
             }
             if requiresGrad {
                 let (d, beta) = gradTarget()
