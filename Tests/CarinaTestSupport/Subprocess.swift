@@ -17,7 +17,12 @@ public struct SubprocessResult: Sendable {
 
 public struct SubprocessError: Error, CustomStringConvertible {
     public let description: String
-    public init(_ description: String) { self.description = description }
+    /// How the process ended when it had to be stopped at its time limit (its status says by which signal).
+    public let stopped: SubprocessResult?
+    public init(_ description: String, stopped: SubprocessResult? = nil) {
+        self.description = description
+        self.stopped = stopped
+    }
 }
 
 /// A started subprocess in its own process group, its output going to temporary files (so no pipe can
@@ -116,8 +121,8 @@ public final class Subprocess {
                 try await Task.sleep(for: .milliseconds(20))
             }
             let result = killAndWait()
-            throw SubprocessError("\(executable.path) \(arguments.joined(separator: " ")) did not finish within \(timeout); killed.\n"
-                                  + "stdout:\n\(result.stdout)\nstderr:\n\(result.stderr)")
+            throw SubprocessError("\(executable.path) \(arguments.joined(separator: " ")) did not finish within \(timeout); killed "
+                                  + "(status \(result.status)).\nstdout:\n\(result.stdout)\nstderr:\n\(result.stderr)", stopped: result)
         }
         return result
     }
