@@ -69,14 +69,15 @@ private let mpiEnvironment = [
         }
     }
 
-    @Test(.needsMpirun) func aKilledRankEndsTheOthersWithinSeconds() async throws {
+    /// That the job ends, and says why, not how fast: the 30 s limit (the job needs about 1.5 s) is only
+    /// the guard, and a hang fails with runSubprocess's "did not finish within" error.
+    @Test(.needsMpirun) func aKilledRankEndsTheJobWhichNamesTheRankAndTheSignal() async throws {
         guard let mpirun = requireMpirun() else { return }
         let binary = try CarinaBinary.locate()
-        let start = ContinuousClock.now
         let result = try await runSubprocess(mpirun, ["-np", "2", "--oversubscribe", binary.path, "selftest", "ddp", "--kill-rank", "1"],
                                              environment: mpiEnvironment, timeout: .seconds(30))
         #expect(result.status != 0)
-        #expect(ContinuousClock.now - start < .seconds(30))
-        #expect(result.stderr.contains("rank 1"), "stderr:\n\(result.stderr)")
+        // mpirun's report, e.g. "process rank 1 with PID 0 on node vm exited on signal 9 (Killed)".
+        #expect(result.stderr.contains("rank 1") && result.stderr.contains("signal 9"), "stderr:\n\(result.stderr)")
     }
 }
