@@ -60,9 +60,14 @@ private let tinyConfig = tinyCLIPRunConfig(steps: 40, checkpointEvery: 3,
         try tinyConfig.replacingOccurrences(of: "steps: 40", with: "steps: 4000").write(toFile: dir + "/tiny.yaml", atomically: true, encoding: .utf8)
         let process = try Subprocess(binary, ["train", "--config", dir + "/tiny.yaml", "--run-dir", dir + "/run"],
                                      environment: ["OPENBLAS_NUM_THREADS": "1", "CARINA_THREADS": "1"])
-        // Signal once training is under way (its first checkpoint exists), however slow the start-up.
+        // Signal once training is under way (its first checkpoint exists), however slow the start-up; 60 s
+        // is only the guard against a run that never checkpoints.
         let store = try CheckpointStore(directory: dir + "/run/checkpoints")
-        for _ in 0..<600 where store.list().isEmpty && !process.hasExited() { try await Task.sleep(for: .milliseconds(50)) }
+        for _ in 0..<1200 where store.list().isEmpty && !process.hasExited() { try await Task.sleep(for: .milliseconds(50)) }
+        if store.list().isEmpty {
+            Issue.record(process.hasExited() ? "training ended before its first checkpoint:\n\(process.result.stderr)" : "no checkpoint after 60 s")
+            return
+        }
         process.signal(SIGUSR1)
         let result = try await process.wait(timeout: .seconds(60))
         #expect(result.status == 0, "\(result.stderr)")
@@ -87,9 +92,9 @@ private let tinyConfig = tinyCLIPRunConfig(steps: 40, checkpointEvery: 3,
         #expect(clean.status == 0, "\(clean.stderr)")
         let job = try Subprocess(mpirun, ["-np", "2", "--oversubscribe", binary.path, "train", "--config", config, "--run-dir", dir + "/run"],
                                  environment: environment)
-        // Wait for a checkpoint from the 2-rank job, then kill the whole job.
+        // Wait for two checkpoints from the 2-rank job (60 s is only the guard), then kill the whole job.
         let store = try CheckpointStore(directory: dir + "/run/checkpoints")
-        for _ in 0..<200 where store.list().count < 2 && !job.hasExited() { try await Task.sleep(for: .milliseconds(50)) }
+        for _ in 0..<1200 where store.list().count < 2 && !job.hasExited() { try await Task.sleep(for: .milliseconds(50)) }
         _ = job.killAndWait()
         let saved = try #require(store.latestValid(), "the 2-rank job wrote no checkpoint")
         #expect(saved.contents.state.worldSize == 2)
