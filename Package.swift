@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "CarinaTestSupport", dependencies: ["CarinaTensor"], path: "Tests/CarinaTestSupport"),
         .testTarget(name: "CarinaTensorTests", dependencies: ["CarinaTensor", "CarinaTestSupport"]),
         .testTarget(name: "CarinaNNTests", dependencies: ["CarinaNN", "CarinaTestSupport"]),
-        .testTarget(name: "CarinaDistLocalTests", dependencies: ["CarinaBench", "CarinaTestSupport"]),
+        .testTarget(name: "CarinaDistLocalTests", dependencies: ["CarinaBench", "CarinaTrain", "CarinaTestSupport"]),
         .testTarget(name: "CarinaDataTests", dependencies: ["CarinaData"], exclude: ["reference"]),
         .testTarget(name: "CarinaCheckpointTests", dependencies: ["CarinaCheckpoint", "CarinaTensor", "CarinaTestSupport"]),
         .testTarget(name: "CarinaBenchTests", dependencies: ["CarinaBench"]),

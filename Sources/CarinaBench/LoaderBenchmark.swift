@@ -24,7 +24,7 @@ public struct LoaderBenchmark {
         var rows: [Row] = []
         for t in threads {
             let assembler = BatchAssembler(source: source, transform: ImageTransform(size: imageSize, train: true), seed: 1,
-                                           tokenize: { r, _ in tokenizer.encode(r, contextLength: 64) }, contextLength: 64, threads: t)
+                                           text: TextPipeline(tokenizer: tokenizer, contextLength: 64, training: true), threads: t)
             let seconds = try Timing.median(warmup: 1, repeats: 1) {
                 for b in 0..<batches {
                     let indices = (0..<batchSize).map { (b * batchSize + $0) % source.count }

@@ -11,23 +11,48 @@ public struct RunState: Codable, Sendable, Equatable {
     public var seed: UInt64
     public var worldSize: Int
     public var optimizerStep: Int
+    /// The training stage of the last completed step (0-based, and its name): the stage whose optimizer
+    /// state the checkpoint holds. Checkpoints written before stages existed read as stage 0, "train".
+    public var stage: Int
+    public var stageName: String
     /// The resolved config (YAML) the run used.
     public var config: String
     public var carinaVersion: String
     /// Method-specific scalars (e.g. the vocabulary file's hash).
     public var extra: [String: String]
 
-    public init(step: Int, epoch: Int, samplesConsumed: Int, seed: UInt64, worldSize: Int, optimizerStep: Int, config: String,
-                carinaVersion: String = Carina.version, extra: [String: String] = [:]) {
+    public init(step: Int, epoch: Int, samplesConsumed: Int, seed: UInt64, worldSize: Int, optimizerStep: Int, stage: Int = 0,
+                stageName: String = "train", config: String, carinaVersion: String = Carina.version, extra: [String: String] = [:]) {
         self.step = step
         self.epoch = epoch
         self.samplesConsumed = samplesConsumed
         self.seed = seed
         self.worldSize = worldSize
         self.optimizerStep = optimizerStep
+        self.stage = stage
+        self.stageName = stageName
         self.config = config
         self.carinaVersion = carinaVersion
         self.extra = extra
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case step, epoch, samplesConsumed, seed, worldSize, optimizerStep, stage, stageName, config, carinaVersion, extra
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        step = try c.decode(Int.self, forKey: .step)
+        epoch = try c.decode(Int.self, forKey: .epoch)
+        samplesConsumed = try c.decode(Int.self, forKey: .samplesConsumed)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        worldSize = try c.decode(Int.self, forKey: .worldSize)
+        optimizerStep = try c.decode(Int.self, forKey: .optimizerStep)
+        stage = try c.decodeIfPresent(Int.self, forKey: .stage) ?? 0
+        stageName = try c.decodeIfPresent(String.self, forKey: .stageName) ?? "train"
+        config = try c.decode(String.self, forKey: .config)
+        carinaVersion = try c.decode(String.self, forKey: .carinaVersion)
+        extra = try c.decode([String: String].self, forKey: .extra)
     }
 }
 

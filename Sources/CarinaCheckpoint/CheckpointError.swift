@@ -1,6 +1,8 @@
 // The error type of the checkpoint layer: what was being read or written, and what is wrong with it.
 // Not for: errors of the tensor, data or distributed layers, which have their own types.
 
+import CarinaData
+
 public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     /// zstd refused to compress or decompress; `context` names the file or tensor, `detail` is zstd's reason.
     case zstd(context: String, operation: String, detail: String)
@@ -44,5 +46,12 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case .truncated: return "truncated"
         case .mismatch: return "mismatch"
         }
+    }
+}
+
+extension CheckpointError {
+    /// Runs a durable write (AtomicFile) and reports its failure as this layer's I/O error, naming the file.
+    static func writing(_ body: () throws -> Void) throws {
+        do { try body() } catch let error as FileWriteError { throw CheckpointError.io(path: error.path, detail: error.detail) }
     }
 }

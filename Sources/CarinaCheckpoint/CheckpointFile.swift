@@ -2,6 +2,7 @@
 // (every tensor's group, name, shape, frames and XXH64; the run state), then each tensor as zstd frames of
 // fixed-size chunks, byte-shuffled by default. Written atomically (AtomicFile). Not for: choosing which
 // checkpoint to resume (CheckpointStore). The layout is documented in docs/checkpoint-format.md.
+import CarinaData
 import CarinaTensor
 import Foundation
 
@@ -17,8 +18,8 @@ public enum CheckpointFile {
     /// `shuffle` splits each chunk into byte planes first (smaller files for trained weights).
     public static func write(_ contents: CheckpointContents, to path: String, level: Int = 3, shuffle: Bool = true, threads: Int = 2,
                              chunkBytes: Int = defaultChunkBytes, created: Date = Date()) throws {
-        try AtomicFile.write(try encode(contents, path: path, level: level, shuffle: shuffle, threads: threads,
-                                        chunkBytes: chunkBytes, created: created), to: path)
+        let parts = try encode(contents, path: path, level: level, shuffle: shuffle, threads: threads, chunkBytes: chunkBytes, created: created)
+        try CheckpointError.writing { try AtomicFile.write(parts, to: path) }
     }
 
     /// The bytes `write` would put in a file, as consecutive parts (header, manifest, then every frame),

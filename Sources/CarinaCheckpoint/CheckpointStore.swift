@@ -1,6 +1,8 @@
-// A run directory's checkpoints: `step-00001200.ckpt` files plus a `latest` pointer, both replaced
-// atomically; the newest K (and every N-th step) kept, pruned only once the new one is durable; resume takes
-// the newest checkpoint that verifies and says which it skipped and why. Not for: the file format (CheckpointFile).
+// A run directory's checkpoints: `step-00001200.ckpt` files plus a `latest` pointer and, when a run selects
+// by a metric, a `best` pointer, each replaced atomically; the newest K (and every N-th step, and the best)
+// kept, pruned only once the new one is durable; resume takes the newest checkpoint that verifies and says
+// which it skipped and why. Not for: the file format (CheckpointFile).
+import CarinaData
 import Foundation
 
 public struct CheckpointStore: Sendable {
@@ -42,7 +44,7 @@ public struct CheckpointStore: Sendable {
         let name = CheckpointStore.fileName(step: step)
         let file = path(name)
         try CheckpointFile.write(contents, to: file, level: level, shuffle: shuffle, threads: threads)
-        try AtomicFile.write(Array((name + "\n").utf8), to: path("latest"))
+        try CheckpointError.writing { try AtomicFile.write(Array((name + "\n").utf8), to: path("latest")) }
         prune(keeping: file)
         return file
     }
@@ -59,16 +61,31 @@ public struct CheckpointStore: Sendable {
         return path(name)
     }
 
-    /// The name `latest` holds; nil when there is no `latest`; an error when it cannot be used.
-    private func pointedName() throws -> String? {
-        let pointer = path("latest")
+    /// The path `best` names (the checkpoint with the best selected metric so far), if any.
+    public var bestPointer: String? {
+        guard let name = try? pointedName("best") else { return nil }
+        return path(name)
+    }
+
+    /// Points `best` at `file` (a checkpoint of this store), atomically; it is then never pruned.
+    public func markBest(_ file: String) throws {
+        let name = (file as NSString).lastPathComponent
+        guard CheckpointStore.step(of: name) != nil, FileManager.default.fileExists(atPath: path(name)) else {
+            throw CheckpointError.io(path: file, detail: "cannot mark as best: not a checkpoint of \(directory)")
+        }
+        try CheckpointError.writing { try AtomicFile.write(Array((name + "\n").utf8), to: path("best")) }
+    }
+
+    /// The name a pointer file (`latest`, `best`) holds; nil when there is none; an error when it cannot be used.
+    private func pointedName(_ pointerName: String = "latest") throws -> String? {
+        let pointer = path(pointerName)
         guard FileManager.default.fileExists(atPath: pointer) else { return nil }
         guard let data = FileManager.default.contents(atPath: pointer) else {
-            throw CheckpointError.unreadable(path: pointer, detail: "cannot read the latest pointer")
+            throw CheckpointError.unreadable(path: pointer, detail: "cannot read the \(pointerName) pointer")
         }
         guard let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
               !text.isEmpty, !text.contains("/"), text.count < 256 else {
-            throw CheckpointError.corrupt(path: pointer, detail: "the latest pointer does not hold a checkpoint file name")
+            throw CheckpointError.corrupt(path: pointer, detail: "the \(pointerName) pointer does not hold a checkpoint file name")
         }
         return text
     }
@@ -99,11 +116,12 @@ public struct CheckpointStore: Sendable {
     }
 
     /// Deletes checkpoints beyond the newest `keepLast` that are not every `keepEvery`-th step (never
-    /// `kept`, the one just saved), and temporary files of writers that no longer run.
+    /// `kept`, the one just saved, nor the one `best` names), and temporary files of writers that no longer run.
     func prune(keeping kept: String) {
         var newer = 1  // `kept` counts as one of the newest
         var removed = false
-        for file in list() where file != kept {
+        let best = bestPointer
+        for file in list() where file != kept && file != best {
             let step = CheckpointStore.step(of: (file as NSString).lastPathComponent) ?? 0
             if newer < keepLast { newer += 1; continue }
             if let every = keepEvery, step % every == 0 { continue }
@@ -134,9 +152,9 @@ public struct CheckpointStore: Sendable {
             }
             throw CheckpointError.unreadable(path: path, detail: "a directory without checkpoints (no latest, no step-*.ckpt, no checkpoints/ folder with them)")
         }
-        if (path as NSString).lastPathComponent == "latest" {
+        if ["latest", "best"].contains((path as NSString).lastPathComponent) {
             let store = CheckpointStore(existing: (path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent)
-            if let pointed = try store.pointedName() { return store.path(pointed) }
+            if let pointed = try store.pointedName((path as NSString).lastPathComponent) { return store.path(pointed) }
         }
         return path
     }

@@ -1,6 +1,7 @@
 // A file's bytes read into memory with read(2), and the file's size; errors in the operating system's
 // words, naming the file. Not for: parsing (CheckpointManifest) or writing (AtomicFile).
 
+import CarinaData
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -2,6 +2,7 @@
 // ({"NAME": {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {string: string}}, padded with
 // spaces so the data starts 8-byte aligned), then the raw little-endian tensor bytes, contiguous, no holes.
 // What `carina checkpoint export` writes for PyTorch users. Not for: Carina's own checkpoints (CheckpointFile).
+import CarinaData
 import CarinaTensor
 import Foundation
 
@@ -38,7 +39,7 @@ public enum SafeTensors {
         for (_, t) in tensors {
             parts.append([UInt8](UnsafeRawBufferPointer(start: t.pointer, count: t.count * 4)))  // little-endian hosts only (x86-64, arm64)
         }
-        try AtomicFile.write(parts, to: path)
+        try CheckpointError.writing { try AtomicFile.write(parts, to: path) }
     }
 
     /// Reads a safetensors file of F32 tensors, in the order of their data; any other dtype, a bad header,

@@ -2,8 +2,10 @@
 // from rank 0, then verified by checksum); gradients live in flat buckets (~25 MB, reverse registration
 // order) that are all-reduced as soon as every gradient in them is final during backward, overlapping
 // communication with the rest of backward; `synchronizeGradients()` waits for all before the optimizer
-// step. Not for: the training loop or the loss; losses are normalised by the global batch, so gradients
-// are summed over ranks (`.average` divides by the world size for losses that are local means).
+// step. A parameter that got no gradient on any rank in a step is reported (`receivedGradient`) so the
+// optimizer leaves it untouched on every rank alike. Not for: the training loop or the loss; losses are
+// normalised by the global batch, so gradients are summed over ranks (`.average` divides by the world
+// size for losses that are local means).
 import CarinaNN
 import Foundation
 
@@ -46,6 +48,11 @@ public final class DataParallel: @unchecked Sendable {
     private let location: [(bucket: Int, offset: Int)]
     private var syncEnabled = true
     private var nextToLaunch = 0
+    /// Whether each parameter got a gradient in the current backward pass on this rank.
+    private var arrived: [Bool]
+    /// After `synchronizeGradients`: whether each parameter got a gradient on some rank in this step
+    /// (the same on every rank). Parameters with false get zeros and must not be updated.
+    public private(set) var receivedGradient: [Bool]
 
     /// Sets up buckets of at most `bucketBytes` (a parameter larger than that gets a bucket of its own)
     /// and brings the replicas into agreement as `initialSync` says.
@@ -82,6 +89,8 @@ public final class DataParallel: @unchecked Sendable {
         }
         self.buckets = buckets
         self.location = location
+        arrived = [Bool](repeating: false, count: parameters.count)
+        receivedGradient = arrived
         try verifyStructure(model)
         if initialSync == .broadcast { try broadcastState(model) }
         try verifyReplicas(model)
@@ -95,8 +104,16 @@ public final class DataParallel: @unchecked Sendable {
         for (i, p) in parameters.enumerated() {
             let (b, offset) = location[i]
             p.tensor.grad = Tensor(shape: p.tensor.shape, storage: buckets[b].storage, offset: offset)
-            guard communicator.size > 1 else { continue }
             p.tensor.onGradReady = { [unowned self] _ in self.gradientReady(i) }
+        }
+    }
+
+    /// Removes this wrapper's hooks and gradient views from its parameters (before another wrapper takes
+    /// over, e.g. at a training stage that trains a different set).
+    public func detach() {
+        for p in parameters {
+            p.tensor.onGradReady = nil
+            p.tensor.grad = nil
         }
     }
 
@@ -106,11 +123,13 @@ public final class DataParallel: @unchecked Sendable {
             bucket.operation = nil
         }
         nextToLaunch = 0
+        for i in arrived.indices { arrived[i] = false }
     }
 
     /// Called by autograd when parameter `i`'s gradient is final for this backward pass.
     private func gradientReady(_ i: Int) {
-        guard syncEnabled else { return }
+        arrived[i] = true
+        guard syncEnabled, communicator.size > 1 else { return }
         let bucket = buckets[location[i].bucket]
         bucket.pending -= 1
         // Launch in bucket order so every rank starts the same collectives in the same order.
@@ -141,6 +160,9 @@ public final class DataParallel: @unchecked Sendable {
     public func synchronizeGradients() throws {
         guard syncEnabled else { return }
         defer { resetForNextStep() }
+        var flags = arrived.map { Int64($0 ? 1 : 0) }
+        if communicator.size > 1, !flags.isEmpty { try flags.withUnsafeMutableBufferPointer { try communicator.allReduceMax($0) } }
+        receivedGradient = flags.map { $0 != 0 }
         for (i, p) in parameters.enumerated() {
             let (b, offset) = location[i]
             if let g = p.tensor.grad, g.storage !== buckets[b].storage {
@@ -202,7 +224,7 @@ public final class DataParallel: @unchecked Sendable {
 
     /// Every tensor whose values must agree across ranks: parameters, then buffers.
     private static func stateTensors(_ model: Module) -> [(String, Tensor)] {
-        model.namedParameters.map { ($0.name, $0.tensor) } + model.namedBuffers.map { ($0.name, $0.tensor) }
+        model.namedState.map { ($0.name, $0.tensor) }
     }
 
     /// Checks that every rank has the same tensor names and shapes, naming the first that differs.
@@ -245,21 +267,29 @@ public final class DataParallel: @unchecked Sendable {
             try communicator.broadcast(UnsafeMutableBufferPointer(start: t.pointer, count: t.count), root: 0)
         }
     }
+
+    /// Copies rank 0's buffers (BatchNorm running statistics) to every rank, as PyTorch DDP's
+    /// `broadcast_buffers` does before each forward pass, so ranks never evaluate or save different ones.
+    public static func broadcastBuffers(_ model: Module, communicator: Communicator) throws {
+        guard communicator.size > 1 else { return }
+        for (_, t) in model.namedBuffers {
+            try communicator.broadcast(UnsafeMutableBufferPointer(start: t.pointer, count: t.count), root: 0)
+        }
+    }
 }
 
-/// 64-bit FNV-1a checksums of tensor names, shapes and values (bit patterns), for replica checks.
+/// Checksums of tensor names, shapes and values (bit patterns) for replica checks: FNV-1a 64.
 public enum Checksum {
     public static func fnv1a(_ name: String, _ shape: [Int]) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in name.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        for d in shape { h = (h ^ UInt64(UInt(bitPattern: d))) &* 0x0000_0100_0000_01B3 }
-        return h
+        var h = FNV1a64()
+        h.update(name)
+        for d in shape { h.update(integer: d) }
+        return h.value
     }
 
     public static func fnv1a(values t: Tensor) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        let p = t.pointer
-        for i in 0..<t.count { h = (h ^ UInt64(p[i].bitPattern)) &* 0x0000_0100_0000_01B3 }
-        return h
+        var h = FNV1a64()
+        h.update(UnsafeRawBufferPointer(start: t.pointer, count: t.count * MemoryLayout<Float>.stride))
+        return h.value
     }
 }

@@ -5,12 +5,16 @@ public enum Retrieval {
     /// The 0-based rank of each query's true item (row i's item i) among the N candidates of its row of
     /// `similarity` (N, N row-major): the number of candidates scoring strictly higher. Ties with the true
     /// item do not push it down (an optimistic rank; documented, as implementations differ).
-    public static func ranks(similarity: [Float], n: Int) -> [Int] {
+    /// Scores within `tieTolerance` · max(1, |true score|) of the true item's count as ties: the same
+    /// report (radiology has many identical ones) embeds to Float32 values that differ in their last bits
+    /// with the batch it was computed in, and that must not decide the rank.
+    public static func ranks(similarity: [Float], n: Int, tieTolerance: Float = 1e-5) -> [Int] {
         precondition(similarity.count == n * n, "Retrieval: \(similarity.count) similarities for \(n) x \(n)")
         return (0..<n).map { i in
             let row = similarity[(i * n)..<((i + 1) * n)]
             let truth = similarity[i * n + i]
-            return row.filter { $0 > truth }.count
+            let bar = truth + tieTolerance * Swift.max(1, abs(truth))
+            return row.filter { $0 > bar }.count
         }
     }
 

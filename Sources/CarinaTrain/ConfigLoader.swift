@@ -2,28 +2,31 @@
 // an unknown key is rejected with its dotted path (and the nearest known key), and a value of the wrong type
 // is rejected with its path and what was expected. Not for: what the keys mean (each config struct
 // documents its own keys).
+import CarinaModels
 import Foundation
 import Yams
 
-public struct ConfigError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}
+/// A config mistake, named with the file and key (defined beside the method interface, which throws it too).
+public typealias ConfigError = CarinaModels.ConfigError
 
 public enum ConfigLoader {
-    /// Decodes `yaml` (from `source`, named in errors) over `defaults`.
-    public static func decode<T: Codable>(_ type: T.Type, yaml: String, defaults: T, source: String) throws -> T {
+    /// The top-level mapping of a YAML text (from `source`, named in errors); empty text is an empty mapping.
+    public static func mapping(yaml: String, source: String) throws -> [String: Any] {
         let loaded: Any?
         do {
             loaded = try Yams.load(yaml: yaml)
         } catch {
             throw ConfigError("\(source): not valid YAML: \(error)")
         }
-        let user = loaded ?? [String: Any]()
-        guard let userMap = user as? [String: Any] else {
+        guard let map = (loaded ?? [String: Any]()) as? [String: Any] else {
             throw ConfigError("\(source): the top level must be a mapping of keys to values")
         }
-        return try decode(type, values: userMap, defaults: defaults, source: source)
+        return map
+    }
+
+    /// Decodes `yaml` (from `source`, named in errors) over `defaults`.
+    public static func decode<T: Codable>(_ type: T.Type, yaml: String, defaults: T, source: String) throws -> T {
+        try decode(type, values: mapping(yaml: yaml, source: source), defaults: defaults, source: source)
     }
 
     /// Decodes a file.
@@ -34,19 +37,20 @@ public enum ConfigLoader {
         return try decode(type, yaml: text, defaults: defaults, source: path)
     }
 
-    /// Decodes already-parsed values over `defaults`.
-    public static func decode<T: Codable>(_ type: T.Type, values: [String: Any], defaults: T, source: String) throws -> T {
+    /// Decodes already-parsed values over `defaults`; `path` is where they sit in the file ("model",
+    /// "train.stages.1"), for errors.
+    public static func decode<T: Codable>(_ type: T.Type, values: [String: Any], defaults: T, source: String, path: String = "") throws -> T {
         let base = try plain(defaults)
-        let merged = try merge(values, into: base, path: "", source: source)
+        let merged = try merge(values, into: base, path: path, source: source)
         let data = try JSONSerialization.data(withJSONObject: merged, options: [.sortedKeys])
         do {
             return try JSONDecoder().decode(T.self, from: data)
         } catch let DecodingError.typeMismatch(expected, context) {
-            throw ConfigError("\(source): key '\(dotted(context.codingPath))': expected \(describe(expected)), got \(found(merged, context.codingPath))")
+            throw ConfigError("\(source): key '\(dotted(path, context.codingPath))': expected \(describe(expected)), got \(found(merged, context.codingPath))")
         } catch let DecodingError.dataCorrupted(context) {
-            throw ConfigError("\(source): key '\(dotted(context.codingPath))': \(context.debugDescription)")
+            throw ConfigError("\(source): key '\(dotted(path, context.codingPath))': \(context.debugDescription)")
         } catch let DecodingError.valueNotFound(expected, context) {
-            throw ConfigError("\(source): key '\(dotted(context.codingPath))': expected \(describe(expected)), got nothing")
+            throw ConfigError("\(source): key '\(dotted(path, context.codingPath))': expected \(describe(expected)), got nothing")
         } catch {
             throw ConfigError("\(source): \(error)")
         }
@@ -119,8 +123,8 @@ public enum ConfigLoader {
         return best.key
     }
 
-    static func dotted(_ path: [any CodingKey]) -> String {
-        path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+    static func dotted(_ prefix: String, _ path: [any CodingKey]) -> String {
+        ([prefix].filter { !$0.isEmpty } + path.map { $0.intValue.map(String.init) ?? $0.stringValue }).joined(separator: ".")
     }
 
     static func describe(_ type: Any.Type) -> String {

@@ -1,7 +1,7 @@
-// `carina eval`: a trained run's model evaluated on any prepared dataset — zero-shot, linear probe at label
-// fractions, retrieval where the samples have reports — beside the same model untrained. The transfer
-// setting of the papers: pretrain on one dataset's image-report pairs, probe on another's labels.
-// Not for: training (TrainingRun).
+// `carina eval`: a trained run's model evaluated on any prepared dataset by every capability its method
+// declares — zero-shot, linear probe at label fractions (trained on that dataset or on another one, the
+// transfer protocol of the papers: a probe for CheXpert's labels on a MIMIC-pretrained model), the
+// method's own classifier, retrieval — beside the same model as it started. Not for: training (TrainingRun).
 import CarinaCheckpoint
 import CarinaData
 import CarinaDist
@@ -17,37 +17,98 @@ public struct EvaluationRun {
         self.communicator = communicator
     }
 
-    /// Evaluates the run's newest valid checkpoint on `dataset` (a shard directory): probes train on up to
-    /// `maxProbeTraining` samples of `trainSplit` and everything is measured on `evalSplit`.
-    public func run(dataset: String, trainSplit: String = "train", evalSplit: String = "test", fractions: [Float] = [0.01, 0.1, 1],
-                    maxProbeTraining: Int = 5000, compareUntrained: Bool = true) throws -> (trained: [String: Double], untrained: [String: Double]) {
-        let file = try RunConfigFile(path: (runDirectory as NSString).appendingPathComponent("config.yaml"))
-        let tokenizer = try WordPieceTokenizer(vocabularyFile: (runDirectory as NSString).appendingPathComponent("vocab.txt"))
-        let shards = try ShardDataset(directory: dataset)
-        let evaluation = shards.indices(split: evalSplit), training = Array(shards.indices(split: trainSplit).prefix(maxProbeTraining))
+    public struct Options: Sendable {
+        /// A shard directory and the split evaluated.
+        public var dataset: String
+        public var split = "test"
+        /// The shard directory and split the linear probe trains on (default: `dataset`).
+        public var probeDataset: String? = nil
+        public var probeSplit = "train"
+        public var fractions: [Float] = [0.01, 0.1, 1]
+        /// "latest" (the newest checkpoint that verifies), "best", or a checkpoint file.
+        public var checkpoint = "latest"
+        public var compareUntrained = true
+        /// Bootstrap resamples (nil: the run's eval.bootstrap).
+        public var bootstrap: Int? = nil
+
+        public init(dataset: String) { self.dataset = dataset }
+    }
+
+    public struct Result: Sendable {
+        public let checkpoint: String
+        public let trained: EvaluationReport
+        public let untrained: EvaluationReport?
+        /// Why the untrained comparison is missing, when it is.
+        public let notes: [String]
+    }
+
+    func path(_ name: String) -> String { (runDirectory as NSString).appendingPathComponent(name) }
+
+    public func run(_ options: Options) throws -> Result {
+        let file = try RunConfigFile(path: path("config.yaml"))
+        let config = file.run
+        let vocabulary = config.data.vocabulary.isEmpty ? path("vocab.txt") : config.data.vocabulary
+        let tokenizer = try WordPieceTokenizer(vocabularyFile: vocabulary)
+        let shards = try ShardDataset(directory: options.dataset)
+        let evaluation = shards.indices(split: options.split)
         guard !evaluation.isEmpty else {
-            throw ConfigError("\(dataset): no samples in split '\(evalSplit)' (splits: \(shards.manifest.splits.keys.sorted().joined(separator: ", ")))")
+            throw ConfigError("\(options.dataset): no samples in split '\(options.split)' (splits: \(shards.manifest.splits.keys.sorted().joined(separator: ", ")))")
         }
-        func build() throws -> CLIPMethod {
-            guard let clip = try file.buildMethod(classNames: shards.classNames, vocabularySize: tokenizer.vocabularySize).method as? CLIPMethod else {
-                throw ConfigError("\(runDirectory): carina eval evaluates contrastive (clip) runs; this run trained '\(file.run.method)'")
-            }
-            return clip
+        let probeShards = try options.probeDataset.map { try ShardDataset(directory: $0) } ?? shards
+        let probeIndices = Array(probeShards.indices(split: options.probeSplit).prefix(config.eval.probeTrainingSamples))
+        guard !probeIndices.isEmpty else {
+            throw ConfigError("\(options.probeDataset ?? options.dataset): no samples in split '\(options.probeSplit)' to train the linear probe on "
+                              + "(splits: \(probeShards.manifest.splits.keys.sorted().joined(separator: ", ")))")
+        }
+        // The method as it was trained: its classes are the training data's, not the evaluated dataset's.
+        let classNames = try TrainingRun.classNames(runDirectory: runDirectory, config: config)
+        func build() throws -> TrainingMethod {
+            try file.buildMethod(classNames: classNames, vocabularySize: tokenizer.vocabularySize, tokenizer: tokenizer).method
         }
         let trained = try build()
-        let store = try CheckpointStore(directory: (runDirectory as NSString).appendingPathComponent("checkpoints"))
-        guard let found = store.latestValid() else { throw ConfigError("\(runDirectory): no checkpoint verifies") }
-        try CheckpointFile.load(found.contents.model, into: trained.model.namedParameters.map { (name: $0.name, tensor: $0.tensor) } + trained.model.namedBuffers,
-                                path: found.path, group: "model")
-        var settings = ContrastiveEvaluation(classNames: shards.classNames)
-        (settings.probeFractions, settings.seed) = (fractions, file.run.seed)
-        var transform = ImageTransform(size: file.run.data.imageSize, train: false)
-        (transform.mean, transform.std) = (file.run.data.mean, file.run.data.std)
-        func evaluate(_ m: CLIPMethod) throws -> [String: Double] {
-            try settings.evaluate(m.clip, source: shards, evaluation: evaluation, probeTraining: training, tokenizer: tokenizer,
-                                  contextLength: file.run.data.contextLength, transform: transform, workers: file.run.data.workers,
-                                  communicator: communicator)
+        let checkpoint: String
+        switch options.checkpoint {
+        case "latest":
+            let store = try CheckpointStore(directory: path("checkpoints"))
+            guard let found = store.latestValid() else { throw ConfigError("\(runDirectory): no checkpoint verifies") }
+            checkpoint = found.path
+            try CheckpointFile.load(found.contents.model, into: trained.model.namedState, path: found.path, group: "model")
+        case "best":
+            guard let best = try CheckpointStore(directory: path("checkpoints")).bestPointer else {
+                throw ConfigError("\(runDirectory): no best checkpoint (the run did not set eval.select)")
+            }
+            checkpoint = best
+            try CheckpointFile.load(CheckpointFile.read(best).model, into: trained.model.namedState, path: best, group: "model")
+        default:
+            checkpoint = try CheckpointStore.resolve(options.checkpoint)
+            try CheckpointFile.load(CheckpointFile.read(checkpoint).model, into: trained.model.namedState, path: checkpoint, group: "model")
         }
-        return (try evaluate(trained), compareUntrained ? try evaluate(try build()) : [:])
+        try trained.weightsLoaded()
+
+        // Everything the method supports, whatever the run evaluated while training.
+        var settings = EvaluationSettings(config.eval, seed: config.seed)
+        (settings.zeroShot, settings.linearProbe, settings.retrieval, settings.classifier) = (true, true, true, true)
+        settings.probeFractions = options.fractions
+        if let b = options.bootstrap { settings.bootstrap = b }
+        let runner = MethodEvaluation(settings: settings, tokenizer: tokenizer, contextLength: config.data.contextLength,
+                                      transform: config.data.transform(train: false), workers: config.data.workers, communicator: communicator)
+        let set = EvaluationSet(source: shards, indices: evaluation, name: "the '\(options.split)' split of \(options.dataset)")
+        let probe = EvaluationSet(source: probeShards, indices: probeIndices, name: "the '\(options.probeSplit)' split of \(options.probeDataset ?? options.dataset)")
+        let report = try runner.run(trained, on: set, probe: probe)
+        var notes: [String] = []
+        var untrained: EvaluationReport? = nil
+        if options.compareUntrained {
+            let fresh = try build()
+            do {
+                _ = try WeightLoader.load(fresh.weightSources, into: fresh.model)
+                try fresh.weightsLoaded()
+                untrained = try runner.run(fresh, on: set, probe: probe)
+            } catch let error as ConfigError {
+                notes.append("no untrained comparison: its starting weights cannot be loaded here (\(error))")
+            } catch let error as CheckpointError {
+                notes.append("no untrained comparison: its starting weights cannot be loaded here (\(error))")
+            }
+        }
+        return Result(checkpoint: checkpoint, trained: report, untrained: untrained, notes: notes)
     }
 }

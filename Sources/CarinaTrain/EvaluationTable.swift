@@ -1,32 +1,76 @@
-// The short table `carina train` prints after evaluating: headline numbers first, per-finding zero-shot AUCs
-// after, with the untrained model (same initialisation) beside the trained one when it was evaluated.
+// The table `carina train` and `carina eval` print: what was evaluated, every section's headline metrics
+// with their bootstrap 95 % intervals (the untrained model, same starting weights, beside them), then one
+// row per finding with its AUC and interval in every section that scores findings. Everything else the
+// evaluation computed (threshold metrics, per-finding AP, micro averages) is in metrics.jsonl.
 import Foundation
 
 public enum EvaluationTable {
-    public static func render(_ metrics: [String: Double], untrained: [String: Double] = [:]) -> String {
-        func f(_ m: [String: Double], _ key: String) -> String { m[key].map { $0.isNaN ? "n/a" : String(format: "%.3f", $0) } ?? "-" }
-        func recall(_ m: [String: Double], _ dir: String) -> String { "\(f(m, "r@1_\(dir)")) / \(f(m, "r@5_\(dir)")) / \(f(m, "r@10_\(dir)"))" }
-        let compare = !untrained.isEmpty
-        func row(_ label: String, _ trained: String, _ baseline: String) -> String {
-            "  " + label.padding(toLength: 34, withPad: " ", startingAt: 0) + trained.padding(toLength: 22, withPad: " ", startingAt: 0)
-                + (compare ? baseline : "")
+    /// The metrics a section shows in the table; the rest stay in the log. Threshold metrics only for a
+    /// classifier trained to its threshold (a prompt pair's 0.5 is not one).
+    static func isHeadline(_ metric: String, of section: String) -> Bool {
+        ["macro_auc", "map", "single_label_accuracy", "cohen_kappa"].contains(metric) || (section == "classifier" && ["macro_f1", "mcc"].contains(metric))
+    }
+
+    public static func render(_ report: EvaluationReport, untrained: EvaluationReport? = nil) -> String {
+        func number(_ v: Double?) -> String { v.map { $0.isNaN ? "n/a" : String(format: "%.3f", $0) } ?? "n/a" }
+        func withInterval(_ v: Double?, _ ci: ClosedRange<Double>?) -> String {
+            number(v) + (ci.map { String(format: " [%.3f, %.3f]", $0.lowerBound, $0.upperBound) } ?? "")
         }
-        var lines = ["evaluation on the held-out split", row("metric", "trained", "untrained (same init)")]
-        for (label, key) in [("fine-tuned macro AUC", "finetune_macro_auc"), ("fine-tuned mean AP", "finetune_mean_ap"),
-                             ("zero-shot macro AUC", "zero_shot_macro_auc"), ("linear probe AUC, 1% of labels", "probe_1pct_macro_auc"),
-                             ("linear probe AUC, 10% of labels", "probe_10pct_macro_auc"), ("linear probe AUC, 100% of labels", "probe_100pct_macro_auc")]
-            where metrics[key] != nil {
-            lines.append(row(label, f(metrics, key), f(untrained, key)))
+        /// Left-aligned in `width` columns, never cut (a longer text pushes the next column right).
+        func pad(_ s: String, _ width: Int) -> String { s.count >= width ? s + " " : s + String(repeating: " ", count: width - s.count) }
+        func row(_ cells: [String], widths: [Int]) -> String {
+            let text = "  " + zip(cells, widths).map { pad($0, $1) }.joined() + (cells.count > widths.count ? cells.last! : "")
+            return text.replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
         }
-        if metrics["r@1_i2t"] != nil {
-            lines.append(row("image->report R@1 / R@5 / R@10", recall(metrics, "i2t"), recall(untrained, "i2t")))
-            lines.append(row("report->image R@1 / R@5 / R@10", recall(metrics, "t2i"), recall(untrained, "t2i")))
+        var lines = ["evaluation on \(report.title) (\(report.samples) samples)"
+                     + (report.bootstrapResamples > 0 ? "; [95 % bootstrap interval, \(report.bootstrapResamples) resamples]" : "")]
+        guard !report.sections.isEmpty else {
+            return (lines + ["  nothing to evaluate: the method declares no evaluation capability this data supports"]).joined(separator: "\n")
         }
-        for (prefix, title) in [("zero_shot_auc/", "zero-shot AUC per finding:"), ("finetune_auc/", "fine-tuned AUC per finding:")] {
-            let perClass = metrics.keys.filter { $0.hasPrefix(prefix) }.sorted()
-            guard !perClass.isEmpty else { continue }
-            lines.append("  " + title)
-            for key in perClass { lines.append(row("  " + String(key.dropFirst(prefix.count)), f(metrics, key), f(untrained, key))) }
+        let compare = untrained != nil
+        var body: [[String]] = []
+        for s in report.sections {
+            let other = untrained?.section(s.key)
+            var done: Set<String> = []
+            for m in s.metrics where !done.contains(m.key) {
+                // Recall@1/5/10 of one direction share a row.
+                if let k = m.key.range(of: #"^r@1_"#, options: .regularExpression) {
+                    let direction = String(m.key[k.upperBound...])
+                    let keys = ["r@1_", "r@5_", "r@10_"].map { $0 + direction }
+                    done.formUnion(keys)
+                    func recall(_ section: EvaluationReport.Section?) -> String {
+                        guard let section else { return "-" }
+                        return keys.map { key in number(section.metrics.first { $0.key == key }?.value) }.joined(separator: " / ")
+                    }
+                    body.append(["\(s.title) \(direction == "i2t" ? "image->report" : "report->image") R@1/5/10", recall(s)] + (compare ? [recall(other)] : []))
+                    continue
+                }
+                guard isHeadline(m.key, of: s.key) else { continue }
+                let baseline = other?.metrics.first { $0.key == m.key }
+                body.append(["\(s.title) \(m.label)", withInterval(m.value, m.interval)]
+                            + (compare ? [baseline.map { withInterval($0.value, $0.interval) } ?? "-"] : []))
+            }
+        }
+        let labelWidth = max(36, body.map { $0[0].count + 2 }.max() ?? 0)
+        lines.append(row(["metric", "trained"] + (compare ? ["untrained (same init)"] : []), widths: [labelWidth, 28, 0]))
+        lines += body.map { row($0, widths: [labelWidth, 28, 0]) }
+
+        // Findings x sections: AUC with its interval.
+        let scored = report.sections.filter { !$0.perClass.isEmpty }
+        let findings = scored.flatMap { $0.perClass.map(\.name) }.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
+        if !findings.isEmpty {
+            lines.append("  AUC per finding [95 % interval]:")
+            let nameWidth = max(20, findings.map(\.count).max()! + 2)
+            let cellWidth = 22
+            lines.append(row([""] + scored.map(\.title) + ["positives/known"], widths: [nameWidth] + scored.map { _ in cellWidth } + [0]))
+            for name in findings {
+                let cells = scored.map { s -> String in
+                    guard let c = s.perClass.first(where: { $0.name == name }) else { return "-" }
+                    return withInterval(c.auc, c.aucInterval)
+                }
+                let counts = scored.lazy.compactMap { $0.perClass.first { $0.name == name } }.first.map { "\($0.positives)/\($0.known)" } ?? ""
+                lines.append(row([name] + cells + [counts], widths: [nameWidth] + scored.map { _ in cellWidth } + [0]))
+            }
         }
         return lines.joined(separator: "\n")
     }

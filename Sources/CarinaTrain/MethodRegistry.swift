@@ -1,46 +1,33 @@
-// The methods a config can name, each with how to build it from its `model:` section. Adding a method is
-// one entry here plus its folder in CarinaModels and a config. Not for: the methods themselves.
+// The methods a config can name: every method folder in CarinaModels defines its registration, and the
+// list below names each once — adding a method is one line here. Tests (and tools) may register more at
+// run time. Not for: the methods themselves.
 import CarinaModels
+import Synchronization
 
 public enum MethodRegistry {
-    public struct Entry: Sendable {
-        public let name: String
-        public let summary: String
-        /// Builds the method from its `model:` mapping; returns it and the resolved section as YAML.
-        public let build: @Sendable (_ section: [String: Any], _ context: MethodContext, _ source: String) throws -> (TrainingMethod, String)
-    }
-
-    public static let entries: [Entry] = [
-        Entry(name: "clip", summary: "CLIP/ConVIRT contrastive image-report pretraining (InfoNCE over global negatives)") { section, context, source in
-            var defaults = CLIPConfig()
-            defaults.imageSize = context.imageSize
-            defaults.imageChannels = context.imageChannels
-            defaults.contextLength = context.contextLength
-            defaults.vocabSize = context.vocabularySize
-            let config = try ConfigLoader.decode(CLIPConfig.self, values: section, defaults: defaults, source: source)
-            for (key, value, data) in [("imageSize", config.imageSize, context.imageSize), ("contextLength", config.contextLength, context.contextLength),
-                                       ("vocabSize", config.vocabSize, context.vocabularySize)] where value != data {
-                throw ConfigError("\(source): model.\(key) is \(value) but the data gives \(data); set it in the data section only")
-            }
-            return (CLIPMethod(config: config, seed: context.seed), try ConfigLoader.yaml(config))
-        },
-        Entry(name: "finetune", summary: "supervised fine-tuning of the image encoder with a linear head (BCE over known labels)") { section, context, source in
-            var defaults = FineTuneConfig()
-            defaults.encoder.imageSize = context.imageSize
-            defaults.encoder.imageChannels = context.imageChannels
-            let config = try ConfigLoader.decode(FineTuneConfig.self, values: section, defaults: defaults, source: source)
-            guard config.encoder.imageSize == context.imageSize else {
-                throw ConfigError("\(source): model.encoder.imageSize is \(config.encoder.imageSize) but the data gives \(context.imageSize); set it in the data section only")
-            }
-            guard !context.classNames.isEmpty else { throw ConfigError("\(source): fine-tuning needs a dataset with labels") }
-            return (FineTuneMethod(config: config, classes: context.classNames.count, seed: context.seed), try ConfigLoader.yaml(config))
-        },
+    /// The methods Carina ships.
+    public static let builtIn: [MethodRegistration] = [
+        CLIPMethod.registration,
+        FineTuneMethod.registration,
     ]
 
-    public static func entry(_ name: String, source: String) throws -> Entry {
-        guard let e = entries.first(where: { $0.name == name }) else {
-            throw ConfigError("\(source): unknown method '\(name)'; known methods: \(entries.map(\.name).joined(separator: ", "))")
+    private static let added = Mutex<[MethodRegistration]>([])
+
+    /// Every method a config can name: the built-in ones, then those registered at run time.
+    public static var all: [MethodRegistration] { builtIn + added.withLock { $0 } }
+
+    /// Makes `registration` nameable in configs (replacing one registered earlier under its name).
+    public static func register(_ registration: MethodRegistration) {
+        added.withLock { list in
+            list.removeAll { $0.name == registration.name }
+            list.append(registration)
         }
-        return e
+    }
+
+    public static func registration(_ name: String, source: String) throws -> MethodRegistration {
+        guard let r = all.last(where: { $0.name == name }) else {
+            throw ConfigError("\(source): unknown method '\(name)'; known methods: \(all.map(\.name).joined(separator: ", "))")
+        }
+        return r
     }
 }

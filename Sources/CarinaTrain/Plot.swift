@@ -12,8 +12,9 @@ public enum Plot {
         }
     }
 
-    /// Panels for a run: "train loss" and "learning rate" from train records, then one panel per
-    /// evaluation value (kind "eval"), in name order. Non-finite values are left out.
+    /// Panels for a run: "train loss" and "learning rate" from train records, then one panel per headline
+    /// evaluation value (kind "eval": `section/metric`; per-finding values and interval bounds stay in the
+    /// log), in name order. Non-finite values are left out.
     public static func panels(_ records: [MetricsRecord]) -> [Series] {
         var byName: [String: [(Double, Double)]] = [:]
         for r in records {
@@ -23,6 +24,7 @@ public enum Plot {
                 case ("train", "loss"): name = "train loss"
                 case ("train", "lr"): name = "learning rate"
                 case ("train", _): continue
+                case ("eval", _) where key.split(separator: "/").count > 2 || key.contains("_ci_"): continue
                 default: name = "\(r.kind) \(key)"
                 }
                 byName[name, default: []].append((Double(r.step), value))

@@ -1,9 +1,10 @@
 // The method-independent part of a run's YAML config: data, optimisation, checkpoints, logging and
 // evaluation. Every key is documented here; the method's own `model:` section is decoded by the method.
 // Keys are camelCase, as the YAML files in configs/ spell them.
+import CarinaData
 
 public struct RunConfig: Codable, Sendable, Equatable {
-    /// Which method trains: clip (more arrive with their issues).
+    /// Which method trains: a name from MethodRegistry (`carina train --help` lists them).
     public var method = "clip"
     /// Seeds model initialisation, data order, augmentation and masking.
     public var seed: UInt64 = 1
@@ -43,6 +44,11 @@ public struct DataConfig: Codable, Sendable, Equatable {
     /// `sentenceKeep`, at least one). Evaluation always reads whole reports.
     public var textAugment = "none"
     public var sentenceKeep: Float = 0.5
+    /// Mirror training images left-right with this probability (0 = never).
+    public var horizontalFlip: Float = 0
+    /// 0: every augmentation above in a fixed order; k > 0: k of {crop, rotation, translation,
+    /// brightness/contrast} drawn without replacement per sample and applied in random order (PsPG: 2).
+    public var augmentChoose = 0
     /// Pixel normalisation after scaling to [0, 1].
     public var mean: Float = 0.5
     public var std: Float = 0.25
@@ -58,8 +64,10 @@ public struct DataConfig: Codable, Sendable, Equatable {
 public struct TrainConfig: Codable, Sendable, Equatable {
     /// Samples per optimizer step over all ranks (each rank takes globalBatch / ranks).
     public var globalBatch = 64
-    /// Optimizer steps in total.
+    /// Optimizer steps in total, or `epochs` passes over the training split when that is above 0
+    /// (ignored when `stages` are listed: their lengths make the run).
     public var steps = 1000
+    public var epochs: Float = 0
     /// adamw or sgd.
     public var optimizer = "adamw"
     public var learningRate: Float = 5e-4
@@ -67,20 +75,33 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var beta1: Float = 0.9
     public var beta2: Float = 0.98
     public var eps: Float = 1e-6
-    /// SGD momentum.
+    /// SGD momentum, dampening and Nesterov momentum.
     public var momentum: Float = 0.9
-    /// Linear warm-up steps, then cosine decay to minLearningRate.
+    public var dampening: Float = 0
+    public var nesterov = false
+    /// Learning-rate schedule: linear warm-up from warmupStartLearningRate over warmupSteps (or
+    /// warmupEpochs, when above 0), then "cosine" or "linear" decay to minLearningRate, or "constant".
+    public var schedule = "cosine"
     public var warmupSteps = 100
+    public var warmupEpochs: Float = 0
+    public var warmupStartLearningRate: Float = 0
     public var minLearningRate: Float = 0
     /// Clip gradients to this global L2 norm; 0 turns clipping off.
     public var clipGradNorm: Float = 1
     /// A non-finite loss or gradient: "stop" (with a message naming the step) or "skip" the batch.
     public var nonFinite = "stop"
+    /// BatchNorm under data parallelism: "sync" (statistics over the global batch, as SyncBatchNorm: N ranks
+    /// train like one process) or "broadcast" (each rank's own batch statistics, rank 0's running
+    /// statistics copied to every rank before each step, as PyTorch DDP's broadcast_buffers).
+    public var batchNorm = "sync"
+    /// Training stages, in order (empty: one stage named "train" with the settings above). Each stage
+    /// takes every key of this section's optimizer and schedule as its default.
+    public var stages: [StageConfig] = []
     /// Progress line every logEvery steps (rank 0).
     public var logEvery = 10
     /// Checkpoint every checkpointEvery steps (and at the end, and on SIGTERM/SIGUSR1); 0 = only then.
     public var checkpointEvery = 200
-    /// Keep the newest keepCheckpoints checkpoints, plus every keepEvery-th step (0 = none).
+    /// Keep the newest keepCheckpoints checkpoints, plus every keepEvery-th step (0 = none), plus `best`.
     public var keepCheckpoints = 3
     public var keepEvery = 0
     /// Gradient bucket size for the all-reduce, MB.
@@ -89,19 +110,94 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public init() {}
 }
 
+/// One training stage (PRIOR trains in three): its length, what it freezes, and its optimizer and
+/// schedule (a new optimizer starts with every stage, as PRIOR's code does). Keys left out take the
+/// `train:` section's values.
+public struct StageConfig: Codable, Sendable, Equatable {
+    /// The name the method knows the stage by.
+    public var name = "train"
+    /// Length in optimizer steps, or in epochs of the training split when `epochs` is above 0.
+    public var steps = 0
+    public var epochs: Float = 0
+    /// Module paths (`visual`, `text.encoder.blocks.0`) frozen during this stage, on top of what the
+    /// method freezes: no gradient, evaluation mode.
+    public var freeze: [String] = []
+    public var optimizer = "adamw"
+    public var learningRate: Float = 5e-4
+    public var weightDecay: Float = 0.1
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.98
+    public var eps: Float = 1e-6
+    public var momentum: Float = 0.9
+    public var dampening: Float = 0
+    public var nesterov = false
+    public var schedule = "cosine"
+    public var warmupSteps = 100
+    public var warmupEpochs: Float = 0
+    public var warmupStartLearningRate: Float = 0
+    public var minLearningRate: Float = 0
+
+    public init() {}
+
+    /// The stage `train:` alone describes: its length and every optimizer and schedule key.
+    public init(_ train: TrainConfig, name: String = "train") {
+        self.name = name
+        steps = train.steps
+        epochs = train.epochs
+        optimizer = train.optimizer
+        learningRate = train.learningRate
+        weightDecay = train.weightDecay
+        (beta1, beta2, eps) = (train.beta1, train.beta2, train.eps)
+        (momentum, dampening, nesterov) = (train.momentum, train.dampening, train.nesterov)
+        schedule = train.schedule
+        (warmupSteps, warmupEpochs, warmupStartLearningRate) = (train.warmupSteps, train.warmupEpochs, train.warmupStartLearningRate)
+        minLearningRate = train.minLearningRate
+    }
+}
+
 public struct EvalConfig: Codable, Sendable, Equatable {
-    /// Evaluate every `every` steps (0 = only at the end).
+    /// Also evaluate every `every` steps during training (0 = only at the end); each such evaluation is
+    /// logged (metrics.jsonl, kind "eval") and written with a checkpoint of that step.
     public var every = 0
+    /// A metric of the evaluation (e.g. "zero_shot/macro_auc", "classifier/macro_auc",
+    /// "probe_100pct/macro_auc") that keeps a `best` checkpoint pointer beside `latest`; "" = none.
+    public var select = ""
+    /// Whether a higher ("max") or lower ("min") value of `select` is better.
+    public var selectMode = "max"
     /// Samples of the evaluation split to use (0 = all).
     public var maxSamples = 0
+    /// Rows of a global evaluation batch (the same batches on any world size).
+    public var batch = 64
+    /// What to compute, for a method that can (EvaluationCapabilities): zero-shot by prompts, linear
+    /// probe on image features, retrieval, and the method's own (image, class) scores.
     public var zeroShot = true
     public var linearProbe = true
     public var retrieval = true
-    /// Also evaluate the untrained model (same initialisation) for comparison: what pretraining adds
-    /// over a randomly initialised encoder.
+    public var classifier = true
+    /// Also evaluate the untrained model (the same starting weights) for comparison: what training adds.
     public var compareUntrained = true
-    /// Fractions of the labelled training features the linear probe trains on.
+    /// Fractions of the labelled training features the linear probe trains on, the probe's inverse
+    /// regularisation (scikit-learn's LogisticRegression C) and how many training samples it reads.
     public var probeFractions: [Float] = [0.01, 0.1, 1]
+    public var probeC: Float = 1
+    public var probeTrainingSamples = 5000
+    /// Bootstrap resamples for 95 % confidence intervals of AUC and mAP (0 = none).
+    public var bootstrap = 1000
+    /// Samples (images and their reports) scored against each other by a pair-scoring method (M3AE's
+    /// matching head): N² fused passes.
+    public var pairRetrievalSamples = 100
 
     public init() {}
+}
+
+extension DataConfig {
+    /// The image transform of this data section: training augmentation as configured, or only resizing
+    /// and normalisation (evaluation).
+    public func transform(train: Bool) -> ImageTransform {
+        var t = ImageTransform(size: imageSize, train: train && augment)
+        (t.cropScaleMin, t.rotationDegrees, t.translate, t.brightness, t.contrast, t.mean, t.std) =
+            (cropScaleMin, rotationDegrees, translate, brightness, contrast, mean, std)
+        (t.horizontalFlip, t.choose) = (horizontalFlip, augmentChoose)
+        return t
+    }
 }

@@ -1,8 +1,9 @@
-// A run's YAML file split into its two halves: the method-independent RunConfig and the method's raw
-// `model:` section, which the method's registry entry decodes. Not for: key meanings (RunConfig.swift).
+// A run's YAML file split into its two halves: the method-independent RunConfig (with `train.stages`
+// decoded entry by entry over the train section's values) and the method's raw `model:` section, which
+// the method's registration decodes. Not for: key meanings (RunConfig.swift).
+import CarinaData
 import CarinaModels
 import Foundation
-import Yams
 
 public struct RunConfigFile {
     public let path: String
@@ -17,22 +18,57 @@ public struct RunConfigFile {
     }
 
     public init(yaml: String, source: String) throws {
-        let loaded: Any?
-        do { loaded = try Yams.load(yaml: yaml) } catch { throw ConfigError("\(source): not valid YAML: \(error)") }
-        guard var values = (loaded ?? [String: Any]()) as? [String: Any] else {
-            throw ConfigError("\(source): the top level must be a mapping of keys to values")
-        }
+        var values = try ConfigLoader.mapping(yaml: yaml, source: source)
         let model = values.removeValue(forKey: "model") ?? [String: Any]()
         guard let section = model as? [String: Any] else { throw ConfigError("\(source): key 'model' must be a mapping") }
+        // Stages are decoded one by one over the train section's values (omitted keys inherit them).
+        var stages: [Any] = []
+        if var train = values["train"] as? [String: Any], let listed = train.removeValue(forKey: "stages") {
+            guard let list = listed as? [Any] else { throw ConfigError("\(source): key 'train.stages' must be a list of mappings") }
+            stages = list
+            if !list.isEmpty {
+                for key in ["steps", "epochs"] where train[key] != nil {
+                    throw ConfigError("\(source): train.\(key) and train.stages are both set; the stages' lengths make the run")
+                }
+            }
+            values["train"] = train
+        }
         path = source
         modelSection = section
-        run = try ConfigLoader.decode(RunConfig.self, values: values, defaults: RunConfig(), source: source)
+        var run = try ConfigLoader.decode(RunConfig.self, values: values, defaults: RunConfig(), source: source)
+        run.train.stages = try stages.enumerated().map { i, entry in
+            guard let mapping = entry as? [String: Any] else { throw ConfigError("\(source): train.stages.\(i) must be a mapping") }
+            return try ConfigLoader.decode(StageConfig.self, values: mapping, defaults: StageConfig(run.train), source: source, path: "train.stages.\(i)")
+        }
+        self.run = run
     }
 
-    /// Builds the method named by the config for this data (image size, context, vocabulary, classes).
-    public func buildMethod(classNames: [String], vocabularySize: Int) throws -> (method: TrainingMethod, resolvedModel: String) {
+    /// Builds the method named by the config for this data; returns it with its resolved `model:` section
+    /// as YAML.
+    public func buildMethod(classNames: [String], vocabularySize: Int, tokenizer: WordPieceTokenizer? = nil) throws -> (method: TrainingMethod, resolvedModel: String) {
         let context = MethodContext(seed: run.seed, imageSize: run.data.imageSize, contextLength: run.data.contextLength,
-                                    vocabularySize: vocabularySize, classNames: classNames)
-        return try MethodRegistry.entry(run.method, source: path).build(modelSection, context, path)
+                                    vocabularySize: vocabularySize, classNames: classNames, tokenizer: tokenizer)
+        let section = ModelSection(values: modelSection, source: path)
+        let method = try MethodRegistry.registration(run.method, source: path).build(section, context)
+        return (method, section.resolved)
+    }
+}
+
+/// The `model:` mapping of a config file, decoded with ConfigLoader's checks; remembers what it decoded as
+/// YAML (the run's resolved model config).
+final class ModelSection: ConfigSection {
+    let values: [String: Any]
+    let source: String
+    private(set) var resolved = ""
+
+    init(values: [String: Any], source: String) {
+        self.values = values
+        self.source = source
+    }
+
+    func decode<T: Codable>(_ type: T.Type, defaults: T) throws -> T {
+        let value = try ConfigLoader.decode(type, values: values, defaults: defaults, source: source, path: "model")
+        resolved = try ConfigLoader.yaml(value)
+        return value
     }
 }

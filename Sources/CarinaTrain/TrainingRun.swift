@@ -27,12 +27,19 @@ public final class TrainingRun {
     public let communicator: Communicator
     private let say: (String) -> Void
     private let textAugment: ReportAugmentation
+    private let overrideSteps: Int?
 
     public init(configPath: String, runDirectory: String, communicator: Communicator, overrideSteps: Int? = nil,
                 log: @escaping (String) -> Void) throws {
         file = try RunConfigFile(path: configPath)
         var config = file.run
-        if let overrideSteps { config.train.steps = overrideSteps }
+        // `--steps N`: a single-stage run becomes N steps long (its schedule fitted to them); a staged run
+        // stops after N steps.
+        if let overrideSteps, config.train.stages.isEmpty { (config.train.steps, config.train.epochs) = (overrideSteps, 0) }
+        self.overrideSteps = overrideSteps
+        guard ["max", "min"].contains(config.eval.selectMode) else {
+            throw ConfigError("\(configPath): eval.selectMode must be max or min, got '\(config.eval.selectMode)'")
+        }
         guard let textAugment = ReportAugmentation(name: config.data.textAugment, keep: config.data.sentenceKeep) else {
             throw ConfigError("\(configPath): data.textAugment must be none, sentence or subset (with data.sentenceKeep in (0, 1]); "
                               + "got '\(config.data.textAugment)' with sentenceKeep \(config.data.sentenceKeep)")
@@ -93,12 +100,14 @@ public final class TrainingRun {
         return try WordPieceTokenizer(vocabularyFile: saved)
     }
 
-    func transform(train: Bool) -> ImageTransform {
-        let d = config.data
-        var t = ImageTransform(size: d.imageSize, train: train && d.augment)
-        (t.cropScaleMin, t.rotationDegrees, t.translate, t.brightness, t.contrast, t.mean, t.std) =
-            (d.cropScaleMin, d.rotationDegrees, d.translate, d.brightness, d.contrast, d.mean, d.std)
-        return t
+    func transform(train: Bool) -> ImageTransform { config.data.transform(train: train) }
+
+    /// The method this run's config builds for its data, holding its starting weights (its weight sources
+    /// loaded). The trainer calls `weightsLoaded()`; code that evaluates it without one must.
+    func freshMethod(_ data: Data, _ tokenizer: WordPieceTokenizer) throws -> (method: TrainingMethod, resolvedModel: String, log: [String]) {
+        let (method, resolved) = try file.buildMethod(classNames: data.source.classNames, vocabularySize: tokenizer.vocabularySize, tokenizer: tokenizer)
+        let lines = try WeightLoader.load(method.weightSources, into: method.model)
+        return (method, resolved, lines)
     }
 
     // MARK: the run
@@ -107,10 +116,13 @@ public final class TrainingRun {
         public let steps: Int
         public let resumedFrom: String?
         public let outcome: Trainer.Outcome
-        public let evaluation: [String: Double]
-        /// The same evaluation of the untrained model (same initialisation), if asked for.
-        public let untrained: [String: Double]
+        /// The evaluation at the end (nil when none ran: pre-empted, or no evaluation split).
+        public let evaluation: EvaluationReport?
+        /// The same evaluation of the model as it started (same starting weights), if asked for.
+        public let untrained: EvaluationReport?
         public let checkpoint: String?
+        /// The checkpoint with the best `eval.select` value, if selecting.
+        public let best: String?
     }
 
     /// Tests replace the process's signal flag with their own stop condition (called after each step).
@@ -119,9 +131,14 @@ public final class TrainingRun {
     public func run(resume: Resume) throws -> Summary {
         let data = try data()
         let tokenizer = try tokenizer(data)
-        let (method, resolvedModel) = try file.buildMethod(classNames: data.source.classNames, vocabularySize: tokenizer.vocabularySize)
-        let resolved = try ConfigLoader.yaml(config) + "model:\n" + resolvedModel.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
-        if communicator.rank == 0 { try resolved.write(toFile: path("config.yaml"), atomically: true, encoding: .utf8) }
+        let fresh = try freshMethod(data, tokenizer)
+        let method = fresh.method
+        var initLog = fresh.log
+        let resolved = try ConfigLoader.yaml(config) + "model:\n" + fresh.resolvedModel.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
+        if communicator.rank == 0 {
+            try resolved.write(toFile: path("config.yaml"), atomically: true, encoding: .utf8)
+            try data.source.classNames.map { $0 + "\n" }.joined().write(toFile: path("classes.txt"), atomically: true, encoding: .utf8)
+        }
         let store = try CheckpointStore(directory: path("checkpoints"), keepLast: config.train.keepCheckpoints, keepEvery: config.train.keepEvery)
 
         // Resume: every rank reads the same checkpoint; DataParallel then verifies they agree.
@@ -135,79 +152,96 @@ public final class TrainingRun {
             }
         case let .path(p): restored = (p, try CheckpointFile.read(p))
         }
-        let modelState = method.model.namedParameters.map { (name: $0.name, tensor: $0.tensor) } + method.model.namedBuffers
-        if restored == nil, let finetune = method as? FineTuneMethod, !finetune.initFrom.isEmpty {
-            // A fresh fine-tune starts from a contrastive run's image encoder (same parameter names).
-            let path = try CheckpointStore.resolve(finetune.initFrom)
-            let wanted = Set(finetune.network.encoderParameters.map(\.name))
-            let stored = try CheckpointFile.read(path).model.filter { wanted.contains($0.name) }
-            try CheckpointFile.load(stored, into: finetune.network.encoderParameters, path: path, group: "model")
-            say("fine-tuning starts from the image encoder of \(path) (\(stored.count) tensors)")
-        }
         if let restored {
-            try CheckpointFile.load(restored.contents.model, into: modelState, path: restored.path, group: "model")
+            try CheckpointFile.load(restored.contents.model, into: method.model.namedState, path: restored.path, group: "model")
             say("resumed from \(restored.path) at step \(restored.contents.state.step) (saved on \(restored.contents.state.worldSize) rank(s), now \(communicator.size))")
+            initLog = []
         }
+        for line in initLog { say(line) }
+
+        let trainSource = SubsetSource(data.source, indices: data.train)
+        let sampler = try DistributedSampler(datasetSize: trainSource.count, globalBatch: config.train.globalBatch, seed: config.seed,
+                                             state: restored.map { SamplerState(epoch: $0.contents.state.epoch, samplesConsumed: $0.contents.state.samplesConsumed) } ?? SamplerState())
+        let plan = try TrainingPlan(config, batchesPerEpoch: sampler.batchesPerEpoch, method: method, source: file.path,
+                                    stopAfter: config.train.stages.isEmpty ? nil : overrideSteps)
+        let startStep = restored?.contents.state.step ?? 0
         let trainer = try Trainer(config: config, method: method, communicator: communicator, runDirectory: communicator.rank == 0 ? runDirectory : nil,
-                                  initialSync: restored == nil ? .broadcast : .verify) { [say] in say($0) }
-        var samplerState = SamplerState()
+                                  plan: plan, startStep: startStep, initialSync: restored == nil ? .broadcast : .verify) { [say] in say($0) }
         if let restored {
             let state = restored.contents.state
-            try CheckpointFile.load(restored.contents.optimizer, into: trainer.optimizer.state, path: restored.path, group: "optimizer")
-            trainer.optimizer.setStepCount(state.optimizerStep)
-            trainer.step = state.step
-            samplerState = SamplerState(epoch: state.epoch, samplesConsumed: state.samplesConsumed)
+            if state.stage == trainer.stageIndex {
+                try CheckpointFile.load(TrainingRun.optimizerState(restored.contents.optimizer, state: state, into: trainer.optimizer),
+                                        into: trainer.optimizer.state, path: restored.path, group: "optimizer")
+                trainer.optimizer.setStepCount(state.optimizerStep)
+            } else {
+                say("resume: step \(startStep) starts stage '\(plan.stages[trainer.stageIndex].name)' with a new optimizer")
+            }
         }
 
-        let contextLength = config.data.contextLength
-        let tokenize: ReportTokenizer = { report, _ in tokenizer.encode(report, contextLength: contextLength) }
-        let trainSource = SubsetSource(data.source, indices: data.train)
-        let assembler = BatchAssembler(source: trainSource, transform: transform(train: true), seed: config.seed,
-                                       tokenize: method.needsText ? tokenize : nil, contextLength: contextLength,
-                                       threads: config.data.workers, skipBadSamples: config.data.skipBadSamples,
-                                       reportAugmentation: config.data.augment && method.needsText ? textAugment : .none)
-        let sampler = try DistributedSampler(datasetSize: trainSource.count, globalBatch: config.train.globalBatch, seed: config.seed, state: samplerState)
+        let requirements = method.requirements
+        let text = requirements.tokens ? TextPipeline(tokenizer: tokenizer, contextLength: config.data.contextLength, requirements: requirements,
+                                                      augmentation: config.data.augment ? textAugment : .none, training: true) : nil
+        let assembler = BatchAssembler(source: trainSource, transform: transform(train: true), seed: config.seed, text: text,
+                                       threads: config.data.workers, skipBadSamples: config.data.skipBadSamples)
         let loader = BatchLoader(assembler: assembler, sampler: sampler, rank: communicator.rank, worldSize: communicator.size,
                                  prefetch: config.data.prefetch)
-        say("training \(config.method) (\(method.model.parameterCount()) parameters) on \(trainSource.count) samples, "
-            + "\(communicator.size) rank(s) x \(config.train.globalBatch / communicator.size) per step, steps \(trainer.step)..<\(config.train.steps)")
+        say("training \(config.method) (\(method.model.parameterCount()) parameters, \(method.model.parameterCount(trainableOnly: true)) trainable) on "
+            + "\(trainSource.count) samples, \(communicator.size) rank(s) x \(config.train.globalBatch / communicator.size) per step, "
+            + "steps \(trainer.step)..<\(plan.totalSteps)" + (plan.stages.count > 1 ? " in \(plan.stages.count) stages (\(plan.stages.map(\.name).joined(separator: ", ")))" : ""))
 
         trainer.showsProgressBar = communicator.rank == 0 && ProgressBar.isTerminal
         if let stopCheck { trainer.stopCheck = { [unowned trainer] in stopCheck(trainer.step) } } else { StopSignal.install() }
+        var selection = Selection(config.eval, restored: restored?.contents.state)
+        if communicator.rank == 0, let step = selection.bestStep, store.bestPointer == nil || !store.bestPointer!.hasSuffix(CheckpointStore.fileName(step: step)) {
+            // A kill between a checkpoint and its best pointer: the checkpoint says which one is best.
+            try? store.markBest(path("checkpoints/" + CheckpointStore.fileName(step: step)))
+        }
         var lastSaved: String? = nil
         // Every rank tracks the last saved step (only rank 0 knows the path): ranks must agree on saving.
         var savedStep = restored?.contents.state.step
-        func save(_ t: Trainer) throws {
+        func save(_ t: Trainer, best: Bool = false) throws {
             savedStep = t.step
             let position = loader.samplerState
             let contents = CheckpointContents(
-                model: t.method.model.namedParameters.map { (name: $0.name, tensor: $0.tensor) } + t.method.model.namedBuffers,
-                optimizer: t.optimizer.state,
+                model: t.method.model.namedState, optimizer: t.optimizer.state,
                 state: RunState(step: t.step, epoch: position.epoch, samplesConsumed: position.samplesConsumed, seed: config.seed,
-                                worldSize: communicator.size, optimizerStep: t.optimizer.stepCount, config: resolved))
-            if communicator.rank == 0 { lastSaved = try store.save(contents, step: t.step) }
+                                worldSize: communicator.size, optimizerStep: t.optimizer.stepCount, stage: t.stageIndex,
+                                stageName: plan.stages[t.stageIndex].name, config: resolved, extra: selection.extra))
+            if communicator.rank == 0 {
+                lastSaved = try store.save(contents, step: t.step)
+                if best, let lastSaved { try store.markBest(lastSaved) }
+            }
             try communicator.barrier()
+        }
+        let evaluationData = evaluationSet(data)
+        /// Evaluates, logs the values, and saves a checkpoint of this step (marked best when it is).
+        func evaluateAndSelect(_ t: Trainer) throws -> EvaluationReport? {
+            guard let evaluationData else { return nil }
+            say("evaluating at step \(t.step) on \(evaluationData.indices.count) samples of \(evaluationData.name) ...")
+            let report = try evaluate(method, data: data, tokenizer: tokenizer)
+            try trainer.metrics?.append(MetricsRecord(step: t.step, kind: "eval", values: report.values, time: t.elapsed))
+            let improved = try selection.consider(report, step: t.step, source: file.path)
+            if improved || savedStep != t.step { try save(t, best: improved) }
+            if improved { say("best \(config.eval.select) so far: \(selection.bestValue!) at step \(t.step)") }
+            return report
         }
         let outcome = try trainer.run(loader) { t, stopping in
             let every = config.train.checkpointEvery
-            if stopping || (every > 0 && t.step % every == 0) || t.step == config.train.steps {
+            if config.eval.every > 0 && t.step % config.eval.every == 0 && t.step < plan.totalSteps && !stopping {
+                _ = try evaluateAndSelect(t)
+            }
+            if savedStep != t.step && (stopping || (every > 0 && t.step % every == 0) || t.step == plan.totalSteps) {
                 try save(t)
                 if stopping { say("stop signal: checkpoint written at step \(t.step); resume with --resume auto") }
             }
         }
         if savedStep != trainer.step { try save(trainer) }
-        var evaluation: [String: Double] = [:], untrained: [String: Double] = [:]
-        if outcome == .finished, !data.evaluation.isEmpty, let finetune = method as? FineTuneMethod {
-            say("evaluating on \(data.evaluation.count) held-out samples ...")
-            evaluation = try evaluateClassifier(finetune, data: data)
-            try trainer.metrics?.append(MetricsRecord(step: trainer.step, kind: "eval", values: evaluation, time: trainer.elapsed))
-        }
-        if outcome == .finished, !data.evaluation.isEmpty, let clip = method as? CLIPMethod {
-            say("evaluating on \(data.evaluation.count) held-out samples ...")
-            evaluation = try evaluate(clip, data: data, tokenizer: tokenizer)
-            try trainer.metrics?.append(MetricsRecord(step: trainer.step, kind: "eval", values: evaluation, time: trainer.elapsed))
-            if config.eval.compareUntrained, let fresh = try file.buildMethod(classNames: data.source.classNames,
-                                                                              vocabularySize: tokenizer.vocabularySize).method as? CLIPMethod {
+        var evaluation: EvaluationReport? = nil, untrained: EvaluationReport? = nil
+        if outcome == .finished, evaluationData != nil {
+            evaluation = try evaluateAndSelect(trainer)
+            if config.eval.compareUntrained {
+                let fresh = try freshMethod(data, tokenizer).method
+                try fresh.weightsLoaded()
                 untrained = try evaluate(fresh, data: data, tokenizer: tokenizer)
             }
         }
@@ -215,44 +249,84 @@ public final class TrainingRun {
             _ = try? Plot.write(runDirectory: runDirectory)
         }
         return Summary(steps: trainer.step, resumedFrom: restored?.path, outcome: outcome, evaluation: evaluation, untrained: untrained,
-                       checkpoint: lastSaved ?? store.latestPointer)
+                       checkpoint: lastSaved ?? store.latestPointer, best: store.bestPointer)
     }
 
-    /// Zero-shot, linear-probe and retrieval evaluation of a contrastive model on the evaluation split,
-    /// with probe-training features from (at most 2000 of) the training split.
-    func evaluate(_ clip: CLIPMethod, data: Data, tokenizer: WordPieceTokenizer) throws -> [String: Double] {
-        var evalIndices = data.evaluation
-        if config.eval.maxSamples > 0 { evalIndices = Array(evalIndices.prefix(config.eval.maxSamples)) }
-        var settings = ContrastiveEvaluation(classNames: data.source.classNames)
-        (settings.zeroShot, settings.linearProbe, settings.retrieval, settings.probeFractions, settings.seed) =
-            (config.eval.zeroShot, config.eval.linearProbe, config.eval.retrieval, config.eval.probeFractions, config.seed)
-        return try settings.evaluate(clip.clip, source: data.source, evaluation: evalIndices,
-                                     probeTraining: config.eval.linearProbe ? Array(data.train.prefix(2000)) : [],
-                                     tokenizer: tokenizer, contextLength: config.data.contextLength, transform: transform(train: false),
-                                     workers: config.data.workers, communicator: communicator)
+    /// The findings a run trained on, in label-column order: its `classes.txt`, or (runs that predate it)
+    /// the training dataset's.
+    public static func classNames(runDirectory: String, config: RunConfig) throws -> [String] {
+        let saved = (runDirectory as NSString).appendingPathComponent("classes.txt")
+        if let text = try? String(contentsOfFile: saved, encoding: .utf8) {
+            return text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        }
+        if config.data.train == "synthetic" { return PhantomFindings.classNames }
+        return try ShardDataset(directory: config.data.train).classNames
     }
 
-    /// Per-finding ROC AUC of a fine-tuned classifier on the evaluation split (each rank its share).
-    func evaluateClassifier(_ finetune: FineTuneMethod, data: Data) throws -> [String: Double] {
+    /// A checkpoint's optimizer tensors for `optimizer`: checkpoints written before per-parameter step
+    /// counts existed lack `step`; every parameter then has taken the checkpoint's optimizer steps.
+    static func optimizerState(_ stored: [(name: String, tensor: Tensor)], state: RunState, into optimizer: Optimizer) -> [(name: String, tensor: Tensor)] {
+        guard !stored.contains(where: { $0.name == "step" }), let wanted = optimizer.state.first(where: { $0.name == "step" }) else { return stored }
+        return stored + [("step", Tensor.full(wanted.tensor.shape, Float(state.optimizerStep)))]
+    }
+
+    /// The evaluation split (at most `eval.maxSamples`), or nil when it is empty.
+    func evaluationSet(_ data: Data) -> EvaluationSet? {
         var indices = data.evaluation
         if config.eval.maxSamples > 0 { indices = Array(indices.prefix(config.eval.maxSamples)) }
-        let mine = EvaluationShard.range(count: indices.count, rank: communicator.rank, size: communicator.size)
-        let assembler = BatchAssembler(source: data.source, transform: transform(train: false), seed: config.seed, tokenize: nil,
-                                       contextLength: config.data.contextLength, threads: config.data.workers)
-        var scores: [Float] = [], labels: [Float] = []
-        try Autograd.withoutGrad {
-            finetune.network.eval()
-            defer { finetune.network.train() }
-            for batch in try EvaluationBatches(assembler: assembler, indices: Array(indices[mine]), batch: 64).collect() {
-                scores += try finetune.network(batch.images).scalars
-                labels += zip(batch.labels.scalars, batch.labelMask.scalars).map { $1 == 1 ? $0 : -1 }
-            }
+        guard !indices.isEmpty else { return nil }
+        let dataset = config.data.train == "synthetic" ? "the synthetic phantoms" : config.data.train
+        return EvaluationSet(source: data.source, indices: indices, name: "the '\(config.data.evalSplit)' split of \(dataset)")
+    }
+
+    /// Every evaluation the method supports on the evaluation split, the linear probe trained on (at most
+    /// `eval.probeTrainingSamples` of) the training split.
+    func evaluate(_ method: TrainingMethod, data: Data, tokenizer: WordPieceTokenizer) throws -> EvaluationReport {
+        guard let set = evaluationSet(data) else { throw TrainingError("no samples to evaluate in '\(config.data.evalSplit)'") }
+        let probe = EvaluationSet(source: data.source, indices: Array(data.train.prefix(config.eval.probeTrainingSamples)),
+                                  name: "the '\(config.data.trainSplit)' split")
+        let evaluation = MethodEvaluation(settings: EvaluationSettings(config.eval, seed: config.seed), tokenizer: tokenizer,
+                                          contextLength: config.data.contextLength, transform: transform(train: false), workers: config.data.workers,
+                                          communicator: communicator)
+        return try evaluation.run(method, on: set, probe: config.eval.linearProbe ? probe : nil)
+    }
+}
+
+/// `eval.select`: the best value of a metric so far and its step, carried in every checkpoint (RunState.extra)
+/// so a resumed run keeps comparing against it.
+struct Selection {
+    let metric: String
+    let higherIsBetter: Bool
+    private(set) var bestValue: Double?
+    private(set) var bestStep: Int?
+
+    init(_ eval: EvalConfig, restored: RunState?) {
+        metric = eval.select
+        higherIsBetter = eval.selectMode != "min"
+        if let extra = restored?.extra, extra["select.metric"] == metric {
+            bestValue = extra["select.best"].flatMap(Double.init)
+            bestStep = extra["select.step"].flatMap(Int.init)
         }
-        let names = data.source.classNames
-        let m = MultiLabelMetrics(scores: try communicator.allGatherVariable(scores).values, labels: try communicator.allGatherVariable(labels).values,
-                                  classNames: names)
-        var out: [String: Double] = ["finetune_macro_auc": m.macroAUC ?? .nan, "finetune_mean_ap": m.meanAveragePrecision ?? .nan]
-        for (name, auc) in zip(names, m.auc) { out["finetune_auc/\(name)"] = auc ?? .nan }
-        return out
+    }
+
+    var isActive: Bool { !metric.isEmpty }
+
+    var extra: [String: String] {
+        guard isActive, let bestValue, let bestStep else { return [:] }
+        return ["select.metric": metric, "select.best": "\(bestValue)", "select.step": "\(bestStep)"]
+    }
+
+    /// Whether `report` is the best so far (recorded if so).
+    mutating func consider(_ report: EvaluationReport, step: Int, source: String) throws -> Bool {
+        guard isActive else { return false }
+        let values = report.values
+        guard let value = values[metric] else {
+            throw ConfigError("\(source): eval.select names '\(metric)', which this evaluation does not compute; it computes "
+                              + values.keys.filter { !$0.contains("_ci_") && $0.split(separator: "/").count == 2 }.sorted().joined(separator: ", "))
+        }
+        guard value.isFinite else { return false }
+        if let bestValue, higherIsBetter ? value <= bestValue : value >= bestValue { return false }
+        (bestValue, bestStep) = (value, step)
+        return true
     }
 }

@@ -76,10 +76,10 @@ struct BenchDDPCommand: ParsableCommand {
 struct BenchTrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train",
-        abstract: "Whole training steps of a config's method on random data: samples/s, GEMM GFLOP/s, share of the SGEMM peak."
+        abstract: "Whole training steps of a config's method on a batch of phantoms: samples/s, GEMM GFLOP/s, share of the SGEMM peak."
     )
 
-    @Option(help: "A run config (configs/*.yaml); its model and train.globalBatch are used.")
+    @Option(help: "A run config (configs/*.yaml); its model, data size and train.globalBatch are used.")
     var config: String
 
     @Option(help: "Timed steps (median reported).")
@@ -89,18 +89,21 @@ struct BenchTrainCommand: ParsableCommand {
         let mpi = try Runtime.start()
         let file = try RunConfigFile(path: config)
         let result = try Runtime.guarded(mpi, "bench train") { () -> TrainStepBenchmark.Result in
-            let (method, _) = try file.buildMethod(classNames: [], vocabularySize: file.run.data.vocabularySize)
-            let trainer = try Trainer(config: file.run, method: method, communicator: mpi.world, runDirectory: nil) { _ in }
-            let b = file.run.train.globalBatch / mpi.size
-            let (size, t, vocab) = (file.run.data.imageSize, file.run.data.contextLength, file.run.data.vocabularySize)
-            var rng = RNG(seed: 3, "bench.train", mpi.rank)
-            let ids = (0..<(b * t)).map { i in i % t == 0 ? Int32(1) : Int32(2 + rng.int(vocab - 2)) }
-            let batch = Batch(epoch: 0, indices: Array(0..<b), images: Tensor.normal([b, 1, size, size], rng: &rng), reports: [],
-                              labels: .zeros([b, 1]), labelMask: .zeros([b, 1]),
-                              text: TextBatch(ids: IndexTensor(shape: [b, t], values: ids), padding: .ones([b, t])))
+            // A real batch of phantoms at the config's size, carrying what the method asks for.
+            let run = file.run
+            let phantoms = SyntheticCXR(count: max(run.train.globalBatch, 64), seed: 3, imageSize: run.data.imageSize)
+            let tokenizer = try WordPieceTokenizer(vocabulary: VocabularyBuilder.build(corpus: (0..<phantoms.count).map { phantoms.report(at: $0) },
+                                                                                       size: run.data.vocabularySize))
+            let (method, _) = try file.buildMethod(classNames: phantoms.classNames, vocabularySize: tokenizer.vocabularySize, tokenizer: tokenizer)
+            let trainer = try Trainer(config: run, method: method, communicator: mpi.world, runDirectory: nil) { _ in }
+            let b = run.train.globalBatch / mpi.size
+            let text = method.requirements.tokens
+                ? TextPipeline(tokenizer: tokenizer, contextLength: run.data.contextLength, requirements: method.requirements, training: true) : nil
+            let batch = try BatchAssembler(source: phantoms, transform: run.data.transform(train: true), seed: 3, text: text)
+                .assemble(indices: Array((mpi.rank * b)..<((mpi.rank + 1) * b)), epoch: 0).batch
             var bench = TrainStepBenchmark()
             bench.steps = steps
-            return try bench.run(communicator: mpi.world, globalBatch: file.run.train.globalBatch) { _ = try trainer.trainStep(batch) }
+            return try bench.run(communicator: mpi.world, globalBatch: run.train.globalBatch) { _ = try trainer.trainStep(batch) }
         }
         if mpi.rank == 0 { print(TrainStepBenchmark.describe(result)) }
     }

@@ -37,6 +37,7 @@ struct TrainCommand: ParsableCommand {
             return
         }
         print("finished \(summary.steps) steps; checkpoint \(summary.checkpoint ?? "-"); metrics \(directory)/metrics.jsonl; curves \(directory)/curves.svg")
-        if !summary.evaluation.isEmpty { print(EvaluationTable.render(summary.evaluation, untrained: summary.untrained)) }
+        if let best = summary.best { print("best checkpoint: \(best)") }
+        if let evaluation = summary.evaluation { print(EvaluationTable.render(evaluation, untrained: summary.untrained)) }
     }
 }

@@ -3,6 +3,7 @@
 // writer reported saved, holds exactly what that step should, and no temporary file is taken for a
 // checkpoint. Not for: damage done to files after they were written (CheckpointStoreTests).
 import CarinaCheckpoint
+import CarinaData
 import CarinaTensor
 import CarinaTestSupport
 import Foundation
@@ -28,11 +29,11 @@ import Testing
                 // After its first save, wait for the next write in progress (its temporary file), then kill 0-2 ms later.
                 let deadline = ContinuousClock.now + .seconds(5)
                 while (writer.result.stdout.isEmpty || !hasTemporaryFile(dir, of: writer.pid)) && !writer.hasExited() && ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .microseconds(500))
+                    blockingSleep(seconds: 0.0005)
                 }
-                try await Task.sleep(for: .microseconds(rng.int(2_000)))
+                blockingSleep(seconds: Double(rng.int(2_000)) / 1e6)
             } else {
-                try await Task.sleep(for: .milliseconds(100 + rng.int(400)))
+                blockingSleep(seconds: Double(100 + rng.int(400)) / 1e3)
             }
             let result = writer.killAndWait()
             try #require(result.status == 128 + SIGKILL, "round \(round): the writer ended by itself:\n\(result.stdout)\n\(result.stderr)")

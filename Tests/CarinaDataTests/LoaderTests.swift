@@ -19,11 +19,12 @@ struct FlakySource: SampleSource {
 
 @Suite struct LoaderTests {
     let source = SyntheticCXR(count: 24, seed: 2, imageSize: 32)
+    static let tokenizer = try! WordPieceTokenizer(vocabulary: VocabularyBuilder.build(
+        corpus: (0..<24).map { SyntheticCXR(count: 24, seed: 2, imageSize: 32).report(at: $0) }, size: 300))
 
     func assembler(threads: Int, source: SampleSource? = nil, skip: Bool = false) -> BatchAssembler {
         BatchAssembler(source: source ?? self.source, transform: ImageTransform(size: 32, train: true), seed: 9,
-                       tokenize: { report, _ in (report.utf8.prefix(6).map { Int32($0) }, [1, 1, 1, 1, 1, 1]) },
-                       contextLength: 6, threads: threads, skipBadSamples: skip)
+                       text: TextPipeline(tokenizer: Self.tokenizer, contextLength: 12, training: true), threads: threads, skipBadSamples: skip)
     }
 
     @Test func evaluationTransformOfSameSizeIsTheIdentityBeforeNormalisation() throws {
@@ -49,13 +50,13 @@ struct FlakySource: SampleSource {
     }
 
     @Test func reportAugmentationIsWhatTheTokenizerSees() throws {
-        final class Seen: @unchecked Sendable { var all: [String] = [] }  // one assembling thread
-        let seen = Seen()
         let a = BatchAssembler(source: source, transform: ImageTransform(size: 32, train: true), seed: 9,
-                               tokenize: { report, _ in seen.all.append(report); return ([Int32](repeating: 1, count: 4), [1, 1, 1, 1]) },
-                               contextLength: 4, threads: 1, reportAugmentation: .sentence)
+                               text: TextPipeline(tokenizer: Self.tokenizer, contextLength: 40, augmentation: .sentence, training: true), threads: 1)
         let batch = try a.assemble(indices: [0, 1, 2], epoch: 4).batch
-        #expect(seen.all == batch.reports)
+        let ids = batch.text!.ids.values
+        for (k, report) in batch.reports.enumerated() {
+            #expect(Array(ids[(k * 40)..<((k + 1) * 40)]) == Self.tokenizer.encode(report, contextLength: 40).ids)
+        }
         for (k, index) in [0, 1, 2].enumerated() {
             let whole = try source.sample(at: index).report
             #expect(batch.reports[k] == ReportAugmentation.sentence.apply(whole, seed: 9, epoch: 4, sampleIndex: index))

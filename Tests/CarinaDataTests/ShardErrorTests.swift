@@ -76,11 +76,12 @@ private func patch(_ path: String, at offset: Int, _ bytes: [UInt8]) throws {
         // Not finished: shard 0 is complete, shard 1 only exists under its temporary name.
         #expect(FileManager.default.fileExists(atPath: dir.file("shard-000000.tar")))
         #expect(!FileManager.default.fileExists(atPath: dir.file("shard-000001.tar")))
-        #expect(FileManager.default.fileExists(atPath: dir.file(".shard-000001.tar.partial")))
+        let partial = AtomicFile.temporaryPath(for: dir.file("shard-000001.tar"))
+        #expect(FileManager.default.fileExists(atPath: partial))
         let error = #expect(throws: DataError.self) { try ShardDataset(directory: dir.path) }
         #expect(String(describing: error!).contains("dataset.json"))
         _ = try writer.finish()
-        #expect(!FileManager.default.fileExists(atPath: dir.file(".shard-000001.tar.partial")))
+        #expect(!FileManager.default.fileExists(atPath: partial))
         #expect(try ShardDataset(directory: dir.path).count == 3)
     }
 

@@ -8,6 +8,7 @@ import CarinaDist
 import CarinaModels
 import CarinaNN
 import CarinaTestSupport
+import CarinaTrain
 
 func relativeDifference(_ a: [Float], _ b: [Float]) -> Float {
     var diff = 0.0, norm = 0.0
@@ -18,16 +19,33 @@ func relativeDifference(_ a: [Float], _ b: [Float]) -> Float {
     return Float((diff / max(norm, 1e-30)).squareRoot())
 }
 
+/// Every method Carina ships, by name: a new method is checked by registering it (MethodRegistry.builtIn).
+let shippedMethods = MethodRegistry.builtIn.map(\.name)
+
 @Suite struct DataParallelTests {
-    @Test(arguments: [2, 4]) func ranksWithLocalBatchMatchOneRankWithTheGlobalBatch(_ n: Int) throws {
-        let outcomes = try LocalWorld.run(size: n) { comm in try EquivalenceCheck().run(comm) }
+    @Test(arguments: shippedMethods, [2, 4]) func ranksWithLocalBatchMatchOneRankWithTheGlobalBatch(_ method: String, _ n: Int) throws {
+        let check = EquivalenceCheck(try MethodRegistry.registration(method, source: "test"))
+        let outcomes = try LocalWorld.run(size: n) { comm in try check.run(comm) }
         for (rank, o) in outcomes.enumerated() {
-            #expect(o.lossDifference <= 1e-5, "rank \(rank): loss \(o.loss) vs \(o.referenceLoss)")
-            #expect(o.worstGradient <= 1e-5, "rank \(rank): \(o.worstParameter) differs by \(o.worstGradient)")
-            #expect(o.gradients.count == CLIPModel(config: .test, seed: 1).namedParameters.count)
+            #expect(o.lossDifference <= 1e-4, "\(method) rank \(rank): loss \(o.loss) vs \(o.referenceLoss)")
+            #expect(o.worstGradient <= 1e-4, "\(method) rank \(rank): \(o.worstParameter) differs by \(o.worstGradient)")
+            #expect(!o.gradients.isEmpty)
         }
         // Every rank holds bit-identical gradients after the reduction.
         for o in outcomes.dropFirst() { #expect(o.gradients == outcomes[0].gradients) }
+    }
+
+    @Test(arguments: [2, 4]) func aResNetWithSynchronisedBatchNormMatchesOneProcess(_ n: Int) throws {
+        // ConVIRT's image encoder: BatchNorm statistics over the global batch (train.batchNorm: sync).
+        var check = EquivalenceCheck(CLIPMethod.registration)
+        check.model = #"{"imageEncoder": "resnet", "resnetBlocks": [1, 1, 1, 1], "resnetWidth": 4, "visionWidth": 16, "visionHeads": 2, "#
+            + #""textWidth": 16, "textDepth": 1, "textHeads": 2, "embedDim": 8}"#
+        let configured = check
+        let outcomes = try LocalWorld.run(size: n) { comm in try configured.run(comm) }
+        for o in outcomes {
+            #expect(o.passes(), "loss \(o.loss) vs \(o.referenceLoss); \(o.worstParameter) differs by \(o.worstGradient)")
+            #expect(o.gradients.keys.contains("resnet.stemBN.weight"))
+        }
     }
 
     @Test func accumulatingMicroBatchesEqualsOneStepOnTheBiggerBatch() throws {

@@ -24,7 +24,7 @@ private let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().d
                                                            "CARINA_BINARY": try CarinaBinary.locate().path],
                                              timeout: .seconds(240))
         #expect(result.status == 0, "stdout:\n\(result.stdout)\nstderr:\n\(result.stderr)")
-        for expected in ["finished 6 steps", "zero-shot macro AUC", "linear probe AUC, 100% of labels", "image->report R@1", "quickstart: done"] {
+        for expected in ["finished 6 steps", "zero-shot macro AUC", "linear probe 100 % macro AUC", "retrieval image->report R@1/5/10", "quickstart: done"] {
             #expect(result.stdout.contains(expected), "missing '\(expected)' in:\n\(result.stdout)")
         }
         for file in ["checkpoints/latest", "metrics.jsonl", "curves.svg", "config.yaml", "vocab.txt"] {

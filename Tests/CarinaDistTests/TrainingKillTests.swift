@@ -28,7 +28,7 @@ private let tinyConfig = tinyCLIPRunConfig(steps: 40, checkpointEvery: 3,
         var killed = 0
         for delay in delays {
             let process = try Subprocess(binary, ["train", "--config", config, "--run-dir", run], environment: environment)
-            try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+            blockingSleep(seconds: delay)
             if process.hasExited() { break }
             _ = process.killAndWait()
             killed += 1

@@ -87,6 +87,15 @@ import CarinaEval
         #expect(close(BinaryMetrics.prAUCTrapezoid(scores: [0.9, 0.8, 0.7], labels: [true, false, true]), 0.5 + 0.5 * (0.5 + 2.0 / 3) / 2))
     }
 
+    @Test func identicalReportsThatDifferInTheLastBitsTieInRetrieval() {
+        // Report 1 is report 0 again, embedded in another batch: its similarity differs by rounding only.
+        let s: [Float] = [0.8, 0.8 + 3e-7, 0.1,
+                          0.8 + 3e-7, 0.8, 0.1,
+                          0.1, 0.2, 0.9]
+        #expect(Retrieval.ranks(similarity: s, n: 3) == [0, 0, 0])
+        #expect(Retrieval.ranks(similarity: s, n: 3, tieTolerance: 0) == [1, 1, 0])
+    }
+
     @Test func recallAtKBothDirections() {
         // 3 pairs: image 0 finds report 0 first; image 1 ranks its report 2nd; image 2 ranks its report 3rd.
         let s: [Float] = [0.9, 0.1, 0.2,

@@ -24,7 +24,7 @@ import CarinaNN
         // m = 0.095, -0.19; v = 0.00049975, 0.001999; m̂/√v̂ = 0.5/0.5, -1/1; lr/bc1 = 0.1/0.19.
         #expect(close(p.tensor.scalars, [0.89 * 0.99 - 0.1, -1.88 * 0.99 + 0.1]))
         #expect(opt.stepCount == 2)
-        #expect(opt.state.map(\.name) == ["exp_avg.w", "exp_avg_sq.w"])
+        #expect(opt.state.map(\.name) == ["exp_avg.w", "exp_avg_sq.w", "step"])
         #expect(close(opt.state[0].tensor.scalars, [0.095, -0.19]))
     }
 
@@ -69,9 +69,39 @@ import CarinaNN
     }
 
     @Test func warmupCosineSchedule() {
-        let s = WarmupCosine(baseLR: 1, warmupSteps: 2, totalSteps: 6, minLR: 0.1)
+        let s = LearningRateSchedule(baseLR: 1, warmupSteps: 2, totalSteps: 6, minLR: 0.1)
         let lrs = (0..<8).map { s.learningRate(at: $0) }
         #expect(close(lrs, [0.5, 1, 1, 0.1 + 0.9 * 0.853_553_4, 0.55, 0.1 + 0.9 * 0.146_446_6, 0.1, 0.1]))
+    }
+
+    @Test func warmupFromAStartRateThenLinearOrConstant() {
+        let linear = LearningRateSchedule(baseLR: 1, warmupSteps: 4, totalSteps: 8, minLR: 0.2, warmupStartLR: 0.2, decay: .linear)
+        #expect(close((0..<10).map { linear.learningRate(at: $0) }, [0.4, 0.6, 0.8, 1, 1, 0.8, 0.6, 0.4, 0.2, 0.2]))
+        let constant = LearningRateSchedule(baseLR: 0.5, warmupSteps: 0, totalSteps: 8, decay: .constant)
+        #expect(close((0..<3).map { constant.learningRate(at: $0) }, [0.5, 0.5, 0.5]))
+    }
+
+    @Test func learningRateScaleMultipliesTheRatePerParameter() throws {
+        let slow = weight([0], grad: [1]), fast = NamedParameter(name: "head", tensor: Tensor(shape: [1, 1], values: [0], requiresGrad: true),
+                                                                 decays: true, learningRateScale: 5)
+        fast.tensor.grad = Tensor(shape: [1, 1], values: [1])
+        try SGD([slow, fast], learningRate: 0.1).step()
+        #expect(close(slow.tensor.scalars, [-0.1]) && close(fast.tensor.scalars, [-0.5]))
+    }
+
+    @Test func inactiveParametersKeepTheirValuesMomentsAndStepCounts() throws {
+        let used = weight([1], grad: [1])
+        let unused = NamedParameter(name: "u", tensor: Tensor(shape: [1, 1], values: [2], requiresGrad: true), decays: true)
+        unused.tensor.grad = Tensor(shape: [1, 1], values: [1])
+        let opt = AdamW([used, unused], learningRate: 0.1, weightDecay: 0.5)
+        try opt.step(active: [true, false])
+        #expect(unused.tensor.scalars == [2])  // no update, no decay
+        let state = Dictionary(uniqueKeysWithValues: opt.state.map { ($0.name, $0.tensor.scalars) })
+        #expect(close(state["exp_avg.w"]!, [0.1]) && state["exp_avg.u"] == [0] && state["step"] == [1, 0])
+        // Its first update later is a first step: bias-corrected as t = 1 (|Δ| = lr·(1 + decay term)).
+        try opt.step(active: [false, true])
+        #expect(close(unused.tensor.scalars, [2 * (1 - 0.05) - 0.1]))
+        #expect(opt.state.first { $0.name == "step" }!.tensor.scalars == [1, 1])
     }
 
     @Test func clippingScalesToTheMaximumGlobalNorm() {

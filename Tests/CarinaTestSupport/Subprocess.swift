@@ -32,7 +32,7 @@ public struct SubprocessError: Error, CustomStringConvertible {
 /// child spawned by Process inherits that mask, so it could not be stopped short of SIGKILL, and a
 /// SIGKILLed mpirun leaves its ranks spinning. Here the child gets an empty mask, default signal
 /// handlers and its own process group.
-public final class Subprocess {
+public final class Subprocess: @unchecked Sendable {
     public let pid: pid_t
     public let executable: URL
     public let arguments: [String]
@@ -107,19 +107,26 @@ public final class Subprocess {
         return result
     }
 
-    /// Waits until it exits or `timeout` passes; then SIGTERM, a 5 s grace, SIGKILL, and an error.
+    /// Waits until it exits or `timeout` passes; then SIGTERM, a 5 s grace, SIGKILL, and an error. The
+    /// clock runs on a thread of its own, not on Swift's cooperative pool: tests that block the pool's few
+    /// threads (2 on a 2-core machine) must not delay the kill until the process ends by itself.
     public func wait(timeout: Duration) async throws -> SubprocessResult {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<SubprocessResult, any Error>) in
+            let thread = Thread { continuation.resume(with: Result { try self.waitBlocking(timeout: timeout) }) }
+            thread.name = "carina.test.subprocess-wait"
+            thread.start()
+        }
+    }
+
+    /// `wait(timeout:)` on the calling thread.
+    public func waitBlocking(timeout: Duration) throws -> SubprocessResult {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
-        while !hasExited() && clock.now < deadline {
-            try await Task.sleep(for: .milliseconds(20))
-        }
+        while !hasExited() && clock.now < deadline { blockingSleep(seconds: 0.02) }
         if !hasExited() {
             signal(SIGTERM)
             let grace = clock.now + .seconds(5)
-            while !hasExited() && clock.now < grace {
-                try await Task.sleep(for: .milliseconds(20))
-            }
+            while !hasExited() && clock.now < grace { blockingSleep(seconds: 0.02) }
             let result = killAndWait()
             throw SubprocessError("\(executable.path) \(arguments.joined(separator: " ")) did not finish within \(timeout); killed "
                                   + "(status \(result.status)).\nstdout:\n\(result.stdout)\nstderr:\n\(result.stderr)", stopped: result)
@@ -142,4 +149,10 @@ public final class Subprocess {
 public func runSubprocess(_ executable: URL, _ arguments: [String], environment extra: [String: String] = [:],
                           timeout: Duration = .seconds(60)) async throws -> SubprocessResult {
     try await Subprocess(executable, arguments, environment: extra).wait(timeout: timeout)
+}
+
+/// Sleeps this thread (not a task): a delay that holds whatever Swift's cooperative pool is doing, for the
+/// tests that time a signal to a subprocess.
+public func blockingSleep(seconds: Double) {
+    usleep(useconds_t(Swift.max(0, seconds) * 1e6))
 }

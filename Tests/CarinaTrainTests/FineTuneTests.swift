@@ -9,10 +9,16 @@ import CarinaModels
 import CarinaNN
 import CarinaTrain
 
+/// The context of a first step with `rows` rows per rank and a global batch of 8.
+func firstStepContext(_ comm: Communicator, rows: Int) -> StepContext {
+    StepContext(step: 0, epoch: 0, stage: StageInfo(index: 0, name: "train", step: 0, steps: 1), seed: 1, communicator: comm,
+                globalBatch: 8, rowOffset: comm.rank * rows)
+}
+
 @Suite struct FineTuneTests {
     func batch(_ rows: Range<Int>) throws -> Batch {
         let source = SyntheticCXR(count: 16, seed: 5, imageSize: 32)
-        let assembler = BatchAssembler(source: source, transform: ImageTransform(size: 32, train: false), seed: 1, tokenize: nil, contextLength: 4)
+        let assembler = BatchAssembler(source: source, transform: ImageTransform(size: 32, train: false), seed: 1)
         var b = try assembler.assemble(indices: Array(rows), epoch: 0).batch
         // Some unknown labels (keyed by sample and class), unevenly spread over the ranks' halves.
         let mask = b.labelMask.copy()
@@ -25,18 +31,18 @@ import CarinaTrain
     @Test func twoRanksMatchOneRankWithTheDoubleBatch() throws {
         var settings = FineTuneConfig()
         (settings.encoder.imageSize, settings.encoder.patchSize, settings.encoder.visionWidth, settings.encoder.visionDepth, settings.encoder.visionHeads) = (32, 8, 16, 1, 2)
-        let classes = PhantomFindings.classNames.count
+        let classes = PhantomFindings.classNames
         let config = settings
         let one = try LocalWorld.run(size: 1) { comm -> (Float, [Float]) in
-            let m = FineTuneMethod(config: config, classes: classes, seed: 1)
-            let (loss, _) = try m.loss(try self.batch(0..<8), communicator: comm)
+            let m = FineTuneMethod(config: config, classNames: classes, seed: 1)
+            let (loss, _) = try m.loss(try self.batch(0..<8), context: firstStepContext(comm, rows: 8))
             try loss.backward()
             return (loss.item, m.network.head.weight.grad!.scalars + m.network.visual!.patchEmbed.weight.grad!.scalars)
         }[0]
         let two = try LocalWorld.run(size: 2) { comm -> (Float, [Float]) in
-            let m = FineTuneMethod(config: config, classes: classes, seed: 1)
+            let m = FineTuneMethod(config: config, classNames: classes, seed: 1)
             let ddp = try DataParallel(model: m.model, communicator: comm)
-            let (loss, _) = try m.loss(try self.batch((comm.rank * 4)..<(comm.rank * 4 + 4)), communicator: comm)
+            let (loss, _) = try m.loss(try self.batch((comm.rank * 4)..<(comm.rank * 4 + 4)), context: firstStepContext(comm, rows: 4))
             try loss.backward()
             try ddp.synchronizeGradients()
             var total = [loss.item]
@@ -84,9 +90,12 @@ import CarinaTrain
             return try r.run(resume: .auto)
         }[0]
         // visual.*: patch embedding (2) + class token + positions + 1 block (12) + final norm (2) = 18 tensors.
-        #expect(lines.all.contains { $0.contains("fine-tuning starts from the image encoder of") && $0.contains("(18 tensors)") }, "\(lines.all)")
-        #expect(summary.steps == 6 && summary.evaluation["finetune_macro_auc"] != nil)
-        #expect(summary.evaluation.keys.contains("finetune_auc/Cardiomegaly"))
+        #expect(lines.all.contains { $0.contains("the image encoder starts from") && $0.contains(clipRun) && $0.contains("(18 tensors)") }, "\(lines.all)")
+        let report = try #require(summary.evaluation)
+        #expect(summary.steps == 6 && report.values["classifier/macro_auc"] != nil && report.values["classifier/map_ci_high"] != nil)
+        #expect(report.section("classifier")!.perClass.contains { $0.name == "Cardiomegaly" })
+        // The fine-tuned encoder's features are probed too, and the untrained column starts from the CLIP encoder.
+        #expect(report.section("probe_100pct") != nil && summary.untrained?.section("classifier") != nil)
         let fine = try #require(try CheckpointStore(directory: root + "/ft/checkpoints").latestValid()).contents
         #expect(fine.model.contains { $0.name == "head.weight" } && !fine.model.contains { $0.name.hasPrefix("text.") })
     }

@@ -40,9 +40,10 @@ import CarinaTrain
         let dir = try temporaryDirectory()
         let log = try MetricsLog(directory: dir)
         for s in 1...5 { try log.append(MetricsRecord(step: s, kind: "train", values: ["loss": 3 - Double(s) * 0.2, "lr": 1e-3], time: 0)) }
-        try log.append(MetricsRecord(step: 5, kind: "eval", values: ["zero_shot_auc": 0.8, "r@1": .nan], time: 0))
+        try log.append(MetricsRecord(step: 5, kind: "eval", values: ["zero_shot/macro_auc": 0.8, "retrieval/r@1_i2t": .nan, "zero_shot/auc/Edema": 0.7,
+                                                                     "zero_shot/macro_auc_ci_low": 0.6], time: 0))
         let records = try MetricsLog.read(dir + "/metrics.jsonl")
-        #expect(Plot.panels(records).map(\.name) == ["train loss", "learning rate", "eval zero_shot_auc"])
+        #expect(Plot.panels(records).map(\.name) == ["train loss", "learning rate", "eval zero_shot/macro_auc"])
         let path = try Plot.write(runDirectory: dir)
         let svg = try String(contentsOfFile: path, encoding: .utf8)
         #expect(svg.hasPrefix("<svg") && svg.contains("train loss") && svg.contains("polyline") && svg.hasSuffix("</svg>\n"))
@@ -51,11 +52,19 @@ import CarinaTrain
 
 @Suite struct EvaluationTableTests {
     @Test func trainedAndUntrainedSideBySide() {
-        let t = EvaluationTable.render(["zero_shot_macro_auc": 0.8123, "r@1_i2t": 0.1, "r@5_i2t": 0.3, "r@10_i2t": 0.5, "r@1_t2i": 0.2,
-                                        "r@5_t2i": 0.4, "r@10_t2i": 0.6, "zero_shot_auc/Edema": .nan],
-                                       untrained: ["zero_shot_macro_auc": 0.5])
-        #expect(t.contains("zero-shot macro AUC") && t.contains("0.812") && t.contains("0.500"))
-        #expect(t.contains("0.100 / 0.300 / 0.500") && t.contains("Edema") && t.contains("n/a"))
+        typealias M = EvaluationReport.Metric
+        func report(_ auc: Double) -> EvaluationReport {
+            EvaluationReport(title: "the 'valid' split of shards/x", samples: 40, sections: [
+                .init(key: "zero_shot", title: "zero-shot", metrics: [M("macro_auc", "macro AUC", auc, interval: 0.7...0.9)],
+                      perClass: [.init(name: "Edema", auc: nil, aucInterval: nil, averagePrecision: 0.25, positives: 0, known: 40)]),
+                .init(key: "retrieval", title: "retrieval", metrics: [M("r@1_i2t", "", 0.1), M("r@5_i2t", "", 0.3), M("r@10_i2t", "", 0.5),
+                                                                      M("r@1_t2i", "", 0.2), M("r@5_t2i", "", 0.4), M("r@10_t2i", "", 0.6)], perClass: []),
+            ], bootstrapResamples: 100)
+        }
+        let t = EvaluationTable.render(report(0.8123), untrained: report(0.5))
+        #expect(t.hasPrefix("evaluation on the 'valid' split of shards/x (40 samples)"), "\(t)")
+        #expect(t.contains("zero-shot macro AUC") && t.contains("0.812 [0.700, 0.900]") && t.contains("0.500"), "\(t)")
+        #expect(t.contains("0.100 / 0.300 / 0.500") && t.contains("Edema") && t.contains("n/a") && t.contains("0/40"), "\(t)")
         #expect(!t.contains("linear probe"))
     }
 }

@@ -100,11 +100,12 @@ func trainCLIP(steps: Int, size: Int, method makeMethod: @escaping @Sendable () 
         var calls = 0
         init(poisonStep: Int) { self.poisonStep = poisonStep }
         var model: Module { inner.model }
-        var needsText: Bool { true }
-        func loss(_ batch: Batch, communicator: Communicator) throws -> (loss: Tensor, metrics: [String: Float]) {
+        var requirements: BatchRequirements { .imagesAndTokens }
+        func loss(_ batch: Batch, context: StepContext) throws -> (loss: Tensor, metrics: [String: Float]) {
             defer { calls += 1 }
-            let (l, m) = try inner.loss(batch, communicator: communicator)
-            return (calls == poisonStep && communicator.rank == communicator.size - 1 ? l * Float.nan : l, m)
+            let (l, m) = try inner.loss(batch, context: context)
+            let comm = context.communicator
+            return (calls == poisonStep && comm.rank == comm.size - 1 ? l * Float.nan : l, m)
         }
     }
 

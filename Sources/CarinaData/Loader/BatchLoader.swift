@@ -6,85 +6,74 @@ import CarinaDist
 import CarinaTensor
 import Foundation
 
-/// Turns a report into token ids and a padding mask (the tokenizer, with the method's context length).
-public typealias ReportTokenizer = @Sendable (_ report: String, _ sampleIndex: Int) -> (ids: [Int32], padding: [Float])
-
-/// Assembles batches from samples: images through a transform, labels in class order, reports tokenized.
+/// Assembles batches from samples: images through a transform, labels in class order, reports through the
+/// text pipeline (when the method reads text).
 public struct BatchAssembler: Sendable {
     public let source: SampleSource
     public let transform: ImageTransform
     public let seed: UInt64
-    public let tokenize: ReportTokenizer?
-    public let contextLength: Int
+    /// Nil when the method reads no text: reports are still carried, never tokenized.
+    public let text: TextPipeline?
     public let threads: Int
     /// Replace a sample that fails to load by the next index that loads (counted) instead of failing.
     public let skipBadSamples: Bool
-    /// Which sentences of a report the encoder sees (train-time text augmentation); `reports` of a batch
-    /// holds the text as augmented.
-    public let reportAugmentation: ReportAugmentation
 
-    public init(source: SampleSource, transform: ImageTransform, seed: UInt64, tokenize: ReportTokenizer?, contextLength: Int,
-                threads: Int = 2, skipBadSamples: Bool = false, reportAugmentation: ReportAugmentation = .none) {
+    public init(source: SampleSource, transform: ImageTransform, seed: UInt64, text: TextPipeline? = nil, threads: Int = 2,
+                skipBadSamples: Bool = false) {
         self.source = source
         self.transform = transform
         self.seed = seed
-        self.tokenize = tokenize
-        self.contextLength = contextLength
+        self.text = text
         self.threads = max(1, threads)
         self.skipBadSamples = skipBadSamples
-        self.reportAugmentation = reportAugmentation
     }
 
     /// The batch of samples `indices` in `epoch`; also returns how many bad samples were replaced.
     public func assemble(indices: [Int], epoch: Int) throws -> (batch: Batch, replaced: Int) {
-        let b = indices.count, s = transform.size, c = source.classNames.count, t = contextLength
+        let b = indices.count, s = transform.size, c = source.classNames.count
         let images = Tensor(uninitialized: [b, 1, s, s])
-        let labels = Tensor.full([b, c], -1), mask = Tensor.zeros([b, c])
+        let labels = Tensor.full([b, c], -1), mask = Tensor.zeros([b, c]), uncertain = Tensor.zeros([b, c])
+        var encoded = [TextPipeline.Encoded?](repeating: nil, count: b)
         var reports = [String](repeating: "", count: b)
-        var ids = [Int32](repeating: 0, count: tokenize == nil ? 0 : b * t)
-        var padding = [Float](repeating: 0, count: tokenize == nil ? 0 : b * t)
         var errors = [(any Error)?](repeating: nil, count: b)
         var replacedFlags = [Bool](repeating: false, count: b)
         let classIndex = Dictionary(uniqueKeysWithValues: source.classNames.enumerated().map { ($1, $0) })
         reports.withUnsafeMutableBufferPointer { reportBuffer in
-            ids.withUnsafeMutableBufferPointer { idBuffer in
-                padding.withUnsafeMutableBufferPointer { padBuffer in
-                    errors.withUnsafeMutableBufferPointer { errorBuffer in
-                        replacedFlags.withUnsafeMutableBufferPointer { replacedBuffer in
-                            let shared = UncheckedSendable((reportBuffer, idBuffer, padBuffer, errorBuffer, replacedBuffer))
-                            let work = { (r: Int) in
-                                let (reportsOut, idsOut, padOut, errorsOut, replacedOut) = shared.value
-                                do {
-                                    let (index, sample, replaced) = try self.load(indices[r])
-                                    replacedOut[r] = replaced
-                                    self.transform.apply(sample.image, seed: self.seed, epoch: epoch, sampleIndex: index, into: images.pointer + r * s * s)
-                                    for (name, value) in sample.labels {
-                                        guard let j = classIndex[name] else { continue }
-                                        labels.pointer[r * c + j] = value
-                                        mask.pointer[r * c + j] = value == 0 || value == 1 ? 1 : 0
-                                    }
-                                    let report = self.reportAugmentation.apply(sample.report, seed: self.seed, epoch: epoch, sampleIndex: index)
-                                    reportsOut[r] = report
-                                    if let tokenize = self.tokenize {
-                                        let (tokenIDs, pad) = tokenize(report, index)
-                                        for k in 0..<t {
-                                            idsOut[r * t + k] = tokenIDs[k]
-                                            padOut[r * t + k] = pad[k]
-                                        }
-                                    }
-                                } catch {
-                                    errorsOut[r] = error
+            encoded.withUnsafeMutableBufferPointer { encodedBuffer in
+                errors.withUnsafeMutableBufferPointer { errorBuffer in
+                    replacedFlags.withUnsafeMutableBufferPointer { replacedBuffer in
+                        let shared = UncheckedSendable((reportBuffer, encodedBuffer, errorBuffer, replacedBuffer))
+                        let work = { (r: Int) in
+                            let (reportsOut, encodedOut, errorsOut, replacedOut) = shared.value
+                            do {
+                                let (index, sample, replaced) = try self.load(indices[r])
+                                replacedOut[r] = replaced
+                                self.transform.apply(sample.image, seed: self.seed, epoch: epoch, sampleIndex: index, into: images.pointer + r * s * s)
+                                for (name, value) in sample.labels {
+                                    guard let j = classIndex[name] else { continue }
+                                    labels.pointer[r * c + j] = value
+                                    mask.pointer[r * c + j] = value == 0 || value == 1 ? 1 : 0
+                                    uncertain.pointer[r * c + j] = value == -1 ? 1 : 0
                                 }
+                                if let text = self.text {
+                                    let e = text.encode(sample.report, seed: self.seed, epoch: epoch, sampleIndex: index)
+                                    encodedOut[r] = e
+                                    reportsOut[r] = e.report
+                                } else {
+                                    reportsOut[r] = sample.report
+                                }
+                            } catch {
+                                errorsOut[r] = error
                             }
-                            if threads == 1 || b == 1 {
-                                for r in 0..<b { work(r) }
-                            } else {
-                                let perThread = (b + threads - 1) / threads
-                                let body = UncheckedSendable(work)
-                                DispatchQueue.concurrentPerform(iterations: threads) { k in
-                                    let (lo, hi) = (k * perThread, min(b, (k + 1) * perThread))
-                                    if lo < hi { for r in lo..<hi { body.value(r) } }
-                                }
+                        }
+                        if threads == 1 || b == 1 {
+                            for r in 0..<b { work(r) }
+                        } else {
+                            let perThread = (b + threads - 1) / threads
+                            let body = UncheckedSendable(work)
+                            DispatchQueue.concurrentPerform(iterations: threads) { k in
+                                let (lo, hi) = (k * perThread, min(b, (k + 1) * perThread))
+                                if lo < hi { for r in lo..<hi { body.value(r) } }
                             }
                         }
                     }
@@ -92,8 +81,19 @@ public struct BatchAssembler: Sendable {
             }
         }
         if let first = errors.compactMap({ $0 }).first { throw first }
-        let text = tokenize == nil ? nil : TextBatch(ids: IndexTensor(shape: [b, t], values: ids), padding: Tensor(shape: [b, t], values: padding))
-        let batch = Batch(epoch: epoch, indices: indices, images: images, reports: reports, labels: labels, labelMask: mask, text: text)
+        var textBatch: TextBatch? = nil
+        if let text {
+            let rows = encoded.map { $0! }, t = text.contextLength, shape = [b, t]
+            let wants = text.requirements
+            textBatch = TextBatch(ids: IndexTensor(shape: shape, values: rows.flatMap(\.ids)),
+                                  padding: Tensor(shape: shape, values: rows.flatMap(\.padding)),
+                                  sentenceIDs: wants.sentences == nil ? nil : IndexTensor(shape: shape, values: rows.flatMap(\.sentenceIDs)),
+                                  sentenceCounts: wants.sentences == nil ? nil : rows.map(\.sentenceCount),
+                                  maskedIDs: wants.maskedTokens == nil ? nil : IndexTensor(shape: shape, values: rows.flatMap(\.maskedIDs)),
+                                  maskLabels: wants.maskedTokens == nil ? nil : IndexTensor(shape: shape, values: rows.flatMap(\.maskLabels)))
+        }
+        let batch = Batch(epoch: epoch, indices: indices, images: images, reports: reports, labels: labels, labelMask: mask,
+                          uncertain: uncertain, text: textBatch)
         return (batch, replacedFlags.filter { $0 }.count)
     }
 
@@ -190,26 +190,37 @@ public final class BatchLoader: @unchecked Sendable {
     }
 }
 
-/// Evaluation order: the samples of `range` (this rank's share) in order, in batches of at most `batch`,
-/// without augmentation; every sample exactly once.
+/// Evaluation order: global batches of `batch` consecutive samples of `indices` — the same batches on any
+/// world size — each split over the ranks in contiguous slices (`EvaluationShard`: the first
+/// `count % size` ranks one sample more). Iterates this rank's slices, one per global batch (possibly
+/// empty, so every rank takes part in every batch of a method whose scores couple a batch), without
+/// augmentation; every sample exactly once.
 public struct EvaluationBatches: Sequence {
     public let assembler: BatchAssembler
     public let indices: [Int]
     public let batch: Int
+    public let rank: Int
+    public let size: Int
 
-    public init(assembler: BatchAssembler, indices: [Int], batch: Int) {
+    public init(assembler: BatchAssembler, indices: [Int], batch: Int, rank: Int = 0, size: Int = 1) {
         self.assembler = assembler
         self.indices = indices
         self.batch = Swift.max(1, batch)
+        self.rank = rank
+        self.size = Swift.max(1, size)
     }
+
+    /// Number of global batches.
+    public var count: Int { (indices.count + batch - 1) / batch }
 
     public func makeIterator() -> AnyIterator<Result<Batch, any Error>> {
         var start = 0
         return AnyIterator {
             guard start < indices.count else { return nil }
-            let chunk = Array(indices[start..<Swift.min(start + batch, indices.count)])
+            let global = Array(indices[start..<Swift.min(start + batch, indices.count)])
             start += batch
-            return Result { try assembler.assemble(indices: chunk, epoch: 0).batch }
+            let mine = EvaluationShard.range(count: global.count, rank: rank, size: size)
+            return Result { try assembler.assemble(indices: Array(global[mine]), epoch: 0).batch }
         }
     }
 

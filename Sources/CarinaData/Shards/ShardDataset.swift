@@ -2,6 +2,7 @@
 // sample that fetches its three tar members, checks their headers and decodes them. Safe to read from many
 // threads at once. Not for: writing (ShardWriter), batching or augmentation (the loader).
 
+import CarinaTensor
 import Foundation
 
 public final class ShardDataset: Sendable {

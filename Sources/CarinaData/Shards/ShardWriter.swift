@@ -7,6 +7,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CarinaTensor
 import Foundation
 
 /// One sample ready to append: its three members' bytes and what the manifest needs to know of it.

@@ -39,21 +39,19 @@ public final class FineTuneModel: Module {
         try head(CLIPModel.imageFeatures(images, visual: visual, resnet: resnet, attentionPool: attentionPool, width: width))
     }
 
-    /// The encoder's parameters (names as in a CLIP model), for loading from a contrastive checkpoint.
-    public var encoderParameters: [(name: String, tensor: Tensor)] {
-        namedParameters.filter { !$0.name.hasPrefix("head.") }.map { (name: $0.name, tensor: $0.tensor) } + namedBuffers
-    }
 }
 
-public final class FineTuneMethod: TrainingMethod {
+public final class FineTuneMethod: TrainingMethod, ScoresImageClasses, EmbedsImages {
     public let network: FineTuneModel
+    /// The findings the head scores, in column order.
+    public let classNames: [String]
     /// Where the encoder's initial weights come from ("" = the seed's random initialisation).
     public let initFrom: String
     public var model: Module { network }
-    public var needsText: Bool { false }
 
-    public init(config: FineTuneConfig, classes: Int, seed: UInt64) {
-        network = FineTuneModel(config: config.encoder, classes: classes, seed: seed)
+    public init(config: FineTuneConfig, classNames: [String], seed: UInt64) {
+        network = FineTuneModel(config: config.encoder, classes: classNames.count, seed: seed)
+        self.classNames = classNames
         initFrom = config.initFrom
         if config.freezeEncoder {
             network.visual?.freeze()
@@ -62,14 +60,51 @@ public final class FineTuneMethod: TrainingMethod {
         }
     }
 
+    /// The image encoder of a CLIP run: every tensor but the head, by the same names (`visual.*`, or
+    /// `resnet.*` and `attentionPool.*`).
+    public var weightSources: [WeightSource] {
+        initFrom.isEmpty ? [] : [WeightSource(path: initFrom, include: ["visual.", "resnet.", "attentionPool."], purpose: "the image encoder")]
+    }
+
     /// Mean BCE over the known labels of the global batch (each rank divides its sum by the global count,
     /// so the ranks' losses add up to the one-process loss).
-    public func loss(_ batch: Batch, communicator: Communicator) throws -> (loss: Tensor, metrics: [String: Float]) {
-        var known = [batch.labelMask.scalars.reduce(0, +)]
-        try communicator.allReduceSum(&known)
+    public func loss(_ batch: Batch, context: StepContext) throws -> (loss: Tensor, metrics: [String: Float]) {
+        let known = try context.globalSum(batch.labelMask.scalars.reduce(0, +))
         let targets = Tensor(shape: batch.labels.shape, values: batch.labels.scalars.map { $0 == 1 ? 1 : 0 })  // unknown: masked out
         let logits = try network(batch.images)
         let sum = try logits.binaryCrossEntropyWithLogits(targets: targets, weight: batch.labelMask, reduction: .sum)
-        return (sum / Swift.max(known[0], 1), ["known_labels": known[0]])
+        return (sum / Swift.max(known, 1), ["known_labels": known])
+    }
+
+    public var scorableClasses: [String]? { classNames }
+
+    public func classLogits(_ batch: Batch, classes: [String], context: EvaluationContext) throws -> Tensor {
+        let columns = try classes.map { name -> Int in
+            guard let j = classNames.firstIndex(of: name) else {
+                throw TensorError.invalidArgument(op: "finetune", detail: "the head has no class '\(name)' (it scores \(classNames.joined(separator: ", ")))")
+            }
+            return j
+        }
+        return try network(batch.images).indexSelect(axis: 1, columns)
+    }
+
+    /// The encoder's pooled feature (before the head), for a linear probe.
+    public func imageFeatures(_ images: Tensor) throws -> Tensor {
+        try CLIPModel.imageFeatures(images, visual: network.visual, resnet: network.resnet, attentionPool: network.attentionPool, width: network.width)
+    }
+
+    public static let registration = MethodRegistration(
+        name: "finetune", summary: "supervised fine-tuning of the image encoder with a linear head (BCE over known labels)",
+        testModel: #"{"encoder": {"patchSize": 4, "visionWidth": 16, "visionDepth": 1, "visionHeads": 2}}"#
+    ) { section, context in
+        var defaults = FineTuneConfig()
+        defaults.encoder.imageSize = context.imageSize
+        defaults.encoder.imageChannels = context.imageChannels
+        let config = try section.decode(FineTuneConfig.self, defaults: defaults)
+        guard config.encoder.imageSize == context.imageSize else {
+            throw ConfigError("\(section.source): model.encoder.imageSize is \(config.encoder.imageSize) but the data gives \(context.imageSize); set it in the data section only")
+        }
+        guard !context.classNames.isEmpty else { throw ConfigError("\(section.source): fine-tuning needs a dataset with labels") }
+        return FineTuneMethod(config: config, classNames: context.classNames, seed: context.seed)
     }
 }

@@ -15,13 +15,17 @@ public struct NamedParameter {
     public let name: String
     public let tensor: Tensor
     /// Whether decoupled weight decay applies: false for biases, norm weights, embeddings, tokens and
-    /// other one-dimensional or exempted parameters.
+    /// other one-dimensional or exempted parameters (a method's parameter groups may say otherwise).
     public let decays: Bool
+    /// The factor on the optimizer's learning rate for this parameter (a method's parameter group: M3AE
+    /// trains its heads and fusion at 5x).
+    public let learningRateScale: Float
 
-    public init(name: String, tensor: Tensor, decays: Bool) {
+    public init(name: String, tensor: Tensor, decays: Bool, learningRateScale: Float = 1) {
         self.name = name
         self.tensor = tensor
         self.decays = decays
+        self.learningRateScale = learningRateScale
     }
 }
 
@@ -29,8 +33,12 @@ public struct NamedParameter {
 /// (optionals and arrays allowed), buffers as `Buffer` properties and submodules as `Module` properties
 /// (optionals and arrays allowed); names and order follow the declarations.
 open class Module {
-    /// Training mode (dropout active, BatchNorm uses batch statistics). Set with `train()` / `eval()`.
+    /// Training mode (dropout active, BatchNorm uses batch statistics). Set with `train()` / `eval()`;
+    /// a frozen module stays in evaluation mode whatever `train()` is called on.
     public private(set) var isTraining = true
+    /// Frozen by `freeze()`: its parameters get no gradient and it stays in evaluation mode (a frozen
+    /// backbone's BatchNorm keeps its running statistics, its dropout is off).
+    public private(set) var isFrozen = false
 
     /// Property names of parameters that are exempt from weight decay even if they have two or more
     /// axes (embedding tables, class tokens, positional embeddings).
@@ -130,11 +138,31 @@ open class Module {
         return out
     }
 
+    /// The module's whole state in checkpoint order: every parameter, then every buffer, by dotted name.
+    /// Checkpoints, replica checks and weight loading all use this one list.
+    public var namedState: [(name: String, tensor: Tensor)] {
+        namedParameters.map { (name: $0.name, tensor: $0.tensor) } + namedBuffers
+    }
+
     /// All modules in the tree, this one first, depth first.
     public var allModules: [Module] {
-        var out: [Module] = [self]
-        for (_, c) in namedChildren { out += c.allModules }
+        namedModules.map(\.module)
+    }
+
+    /// Every module in the tree with its dotted path ("" for this one), depth first in declaration order.
+    public var namedModules: [(name: String, module: Module)] {
+        var out: [(String, Module)] = []
+        func visit(_ m: Module, _ path: String) {
+            out.append((path, m))
+            for (n, c) in m.namedChildren { visit(c, path.isEmpty ? n : path + "." + n) }
+        }
+        visit(self, "")
         return out
+    }
+
+    /// The submodule at a dotted path (`visual.encoder.blocks.0`), or nil.
+    public func module(at path: String) -> Module? {
+        namedModules.first { $0.name == path }?.module
     }
 
     /// Number of scalars in all parameters (`trainableOnly`: only those not frozen).
@@ -144,23 +172,56 @@ open class Module {
 
     // MARK: modes
 
-    /// Switches this module and every submodule to training (`true`) or evaluation mode.
+    /// Switches this module and every submodule to training (`true`) or evaluation mode; frozen
+    /// submodules stay in evaluation mode.
     public func train(_ on: Bool = true) {
-        for m in allModules { m.isTraining = on }
+        for m in allModules { m.isTraining = on && !m.isFrozen }
     }
 
     /// Evaluation mode: dropout off, BatchNorm uses running statistics.
     public func eval() { train(false) }
 
-    /// Stops every parameter of this subtree from training: no gradient is computed for it and
-    /// optimizers built afterwards do not see it (PsPG freezes its CLIP backbone this way).
+    /// Stops this subtree from training: no gradient is computed for its parameters, optimizers built
+    /// afterwards do not see them, and it stays in evaluation mode (PsPG's frozen CLIP, a frozen
+    /// ResNet's BatchNorm: running statistics used and left as they are).
     public func freeze() {
+        for m in allModules {
+            m.isFrozen = true
+            m.isTraining = false
+        }
         for p in namedParameters { p.tensor.requiresGrad = false; p.tensor.grad = nil }
     }
 
-    /// Lets every parameter of this subtree train again.
+    /// Lets this subtree train again (its mode follows the next `train()` / `eval()`).
     public func unfreeze() {
+        for m in allModules { m.isFrozen = false }
         for p in namedParameters { p.tensor.requiresGrad = true }
+    }
+
+    /// Which modules are frozen and which parameters train: a snapshot to return to (training stages
+    /// freeze parts of a model on top of what the method froze for good).
+    public struct FreezeState {
+        let frozenModules: Set<ObjectIdentifier>
+        let frozenParameters: Set<ObjectIdentifier>
+    }
+
+    public var freezeState: FreezeState {
+        FreezeState(frozenModules: Set(allModules.filter(\.isFrozen).map(ObjectIdentifier.init)),
+                    frozenParameters: Set(namedParameters.filter { !$0.tensor.requiresGrad }.map { ObjectIdentifier($0.tensor) }))
+    }
+
+    /// Returns every module and parameter of the tree to `state` (gradients of frozen ones dropped) and
+    /// sets the mode: training for modules not frozen when `training`, evaluation otherwise.
+    public func restore(_ state: FreezeState, training: Bool) {
+        for m in allModules {
+            m.isFrozen = state.frozenModules.contains(ObjectIdentifier(m))
+            m.isTraining = training && !m.isFrozen
+        }
+        for p in namedParameters {
+            let trains = !state.frozenParameters.contains(ObjectIdentifier(p.tensor))
+            p.tensor.requiresGrad = trains
+            if !trains { p.tensor.grad = nil }
+        }
     }
 
     /// Clears the gradients of all parameters (zeroes them in place where they live in a flat block).

@@ -3,8 +3,10 @@ import Foundation
 // data-parallel training needs: this rank's rows against every rank's columns, summed and divided by
 // the global batch, so that summing the per-rank losses (and gradients) gives the one-process loss.
 
-/// The learnable logit scale s = exp(t), t initialised to ln(1/0.07) and clamped to [0, ln 100] in the
-/// forward pass as CLIP does (no gradient flows while clamped).
+/// The learnable logit scale s = exp(t), t initialised to ln(1/0.07). As in CLIP and open_clip the
+/// parameter itself is clamped to [0, ln 100] after each optimizer step (`clampToRange`), not in the
+/// forward pass: a forward clamp has no gradient beyond the bound, so a scale that crossed ln 100 would
+/// stay stuck there.
 public final class LogitScale: Module {
     public let value: Tensor  // () log-scale t
     public static let maxLog: Float = 4.605_170_2  // ln 100
@@ -13,9 +15,16 @@ public final class LogitScale: Module {
         value = parameter(Tensor(Swift.max(0, Foundation.log(1 / initialTemperature))))
     }
 
-    /// s = exp(clamp(t, 0, ln 100))
+    /// s = exp(t)
     public func callAsFunction() -> Tensor {
-        value.clamped(min: 0, max: LogitScale.maxLog).exp()
+        value.exp()
+    }
+
+    /// t ← clamp(t, 0, ln 100), in place (after an optimizer step; a NaN stays NaN so the run's
+    /// non-finite check sees it).
+    public func clampToRange() {
+        let t = value.pointer[0]
+        if t > LogitScale.maxLog { value.pointer[0] = LogitScale.maxLog } else if t < 0 { value.pointer[0] = 0 }
     }
 }
 

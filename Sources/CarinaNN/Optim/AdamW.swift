@@ -1,7 +1,9 @@
 // AdamW (Loshchilov & Hutter): Adam with decoupled weight decay, as PyTorch's torch.optim.AdamW computes
+// it, as one fused pass over each parameter's values, gradient and two moment buffers, with each
+// parameter's own step count for the bias corrections (as PyTorch keeps `state['step']` per parameter).
+// Weight decay applies only to parameters marked `decays`; each parameter's rate is scaled by its group's
+// factor.
 import Foundation
-// it, as one fused pass over each parameter's values, gradient and two moment buffers. Weight decay
-// applies only to parameters marked `decays` (not biases, norms, embeddings, tokens).
 
 public final class AdamW: Optimizer {
     public let parameters: [NamedParameter]
@@ -13,6 +15,8 @@ public final class AdamW: Optimizer {
     public private(set) var stepCount = 0
     private let exp_avg: [Tensor]
     private let exp_avg_sq: [Tensor]
+    /// (P) each parameter's number of updates (exact in Float up to 2^24).
+    private let steps: Tensor
 
     public init(_ parameters: [NamedParameter], learningRate: Float = 1e-3, betas: (Float, Float) = (0.9, 0.999),
                 eps: Float = 1e-8, weightDecay: Float = 0.01) {
@@ -23,21 +27,19 @@ public final class AdamW: Optimizer {
         self.weightDecay = weightDecay
         exp_avg = parameters.map { Tensor.zeros($0.tensor.shape) }
         exp_avg_sq = parameters.map { Tensor.zeros($0.tensor.shape) }
+        steps = Tensor.zeros([parameters.count])
     }
 
-    public func step() throws {
+    public func step(active: [Bool]?) throws {
+        let updates = try updates(active)
         stepCount += 1
-        let t = Float(stepCount)
-        let bc1 = 1 - pow(beta1, t)
-        let bc2 = 1 - pow(beta2, t)
-        for (i, p) in parameters.enumerated() {
-            guard let g = p.tensor.grad else { continue }
-            guard g.count == p.tensor.count else {
-                throw OptimizerError("adamw: gradient of \(p.name) has shape \(g.shape), parameter \(p.tensor.shape)")
-            }
+        for (i, p, g) in updates {
+            steps.pointer[i] += 1
+            let t = steps.pointer[i]
+            let lr = learningRate * p.learningRateScale
             AdamW.update(p.tensor.pointer, g.pointer, exp_avg[i].pointer, exp_avg_sq[i].pointer, p.tensor.count,
-                         lr: learningRate, beta1: beta1, beta2: beta2, eps: eps,
-                         decay: p.decays ? weightDecay : 0, bc1: bc1, bc2: bc2)
+                         lr: lr, beta1: beta1, beta2: beta2, eps: eps,
+                         decay: p.decays ? weightDecay : 0, bc1: 1 - pow(beta1, t), bc2: 1 - pow(beta2, t))
         }
     }
 
@@ -72,6 +74,7 @@ public final class AdamW: Optimizer {
             out.append(("exp_avg.\(p.name)", exp_avg[i]))
             out.append(("exp_avg_sq.\(p.name)", exp_avg_sq[i]))
         }
+        out.append(("step", steps))
         return out
     }
 

@@ -46,16 +46,10 @@ public struct RNG: Sendable {
 
     /// Stable 64-bit id of a purpose string and integers (FNV-1a then a SplitMix64 finaliser).
     public static func streamID(_ purpose: String, _ ids: [Int]) -> UInt64 {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in purpose.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        for id in ids {
-            var v = UInt64(bitPattern: Int64(id))
-            for _ in 0..<8 {
-                h = (h ^ (v & 0xFF)) &* 0x0000_0100_0000_01B3
-                v >>= 8
-            }
-        }
-        return mix64(h)
+        var h = FNV1a64()
+        h.update(purpose)
+        for id in ids { h.update(integer: id) }
+        return mix64(h.value)
     }
 
     @inlinable public static func mix64(_ x: UInt64) -> UInt64 {

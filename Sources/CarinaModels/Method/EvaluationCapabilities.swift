@@ -1,0 +1,63 @@
+// What a method can be evaluated on, declared by conforming to these protocols: evaluation picks its
+// protocols by capability, never by method type. Embedding images gives a linear probe; embedding images
+// and texts in one space gives retrieval and zero-shot by prompt similarity; scoring (image, class) gives
+// per-finding AUC/mAP; scoring (image, text) pairs gives retrieval by a fused matching head.
+// Not for: the metrics (CarinaEval) or iterating the data (CarinaTrain's MethodEvaluation).
+import CarinaData
+import CarinaDist
+import CarinaNN
+
+/// Where an evaluation batch sits: this rank's rows of a global evaluation batch.
+public struct EvaluationContext: Sendable {
+    public let communicator: Communicator
+    public let seed: UInt64
+    /// Rows of the global evaluation batch over all ranks, and where this rank's start.
+    public let globalBatch: Int
+    public let rowOffset: Int
+
+    public init(communicator: Communicator, seed: UInt64, globalBatch: Int, rowOffset: Int) {
+        self.communicator = communicator
+        self.seed = seed
+        self.globalBatch = globalBatch
+        self.rowOffset = rowOffset
+    }
+}
+
+/// Image features a linear probe can read findings from. Called in evaluation mode without gradient.
+public protocol EmbedsImages: TrainingMethod {
+    /// images (B, 1, H, W) -> features (B, D).
+    func imageFeatures(_ images: Tensor) throws -> Tensor
+}
+
+/// Images and texts embedded into one space (CLIP): retrieval by similarity, zero-shot by prompts.
+public protocol EmbedsImagesAndTexts: EmbedsImages {
+    /// images (B, 1, H, W) -> L2-normalised embeddings (B, E).
+    func imageEmbeddings(_ images: Tensor) throws -> Tensor
+    /// ids, padding (B, T) -> L2-normalised embeddings (B, E).
+    func textEmbeddings(ids: IndexTensor, padding: Tensor) throws -> Tensor
+    /// The factor on cosine similarities (exp of the learned logit scale).
+    var similarityScale: Float { get }
+}
+
+/// A logit per (image, class): fine-tuning heads, PsPG's prompts.
+public protocol ScoresImageClasses: TrainingMethod {
+    /// The class names it can score; nil when any name can be scored (prompted from the name).
+    var scorableClasses: [String]? { get }
+    /// Whether an image's scores depend on the other images of its batch (PsPG's decoder attends over
+    /// the batch). Then evaluation calls `classLogits` on every rank for every global batch, with some
+    /// slices possibly empty, and the method gathers what it needs through the context.
+    var scoresCoupleBatch: Bool { get }
+    /// Logits (B, C) for `classes` (a subset of `scorableClasses` when that is not nil): higher means
+    /// more likely present; the probability is the sigmoid.
+    func classLogits(_ batch: Batch, classes: [String], context: EvaluationContext) throws -> Tensor
+}
+
+extension ScoresImageClasses {
+    public var scoresCoupleBatch: Bool { false }
+}
+
+/// A matching logit per (image, text) pair from a fused model (M3AE's image-text matching head).
+public protocol ScoresImageTextPairs: TrainingMethod {
+    /// images (B, 1, H, W) with ids, padding (B, T): row i of each is one pair -> logits (B).
+    func pairLogits(images: Tensor, ids: IndexTensor, padding: Tensor) throws -> Tensor
+}

@@ -1,0 +1,40 @@
+// Where a method's starting weights come from: named tensors of another run's checkpoint (a run
+// directory or a checkpoint file), selected by prefix and renamed, loaded before the first step of a
+// fresh run. Fine-tuning starts from a contrastive run's image encoder this way; PsPG from a CLIP run.
+// Not for: reading the files (CarinaTrain's WeightLoader) or resuming (the run's own checkpoints).
+
+public struct WeightSource: Sendable, Equatable {
+    public struct Rename: Sendable, Equatable {
+        public var from: String
+        public var to: String
+
+        public init(from: String, to: String) {
+            self.from = from
+            self.to = to
+        }
+    }
+
+    /// A run directory or a checkpoint file (`CheckpointStore.resolve` rules).
+    public var path: String
+    /// Stored tensors whose names start with one of these (all when empty).
+    public var include: [String]
+    /// The first rename whose `from` prefixes a stored name replaces that prefix, giving the name in this
+    /// model. Every selected tensor must exist in this model with the same shape.
+    public var rename: [Rename]
+    /// What these weights are, for the log ("the image encoder of").
+    public var purpose: String
+
+    public init(path: String, include: [String] = [], rename: [Rename] = [], purpose: String = "weights") {
+        self.path = path
+        self.include = include
+        self.rename = rename
+        self.purpose = purpose
+    }
+
+    /// The name a stored tensor takes in this model, or nil when it is not selected.
+    public func target(of stored: String) -> String? {
+        guard include.isEmpty || include.contains(where: { stored.hasPrefix($0) }) else { return nil }
+        for r in rename where stored.hasPrefix(r.from) { return r.to + stored.dropFirst(r.from.count) }
+        return stored
+    }
+}

@@ -1,0 +1,90 @@
+// The sections of an evaluation report from gathered scores: multi-label classification (macro and micro
+// AUC, mAP, bootstrap 95 % intervals, threshold metrics, and single-label metrics when every sample has
+// exactly one finding) and retrieval (Recall@K both ways, by similarity or by a fused pair score).
+// Not for: the metrics' definitions (CarinaEval) or gathering the scores (MethodEvaluation).
+import CarinaData
+import CarinaDist
+import CarinaEval
+import CarinaModels
+import CarinaNN
+
+extension MethodEvaluation {
+    /// A classification section from scores (N, C) and labels (N, C) (1, 0, -1 unknown); `threshold` on
+    /// the scores for the threshold metrics (logits: 0, i.e. probability 0.5; nil: none).
+    func classification(_ key: String, _ title: String, scores: [Float], labels: [Float], names: [String], threshold: Float?) -> EvaluationReport.Section {
+        let m = MultiLabelMetrics(scores: scores, labels: labels, classNames: names)
+        let ci = settings.bootstrap > 0
+            ? Bootstrap(resamples: settings.bootstrap, seed: settings.seed).intervals(scores: scores, labels: labels, classNames: names) : nil
+        func range(_ i: Bootstrap.Interval?) -> ClosedRange<Double>? { i.map { $0.lower...$0.upper } }
+        var metrics = [EvaluationReport.Metric("macro_auc", "macro AUC", m.macroAUC, interval: range(ci?.macroAUC)),
+                       EvaluationReport.Metric("micro_auc", "micro AUC", m.microAUC, interval: range(ci?.microAUC)),
+                       EvaluationReport.Metric("map", "mAP", m.meanAveragePrecision, interval: range(ci?.meanAveragePrecision)),
+                       EvaluationReport.Metric("pr_auc_trapezoid", "PR-AUC (trapezoid, as PsPG)", m.macroPRAUCTrapezoid)]
+        if let threshold {
+            let t = ThresholdMetrics(scores: scores, labels: labels, classNames: names, threshold: threshold)
+            metrics += [EvaluationReport.Metric("macro_f1", "macro F1 at p > 0.5", t.macroF1),
+                        EvaluationReport.Metric("micro_f1", "micro F1 at p > 0.5", t.microF1),
+                        EvaluationReport.Metric("macro_precision", "macro precision at p > 0.5", t.macroPrecision),
+                        EvaluationReport.Metric("macro_recall", "macro recall at p > 0.5", t.macroRecall),
+                        EvaluationReport.Metric("accuracy", "accuracy at p > 0.5", t.accuracy),
+                        EvaluationReport.Metric("mcc", "MCC at p > 0.5", t.mcc)]
+        }
+        // One finding per sample (CheXpert 5x200, PRIOR's zero-shot): also the single-label view, argmax.
+        let c = names.count, n = c == 0 ? 0 : scores.count / c
+        let truth = (0..<n).compactMap { i -> Int? in
+            let row = labels[(i * c)..<((i + 1) * c)]
+            return row.allSatisfy({ $0 == 0 || $0 == 1 }) && row.filter({ $0 == 1 }).count == 1 ? row.firstIndex(of: 1)! - i * c : nil
+        }
+        if c > 1, n > 0, truth.count == n {
+            let predicted = (0..<n).map { i in (0..<c).max { scores[i * c + $0] < scores[i * c + $1] }! }
+            let mc = MultiClassMetrics(truth: truth, predicted: predicted)
+            metrics += [EvaluationReport.Metric("single_label_accuracy", "single-label accuracy (argmax)", mc.accuracy),
+                        EvaluationReport.Metric("single_label_macro_f1", "single-label macro F1 (argmax)", mc.macroF1),
+                        EvaluationReport.Metric("cohen_kappa", "Cohen's kappa (argmax)", mc.cohenKappa)]
+        }
+        let rows = names.indices.map { j -> EvaluationReport.ClassRow in
+            let column = (0..<n).map { labels[$0 * c + j] }
+            return EvaluationReport.ClassRow(name: names[j], auc: m.auc[j], aucInterval: range(ci?.auc[j] ?? nil), averagePrecision: m.averagePrecision[j],
+                                             positives: column.filter { $0 == 1 }.count, known: column.filter { $0 == 0 || $0 == 1 }.count)
+        }
+        return EvaluationReport.Section(key: key, title: title, metrics: metrics, perClass: rows)
+    }
+
+    /// Recall@1/5/10 both ways from an (N, N) score matrix whose matching pairs sit on the diagonal.
+    func retrievalSection(_ key: String, _ title: String, _ similarity: [Float], n: Int) -> EvaluationReport.Section {
+        let r = Retrieval.recallAtK(similarity: similarity, n: n)
+        let metrics = ["i2t", "t2i"].flatMap { direction in
+            [1, 5, 10].map { k in
+                EvaluationReport.Metric("r@\(k)_\(direction)", "R@\(k) \(direction == "i2t" ? "image->report" : "report->image")",
+                                        direction == "i2t" ? r.imageToReport[k] : r.reportToImage[k])
+            }
+        }
+        return EvaluationReport.Section(key: key, title: title, metrics: metrics, perClass: [])
+    }
+
+    /// Retrieval by a fused pair score: the first `pairRetrievalSamples` samples of the set (with reports),
+    /// every image against every report (N² pairs, each rank its share of the images, in order).
+    func pairRetrieval(_ method: ScoresImageTextPairs, _ set: EvaluationSet, tokenizer: WordPieceTokenizer) throws -> EvaluationReport.Section? {
+        let chosen = Array(set.indices.prefix(settings.pairRetrievalSamples))
+        let assembler = BatchAssembler(source: set.source, transform: transform, seed: settings.seed,
+                                       text: TextPipeline(tokenizer: tokenizer, contextLength: contextLength), threads: workers)
+        let all = try assembler.assemble(indices: chosen, epoch: 0).batch
+        guard let text = all.text, all.reports.contains(where: { !$0.isEmpty }) else { return nil }
+        let n = chosen.count, t = contextLength
+        let mine = EvaluationShard.range(count: n, rank: communicator.rank, size: communicator.size)
+        var scores: [Float] = []
+        for i in mine {
+            let image = try all.images.slice(axis: 0, i, i + 1)
+            for start in stride(from: 0, to: n, by: settings.batch) {
+                let end = Swift.min(start + settings.batch, n)
+                let m = end - start
+                let images = try Tensor.concat([Tensor](repeating: image, count: m), axis: 0)
+                let ids = IndexTensor(shape: [m, t], values: Array(text.ids.values[(start * t)..<(end * t)]))
+                let padding = try text.padding.slice(axis: 0, start, end)
+                scores += try method.pairLogits(images: images, ids: ids, padding: padding).scalars
+            }
+        }
+        let gathered = try communicator.allGatherVariable(scores).values  // rank order = image order
+        return retrievalSection("pair_retrieval", "pair-score retrieval (\(n) samples)", gathered, n: n)
+    }
+}

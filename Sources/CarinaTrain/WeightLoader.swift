@@ -1,0 +1,36 @@
+// Starting weights from other runs: each of a method's weight sources names a run directory or checkpoint,
+// which tensors to take (by prefix) and how to rename them; they are copied into the model by name, all or
+// nothing, every shape checked. Not for: resuming a run (TrainingRun loads its own checkpoints whole).
+import CarinaCheckpoint
+import CarinaModels
+import CarinaNN
+import Foundation
+
+enum WeightLoader {
+    /// Loads every source into `model`; returns a line per source for the log.
+    static func load(_ sources: [WeightSource], into model: Module) throws -> [String] {
+        var lines: [String] = []
+        let targets = Dictionary(model.namedState.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        for source in sources {
+            let path = try CheckpointStore.resolve(source.path)
+            var pairs: [(stored: Tensor, target: Tensor)] = []
+            for (name, tensor) in try CheckpointFile.read(path).model {
+                guard let targetName = source.target(of: name) else { continue }
+                guard let target = targets[targetName] else {
+                    throw ConfigError("\(path): \(source.purpose): tensor '\(name)'" + (targetName == name ? "" : " (renamed '\(targetName)')")
+                                      + " has no counterpart in this model")
+                }
+                guard target.shape == tensor.shape else {
+                    throw ConfigError("\(path): \(source.purpose): tensor '\(name)' has shape \(tensor.shape) there but \(target.shape) in this model")
+                }
+                pairs.append((tensor, target))
+            }
+            guard !pairs.isEmpty else {
+                throw ConfigError("\(path): \(source.purpose): no tensor there starts with \(source.include.map { "'\($0)'" }.joined(separator: " or "))")
+            }
+            for (stored, target) in pairs { target.assign(stored) }
+            lines.append("\(source.purpose) starts from \(path) (\(pairs.count) tensors)")
+        }
+        return lines
+    }
+}
