@@ -1,19 +1,37 @@
 #!/usr/bin/env bash
-# Real films end to end: prepares ../shared/data/covid-cxr (images + clinical notes) and
-# ../shared/data/nih-cxr14-1000 (images + 14 findings) into shards, pretrains CLIP-tiny contrastively on the
-# first (configs/clip-covid.yaml) and linear-probes the second with the pretrained and the untrained encoder.
+# Real films end to end: prepares ../shared/data/covid-cxr (images + clinical notes), nih-cxr14-1000 (images +
+# 14 findings) and nih-pneumonia-1000 (pneumonia vs no finding, the blog's RSNA-style binary task) into
+# shards; pretrains CLIP-tiny contrastively on the COVID images and notes (configs/clip-covid.yaml); then,
+# each beside the untrained encoder:
+#   - linear probes of NIH's 14 findings and of pneumonia on the pretrained encoder (`carina eval`);
+#   - fine-tuning on pneumonia from the pretrained encoder and from scratch (configs/finetune-pneumonia*.yaml),
+#     each keeping its best checkpoint on 'valid' (eval.select) and evaluated once on 'test'.
+#   CARINA_BINARY=path launch/real-data.sh   # use this carina binary instead of building a release one
+#   DATA=dir                                 # the shared data folder (default ../shared/data)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 data=${DATA:-../shared/data}
-if [[ ! -d $data/covid-cxr || ! -d $data/nih-cxr14-1000 ]]; then
-    echo "launch/real-data.sh: $data/covid-cxr and $data/nih-cxr14-1000 are needed (see ../shared/data/README.md)" >&2
-    exit 1
-fi
+for d in covid-cxr nih-cxr14-1000 nih-pneumonia-1000; do
+    if [[ ! -d $data/$d ]]; then
+        echo "launch/real-data.sh: $data/$d is needed (see ../shared/data/README.md)" >&2
+        exit 1
+    fi
+done
 if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then export PATH="/opt/swift/usr/bin:$PATH"; fi
 bash launch/setup.sh
-swift build -c release
-carina=.build/release/carina
+if [[ -z ${CARINA_BINARY:-} ]]; then
+    swift build -c release
+    export CARINA_BINARY=.build/release/carina
+fi
+carina=$CARINA_BINARY
 [[ -f shards/covid/dataset.json ]] || $carina prepare covid-cxr --root "$data/covid-cxr" --out shards/covid --allow-empty-reports
 [[ -f shards/nih/dataset.json ]] || $carina prepare nih-cxr14 --root "$data/nih-cxr14-1000" --out shards/nih --image-size 128 --resize square
+[[ -f shards/pneumonia/dataset.json ]] || $carina prepare csv --root "$data/nih-pneumonia-1000" --out shards/pneumonia \
+    --classes Pneumonia --image-size 128 --resize square --allow-empty-reports
 launch/mpirun.sh 2 train --config configs/clip-covid.yaml
-launch/mpirun.sh 2 eval --run runs/clip-covid --data shards/nih --eval-split valid
+launch/mpirun.sh 2 eval --run runs/clip-covid --data shards/nih --split valid
+launch/mpirun.sh 2 eval --run runs/clip-covid --data shards/pneumonia --split test
+for arm in finetune-pneumonia finetune-pneumonia-scratch; do
+    launch/mpirun.sh 2 train --config configs/$arm.yaml
+    launch/mpirun.sh 2 eval --run runs/$arm --data shards/pneumonia --split test --checkpoint best
+done
