@@ -4,7 +4,7 @@
 
 public enum BinaryMetrics {
     /// The (score, label) pairs sorted by score, highest first, grouped by equal score: for each distinct
-    /// score, the number of positives and negatives that have it.
+    /// score, the number of positives and negatives that have it (the trapezoidal PR curve's points).
     static func thresholdGroups(scores: [Float], labels: [Bool]) -> [(positives: Int, negatives: Int)] {
         let order = scores.indices.sorted { scores[$0] > scores[$1] }
         var groups: [(positives: Int, negatives: Int)] = []
@@ -23,35 +23,21 @@ public enum BinaryMetrics {
     /// negative counts one half). Nil when the labels hold no positive or no negative: the curve is
     /// undefined (scikit-learn raises there).
     public static func rocAUC(scores: [Float], labels: [Bool]) -> Double? {
-        precondition(scores.count == labels.count, "rocAUC: \(scores.count) scores for \(labels.count) labels")
-        let p = labels.filter { $0 }.count, n = labels.count - p
-        guard p > 0, n > 0 else { return nil }
-        var area = 0.0, tp = 0.0, fp = 0.0
-        for g in thresholdGroups(scores: scores, labels: labels) {
-            let newTP = tp + Double(g.positives), newFP = fp + Double(g.negatives)
-            area += (newFP - fp) * (tp + newTP) / 2
-            (tp, fp) = (newTP, newFP)
-        }
-        return area / (Double(p) * Double(n))
+        rankingMetrics(scores: scores, labels: labels).auc
     }
 
     /// Average precision, Σₙ (Rₙ − Rₙ₋₁) Pₙ over distinct thresholds from the highest score down (no
     /// interpolation), as average_precision_score. 0 when there are labels but no positive (scikit-learn
     /// 1.9.1 returns 0 there, with a warning); nil only when there are no labels at all.
     public static func averagePrecision(scores: [Float], labels: [Bool]) -> Double? {
-        precondition(scores.count == labels.count, "averagePrecision: \(scores.count) scores for \(labels.count) labels")
-        guard !labels.isEmpty else { return nil }
-        let p = labels.filter { $0 }.count
-        guard p > 0 else { return 0 }
-        var ap = 0.0, tp = 0, seen = 0, previousRecall = 0.0
-        for g in thresholdGroups(scores: scores, labels: labels) {
-            tp += g.positives
-            seen += g.positives + g.negatives
-            let recall = Double(tp) / Double(p)
-            ap += (recall - previousRecall) * Double(tp) / Double(seen)
-            previousRecall = recall
-        }
-        return ap
+        rankingMetrics(scores: scores, labels: labels).averagePrecision
+    }
+
+    /// ROC AUC and average precision from one sort: the bootstrap's weighted walk with every weight 1, so
+    /// the full-set values and the resampled ones come from the same code.
+    public static func rankingMetrics(scores: [Float], labels: [Bool]) -> (auc: Double?, averagePrecision: Double?) {
+        precondition(scores.count == labels.count, "ranking metrics: \(scores.count) scores for \(labels.count) labels")
+        return WeightedRanking(scores: scores, labels: labels, rows: Array(scores.indices)).metrics(sampleCount: scores.count)
     }
 
     /// PsPG's "AP": the trapezoidal area under scikit-learn's precision-recall curve, `auc(recall,

@@ -42,8 +42,9 @@ public struct MultiLabelMetrics: Sendable, Equatable {
                 s.append(scores[i * c + j])
                 y.append(label == 1)
             }
-            auc.append(BinaryMetrics.rocAUC(scores: s, labels: y))
-            ap.append(BinaryMetrics.averagePrecision(scores: s, labels: y))
+            let ranking = BinaryMetrics.rankingMetrics(scores: s, labels: y)
+            auc.append(ranking.auc)
+            ap.append(ranking.averagePrecision)
             trapezoid.append(BinaryMetrics.prAUCTrapezoid(scores: s, labels: y))
             allScores += s
             allLabels += y
@@ -54,8 +55,7 @@ public struct MultiLabelMetrics: Sendable, Equatable {
         macroAUC = Self.mean(auc)
         meanAveragePrecision = Self.mean(ap)
         macroPRAUCTrapezoid = Self.mean(trapezoid)
-        microAUC = BinaryMetrics.rocAUC(scores: allScores, labels: allLabels)
-        microAveragePrecision = BinaryMetrics.averagePrecision(scores: allScores, labels: allLabels)
+        (microAUC, microAveragePrecision) = BinaryMetrics.rankingMetrics(scores: allScores, labels: allLabels)
     }
 
     /// Mean of the non-nil values; nil if there are none.

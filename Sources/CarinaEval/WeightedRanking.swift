@@ -1,7 +1,7 @@
 // One binary problem's entries sorted once by score (highest first, equal scores grouped as
 // scikit-learn groups them), so that the ROC AUC and average precision of any bootstrap resample are one
 // O(N) walk with each entry weighted by how often its sample was drawn. Not for: drawing resamples
-// (Bootstrap) or the unweighted metrics (BinaryMetrics, which this walk reproduces exactly).
+// (Bootstrap). BinaryMetrics' AUC and AP are this walk with every weight 1.
 
 public struct WeightedRanking: Sendable {
     /// Per entry in descending score order: the sample (row) it belongs to and whether it is positive.
@@ -23,8 +23,8 @@ public struct WeightedRanking: Sendable {
         groupEnds = ends
     }
 
-    /// ROC AUC and average precision with entry e counted multiplicity[rows[e]] times: equal, operation
-    /// for operation, to BinaryMetrics on the resample written out. AUC nil without a positive or a
+    /// ROC AUC and average precision with entry e counted multiplicity[rows[e]] times: equal to the
+    /// unweighted metrics of the resample written out (the tests check it against explicit resamples). AUC nil without a positive or a
     /// negative of positive weight; AP 0 without a positive, nil when every weight is 0.
     public func metrics(multiplicity: UnsafeBufferPointer<Int32>) -> (auc: Double?, averagePrecision: Double?) {
         rows.withUnsafeBufferPointer { rows in
@@ -45,7 +45,7 @@ public struct WeightedRanking: Sendable {
         }
         guard p + n > 0 else { return (nil, nil) }
         guard p > 0 else { return (nil, 0) }
-        // The same accumulations as BinaryMetrics.rocAUC and averagePrecision, one group at a time.
+        // Trapezoids under the ROC curve and recall steps of AP, one group of equal scores at a time.
         var area = 0.0, tp = 0.0, fp = 0.0
         var ap = 0.0, tpCount = 0, seen = 0, previousRecall = 0.0
         var start = 0
