@@ -6,6 +6,7 @@ import CarinaCheckpoint
 import CarinaData
 import CarinaDist
 import CarinaModels
+import CarinaNN
 import Foundation
 
 public struct EvaluationRun {
@@ -66,23 +67,23 @@ public struct EvaluationRun {
             try file.buildMethod(classNames: classNames, vocabularySize: tokenizer.vocabularySize, tokenizer: tokenizer).method
         }
         let trained = try build()
-        let checkpoint: String
+        let (checkpoint, stored): (String, [(name: String, tensor: Tensor)])
         switch options.checkpoint {
         case "latest":
-            let store = try CheckpointStore(directory: path("checkpoints"))
-            guard let found = store.latestValid() else { throw ConfigError("\(runDirectory): no checkpoint verifies") }
-            checkpoint = found.path
-            try CheckpointFile.load(found.contents.model, into: trained.model.namedState, path: found.path, group: "model")
+            guard let found = try CheckpointStore(directory: path("checkpoints")).latestValid() else {
+                throw ConfigError("\(runDirectory): no checkpoint verifies")
+            }
+            (checkpoint, stored) = (found.path, found.contents.model)
         case "best":
             guard let best = try CheckpointStore(directory: path("checkpoints")).bestPointer else {
                 throw ConfigError("\(runDirectory): no best checkpoint (the run did not set eval.select)")
             }
-            checkpoint = best
-            try CheckpointFile.load(CheckpointFile.read(best).model, into: trained.model.namedState, path: best, group: "model")
+            (checkpoint, stored) = (best, try CheckpointFile.read(best).model)
         default:
-            checkpoint = try CheckpointStore.resolve(options.checkpoint)
-            try CheckpointFile.load(CheckpointFile.read(checkpoint).model, into: trained.model.namedState, path: checkpoint, group: "model")
+            let file = try CheckpointStore.resolve(options.checkpoint)
+            (checkpoint, stored) = (file, try CheckpointFile.read(file).model)
         }
+        try CheckpointFile.load(stored, into: trained.model.namedState, path: checkpoint, group: "model")
         try trained.weightsLoaded()
 
         // Everything the method supports, whatever the run evaluated while training.
