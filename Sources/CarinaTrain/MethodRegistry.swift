@@ -9,6 +9,7 @@ public enum MethodRegistry {
     public static let builtIn: [MethodRegistration] = [
         CLIPMethod.registration,
         FineTuneMethod.registration,
+        PromptLearningMethod.registration, PromptLearningMethod.coopRegistration, PromptLearningMethod.dualCoOpRegistration,
     ]
 
     private static let added = Mutex<[MethodRegistration]>([])

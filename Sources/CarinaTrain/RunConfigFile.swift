@@ -1,6 +1,7 @@
 // A run's YAML file split into its two halves: the method-independent RunConfig (with `train.stages`
 // decoded entry by entry over the train section's values) and the method's raw `model:` section, which
 // the method's registration decodes. Not for: key meanings (RunConfig.swift).
+import CarinaCheckpoint
 import CarinaData
 import CarinaModels
 import Foundation
@@ -46,11 +47,36 @@ public struct RunConfigFile {
     /// Builds the method named by the config for this data; returns it with its resolved `model:` section
     /// as YAML.
     public func buildMethod(classNames: [String], vocabularySize: Int, tokenizer: WordPieceTokenizer? = nil) throws -> (method: TrainingMethod, resolvedModel: String) {
-        let context = MethodContext(seed: run.seed, imageSize: run.data.imageSize, contextLength: run.data.contextLength,
+        var context = MethodContext(seed: run.seed, imageSize: run.data.imageSize, contextLength: run.data.contextLength,
                                     vocabularySize: vocabularySize, classNames: classNames, tokenizer: tokenizer)
+        context.readRun = { try RunConfigFile.sourceRun($0) }
         let section = ModelSection(values: modelSection, source: path)
         let method = try MethodRegistry.registration(run.method, source: path).build(section, context)
         return (method, section.resolved)
+    }
+}
+
+extension RunConfigFile {
+    /// Another run as its checkpoint records it (for a method that builds on it): the checkpoint `path`
+    /// resolves to, its config, and its vocabulary (its config's `data.vocabulary`, else `vocab.txt` in
+    /// its run directory: the directory given, or the one holding `checkpoints/`).
+    static func sourceRun(_ path: String) throws -> SourceRun {
+        let checkpoint = try CheckpointStore.resolve(path)
+        let state = try CheckpointFile.summary(checkpoint).state
+        let file = try RunConfigFile(yaml: state.config, source: "\(checkpoint) (its recorded config)")
+        var candidates: [String] = []
+        if !file.run.data.vocabulary.isEmpty { candidates.append(file.run.data.vocabulary) }
+        let folder = (checkpoint as NSString).deletingLastPathComponent
+        candidates.append(((folder as NSString).lastPathComponent == "checkpoints" ? (folder as NSString).deletingLastPathComponent : folder) + "/vocab.txt")
+        var tokenizer: WordPieceTokenizer? = nil, found: String? = nil
+        for candidate in candidates where FileManager.default.fileExists(atPath: candidate) {
+            tokenizer = try WordPieceTokenizer(vocabularyFile: candidate)
+            found = candidate
+            break
+        }
+        return SourceRun(checkpoint: checkpoint, method: file.run.method, model: ModelSection(values: file.modelSection, source: file.path),
+                         imageSize: file.run.data.imageSize, imageChannels: 1, contextLength: file.run.data.contextLength,
+                         tokenizer: tokenizer, vocabularyPath: found)
     }
 }
 

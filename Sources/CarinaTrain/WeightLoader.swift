@@ -11,10 +11,12 @@ enum WeightLoader {
     static func load(_ sources: [WeightSource], into model: Module) throws -> [String] {
         var lines: [String] = []
         let targets = Dictionary(model.namedState.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
+        var read: [String: [(name: String, tensor: Tensor)]] = [:]  // each file once, however many sources name it
         for source in sources {
             let path = try CheckpointStore.resolve(source.path)
+            if read[path] == nil { read[path] = try CheckpointFile.read(path).model }
             var pairs: [(stored: Tensor, target: Tensor)] = []
-            for (name, tensor) in try CheckpointFile.read(path).model {
+            for (name, tensor) in read[path]! {
                 guard let targetName = source.target(of: name) else { continue }
                 guard let target = targets[targetName] else {
                     throw ConfigError("\(path): \(source.purpose): tensor '\(name)'" + (targetName == name ? "" : " (renamed '\(targetName)')")

@@ -17,16 +17,37 @@ public final class TextEncoder: Module {
         encoder = Transformer(dim: width, depth: depth, heads: heads, mlpRatio: mlpRatio, rng: &rng)
     }
 
+    /// Where a sequence's feature is read: this encoder is bidirectional and reads its [CLS] token at
+    /// position 0. (A causal CLIP-style tower reads at its end-of-text token; prompt learners ask the tower
+    /// rather than assume.)
+    public var readout: TextReadout { .first }
+
     /// ids (B, T) with [CLS] at position 0; padding (B, T) 1 = token, 0 = pad -> tokens (B, T, C)
     public func callAsFunction(_ ids: IndexTensor, padding: Tensor?) throws -> Tensor {
         guard ids.shape.count == 2, ids.shape[1] <= positionEmbedding.shape[0] else {
             throw TensorError.shapeMismatch(op: "text_encoder", shapes: [ids.shape, positionEmbedding.shape],
                                             detail: "token ids must be (B, T) with T at most the context length")
         }
-        let t = ids.shape[1]
-        let x = try tokenEmbedding(ids) + positionEmbedding.slice(axis: 0, 0, t)
-        return try encoder(x, keyPadding: padding)
+        return try callAsFunction(embeddings: tokenEmbedding(ids), padding: padding)
     }
+
+    /// Input embeddings (B, T, C) in place of token ids (prompt learning writes some of them) -> tokens
+    /// (B, T, C); position embeddings are added here.
+    public func callAsFunction(embeddings x: Tensor, padding: Tensor?) throws -> Tensor {
+        guard x.rank == 3, x.shape[1] <= positionEmbedding.shape[0], x.shape[2] == positionEmbedding.shape[1] else {
+            throw TensorError.shapeMismatch(op: "text_encoder", shapes: [x.shape, positionEmbedding.shape],
+                                            detail: "input embeddings must be (B, T, width) with T at most the context length")
+        }
+        return try encoder(x + positionEmbedding.slice(axis: 0, 0, x.shape[1]), keyPadding: padding)
+    }
+}
+
+/// Which position of a text tower's output is the sequence's feature.
+public enum TextReadout: Sendable, Equatable {
+    /// Position 0 ([CLS] of a bidirectional encoder).
+    case first
+    /// The end-of-text token (a causal tower: the last real token).
+    case endOfText
 }
 
 public final class CLIPModel: Module {
@@ -84,8 +105,52 @@ public final class CLIPModel: Module {
 
     /// ids (B, T), padding (B, T) -> L2-normalised embeddings (B, E), pooled at [CLS]
     public func embedText(_ ids: IndexTensor, padding: Tensor?) throws -> Tensor {
-        let tokens = try text(ids, padding: padding)
-        return try textProjection(tokens.slice(axis: 1, 0, 1).reshaped([ids.shape[0], config.textWidth])).l2Normalized()
+        try textFeatures(ids, padding: padding).l2Normalized()
+    }
+
+    /// ids (B, T), padding (B, T) -> projected text features (B, E) before normalisation.
+    public func textFeatures(_ ids: IndexTensor, padding: Tensor?) throws -> Tensor {
+        try textFeatures(embeddings: text.tokenEmbedding(ids), padding: padding, endOfText: nil)
+    }
+
+    /// Input embeddings (B, T, textWidth) -> projected features (B, E) before normalisation, read where
+    /// the tower reads (`text.readout`); `endOfText` gives each row's end-of-text position for a tower that
+    /// reads there.
+    public func textFeatures(embeddings: Tensor, padding: Tensor?, endOfText: [Int]?) throws -> Tensor {
+        let tokens = try text(embeddings: embeddings, padding: padding)
+        let (b, t, w) = (tokens.shape[0], tokens.shape[1], tokens.shape[2])
+        let rows: [Int]
+        switch text.readout {
+        case .first: rows = (0..<b).map { $0 * t }
+        case .endOfText:
+            guard let endOfText, endOfText.count == b, endOfText.allSatisfy({ (0..<t).contains($0) }) else {
+                throw TensorError.invalidArgument(op: "text_features", detail: "a tower read at end-of-text needs its position in each of the \(b) rows")
+            }
+            rows = (0..<b).map { $0 * t + endOfText[$0] }
+        }
+        return try textProjection(tokens.reshaped([b * t, w]).indexSelect(axis: 0, rows))
+    }
+
+    /// Image tokens for dense, per-position scoring (PsPG's Spatial Fusion), in the shared space before
+    /// normalisation: the global feature (B, E) and one feature per position (B, N, E) — the ViT's patch
+    /// tokens through its final norm and the image projection; for a ResNet, each position of the
+    /// attention pool's input through the pool's value, output and final projections without attention
+    /// (MaskCLIP). Positions in row-major order of the patch grid / feature map.
+    public func imageTokens(_ images: Tensor) throws -> (global: Tensor, dense: Tensor) {
+        let b = images.shape[0]
+        if let visual {
+            let tokens = try visual(images)  // (B, 1 + N, W)
+            let n = tokens.shape[1] - 1
+            let projected = try imageProjection(tokens)
+            return (try projected.slice(axis: 1, 0, 1).reshaped([b, config.embedDim]), try projected.slice(axis: 1, 1, 1 + n))
+        }
+        guard let resnet, let attentionPool else {
+            throw TensorError.invalidArgument(op: "image_tokens", detail: "no image encoder was built")
+        }
+        let (pooled, positions) = try attentionPool(resnet(images))
+        let attention = attentionPool.attention
+        let dense = try imageProjection(attentionPool.outProj(attention.proj(attention.value(positions))))
+        return (try imageProjection(pooled), dense)
     }
 
     /// Symmetric InfoNCE of this rank's batch against the embeddings of every rank's batch (local-loss

@@ -122,6 +122,9 @@ public struct MethodContext: Sendable {
     public var classNames: [String]
     /// The run's tokenizer (nil when the method is built without data, e.g. `carina model describe`).
     public var tokenizer: WordPieceTokenizer?
+    /// Reads another run that this method builds on (a run directory or checkpoint file; PsPG's CLIP): its
+    /// method, model config and vocabulary. nil where no files can be read.
+    public var readRun: (@Sendable (_ path: String) throws -> SourceRun)?
 
     public init(seed: UInt64, imageSize: Int, imageChannels: Int = 1, contextLength: Int, vocabularySize: Int, classNames: [String],
                 tokenizer: WordPieceTokenizer? = nil) {

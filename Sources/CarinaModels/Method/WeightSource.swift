@@ -2,6 +2,7 @@
 // directory or a checkpoint file), selected by prefix and renamed, loaded before the first step of a
 // fresh run. Fine-tuning starts from a contrastive run's image encoder this way; PsPG from a CLIP run.
 // Not for: reading the files (CarinaTrain's WeightLoader) or resuming (the run's own checkpoints).
+import CarinaData
 
 public struct WeightSource: Sendable, Equatable {
     public struct Rename: Sendable, Equatable {
@@ -36,5 +37,34 @@ public struct WeightSource: Sendable, Equatable {
         guard include.isEmpty || include.contains(where: { stored.hasPrefix($0) }) else { return nil }
         for r in rename where stored.hasPrefix(r.from) { return r.to + stored.dropFirst(r.from.count) }
         return stored
+    }
+}
+
+/// Another run a method builds on, as its checkpoint describes it.
+public struct SourceRun {
+    /// The checkpoint file the path resolved to.
+    public let checkpoint: String
+    /// Its `method:` and resolved `model:` section (decode it with the method's config type).
+    public let method: String
+    public let model: ConfigSection
+    /// Its data's image size, channels and context length.
+    public let imageSize: Int
+    public let imageChannels: Int
+    public let contextLength: Int
+    /// Its vocabulary: the file its config names, or the one saved in its run directory (nil if neither
+    /// is found), and where it was read.
+    public let tokenizer: WordPieceTokenizer?
+    public let vocabularyPath: String?
+
+    public init(checkpoint: String, method: String, model: ConfigSection, imageSize: Int, imageChannels: Int, contextLength: Int,
+                tokenizer: WordPieceTokenizer?, vocabularyPath: String?) {
+        self.checkpoint = checkpoint
+        self.method = method
+        self.model = model
+        self.imageSize = imageSize
+        self.imageChannels = imageChannels
+        self.contextLength = contextLength
+        self.tokenizer = tokenizer
+        self.vocabularyPath = vocabularyPath
     }
 }

@@ -42,12 +42,48 @@ public enum AsymmetricLoss {
     }
 }
 
+/// PsPG's ranking term (PyTorch's MultiLabelMarginLoss on one flattened vector): over the N known entries
+/// (image, class) of the batch with probabilities x and labels y, (1/N) Σ_{i: y=1} Σ_{j: y=0}
+/// max(0, 1 − (x_i − x_j)). Unknown entries (-1) take no part; zero when there is no positive.
+public enum RankingLoss {
+    public static func loss(probabilities x: Tensor, labels y: Tensor) throws -> Tensor {
+        guard x.shape == y.shape else {
+            throw TensorError.shapeMismatch(op: "ranking_loss", shapes: [x.shape, y.shape], detail: "probabilities and labels must have one shape")
+        }
+        var positive: [Int] = [], negative: [Int] = []
+        for i in 0..<y.count {
+            switch y.pointer[i] {
+            case 1: positive.append(i)
+            case 0: negative.append(i)
+            case -1: break
+            case let v: throw TensorError.invalidArgument(op: "ranking_loss", detail: "label \(v) at element \(i); expected 1, 0 or -1")
+            }
+        }
+        let n = Float(positive.count + negative.count)
+        let flat = try x.reshaped([x.count])
+        guard !positive.isEmpty, !negative.isEmpty else { return try flat.sum() * 0 }
+        let p = try flat.indexSelect(axis: 0, positive).reshaped([positive.count, 1])
+        let q = try flat.indexSelect(axis: 0, negative).reshaped([1, negative.count])
+        return try (1 - p + q).relu().sum() / n
+    }
+}
+
 public enum PairCooccurrenceLoss {
-    /// Soft pairwise co-occurrence loss (PsPG's MultilabelPairLoss with max pooling): for each unordered
-    /// class pair (j < k, row-major, as `pairs(classes:)` lists them) the target is 1 if some image of the
-    /// batch has both findings; the pair's logit is the maximum over the batch of `pairLogits` (B, P);
-    /// loss = mean BCE-with-logits over the P pairs. Labels (B, C): -1 counts as absent (as PsPG).
-    public static func loss(pairLogits q: Tensor, labels y: Tensor) throws -> Tensor {
+    /// How a pair's target comes from the batch.
+    public enum Target: String, Sendable, Codable {
+        /// 1 if some image of the batch has both findings (the official code: a binarised co-occurrence
+        /// count, -1 read as absent).
+        case binary
+        /// The fraction of the batch's images with either finding that have both (Jaccard over the batch;
+        /// images with either label unknown take no part): the soft co-occurrence the paper describes.
+        case soft
+    }
+
+    /// Pairwise co-occurrence loss (PsPG's MultilabelPairLoss with max pooling): for each unordered class
+    /// pair (j < k, row-major, as `pairs(classes:)` lists them) the pair's logit is the maximum over the
+    /// batch of `pairLogits` (B, P); loss = mean BCE-with-logits over the P pairs against `target`.
+    /// Labels (B, C) in {1, 0, -1}; the caller's labels are never modified.
+    public static func loss(pairLogits q: Tensor, labels y: Tensor, target kind: Target = .binary) throws -> Tensor {
         guard y.rank == 2, q.rank == 2, q.shape[0] == y.shape[0] else {
             throw TensorError.shapeMismatch(op: "pair_loss", shapes: [q.shape, y.shape], detail: "pair logits (B, P) and labels (B, C) must share B")
         }
@@ -58,9 +94,15 @@ public enum PairCooccurrenceLoss {
         }
         let target = Tensor.zeros([pairs.count])
         for (index, (j, k)) in pairs.enumerated() {
-            for s in 0..<b where y[s, j] == 1 && y[s, k] == 1 {
-                target.pointer[index] = 1
-                break
+            var both = 0, either = 0
+            for s in 0..<b {
+                let (a, c) = (y[s, j], y[s, k])
+                if a == 1 && c == 1 { both += 1 }
+                if (a == 1 || c == 1) && a != -1 && c != -1 { either += 1 }
+            }
+            switch kind {
+            case .binary: target.pointer[index] = both > 0 ? 1 : 0
+            case .soft: target.pointer[index] = either > 0 ? Float(both) / Float(either) : 0
             }
         }
         return try q.max(axis: 0).binaryCrossEntropyWithLogits(targets: target)
