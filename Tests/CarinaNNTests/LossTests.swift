@@ -121,6 +121,38 @@ import CarinaTestSupport
         try checkGradients([q.copy()]) { t in try PairCooccurrenceLoss.loss(pairLogits: t[0], labels: y) }
     }
 
+    @Test func softPairTargetsAreJaccardOverTheBatch() throws {
+        // pairs (0,1): both in images 0 and 2 of 3 with either -> 2/3; (0,2): image 2 unknown for class 2,
+        // both in image 1 of 2 -> 1/2; (1,2): never both -> 0. Binary targets: 1, 1, 0.
+        let y = Tensor(shape: [3, 3], values: [1, 1, 0, 1, 0, 1, 1, 1, -1])
+        let q = Tensor(shape: [3, 3], values: [1, -1, 0, 0, 2, -2, -1, 0, 0.5])  // batch maxima 1, 2, 0.5
+        func bce(_ z: Double, _ t: Double) -> Double { log(1 + exp(z)) - t * z }
+        let soft = try PairCooccurrenceLoss.loss(pairLogits: q, labels: y, target: .soft).item
+        #expect(abs(Double(soft) - (bce(1, 2.0 / 3) + bce(2, 0.5) + bce(0.5, 0)) / 3) < 1e-6)
+        let binary = try PairCooccurrenceLoss.loss(pairLogits: q, labels: y, target: .binary).item
+        #expect(abs(Double(binary) - (bce(1, 1) + bce(2, 1) + bce(0.5, 0)) / 3) < 1e-6)
+        #expect(y.scalars == [1, 1, 0, 1, 0, 1, 1, 1, -1])
+        try checkGradients([q.copy()]) { t in try PairCooccurrenceLoss.loss(pairLogits: t[0], labels: y, target: .soft) }
+    }
+
+    @Test func rankingLossIsHandWorked() throws {
+        // Known entries 0 (positive, 0.9), 1 (negative, 0.2), 2 (positive, 0.6); entry 3 unknown. N = 3:
+        // (max(0, 1 - 0.7) + max(0, 1 - 0.4)) / 3 = 0.3.
+        let x = Tensor(shape: [2, 2], values: [0.9, 0.2, 0.6, 0.4])
+        x.requiresGrad = true
+        let y = Tensor(shape: [2, 2], values: [1, 0, 1, -1])
+        let loss = try RankingLoss.loss(probabilities: x, labels: y)
+        #expect(abs(loss.item - 0.3) < 1e-6)
+        try loss.backward()
+        for (g, e) in zip(x.grad!.scalars, [-1.0 / 3, 2.0 / 3, -1.0 / 3, 0]) { #expect(abs(Double(g) - e) < 1e-6) }
+        // A margin already met costs nothing; no positive, no loss.
+        #expect(try RankingLoss.loss(probabilities: Tensor(shape: [1, 2], values: [1, 0]), labels: Tensor(shape: [1, 2], values: [1, 0])).item == 0)
+        #expect(try RankingLoss.loss(probabilities: Tensor(shape: [1, 2], values: [0.3, 0.1]), labels: Tensor(shape: [1, 2], values: [0, 0])).item == 0)
+        try checkGradients([randomTensor([3, 4], 0, 1, stream: 8)]) { t in
+            try RankingLoss.loss(probabilities: t[0], labels: Tensor(shape: [3, 4], values: (0..<12).map { Float([1, 0, 0, -1, 0, 1][$0 % 6]) }))
+        }
+    }
+
     @Test func maskedMSECountsOnlyMaskedRows() throws {
         let p = Tensor(shape: [1, 2, 2], values: [1, 2, 3, 4])
         let loss = try MaskedMSE.loss(prediction: p, target: .zeros([1, 2, 2]), mask: Tensor(shape: [1, 2], values: [0, 1]))

@@ -1,0 +1,231 @@
+// PsPG and the prompt-learning baselines: the decoder and Spatial Fusion against finite differences and
+// their equations, the pair losses through the data-parallel equivalence check, a PsPG run on a CLIP run's
+// frozen towers (parameters and BatchNorm statistics untouched, class features from the loaded tower),
+// start-up errors for a bad `clipFrom`, and a short run that learns.
+import Foundation
+import Testing
+import CarinaCheckpoint
+import CarinaData
+import CarinaDist
+import CarinaModels
+import CarinaNN
+import CarinaTestSupport
+import CarinaTrain
+
+@Suite struct PromptLearningTests {
+    @Test func decoderWritesPromptsWithCheckedGradients() throws {
+        var rng = RNG(seed: 21)
+        let decoder = PromptDecoder(embedDim: 4, hidden: 4, textWidth: 6, length: 3, heads: 2, dropout: 0, rng: &rng)
+        let names = randomTensor([3, 4], stream: 1), images = randomTensor([5, 4], stream: 2)
+        let key = RandomKey(seed: 1, stream: 2)
+        #expect(try decoder(classFeatures: names, images: images, dropoutKey: key).shape == [3, 3, 6])
+        try checkGradients([names, images, decoder.gru.weightIH, decoder.memoryProjection.weight, decoder.classAttention.qkv.weight,
+                            decoder.mix.weight, decoder.norm.weight, decoder.imageAttention.key.weight, decoder.output.bias!,
+                            decoder.promptProjection.weight]) { t in
+            try decoder(classFeatures: t[0], images: t[1], dropoutKey: key)
+        }
+        // A class's prompt depends on the other classes (self-attention) and on every image of the batch.
+        let base = try decoder(classFeatures: names, images: images, dropoutKey: key).scalars
+        let otherImage = images.copy()
+        otherImage.pointer[19] += 0.5
+        #expect(try decoder(classFeatures: names, images: otherImage, dropoutKey: key).scalars != base)
+        // Dropout draws by (key, class row): the same key gives the same prompts; evaluation mode none.
+        let dropping = PromptDecoder(embedDim: 4, hidden: 4, textWidth: 6, length: 2, heads: 2, dropout: 0.5, rng: &rng)
+        let a = try dropping(classFeatures: names, images: images, dropoutKey: key).scalars
+        #expect(try dropping(classFeatures: names, images: images, dropoutKey: key).scalars == a)
+        #expect(try dropping(classFeatures: names, images: images, dropoutKey: RandomKey(seed: 1, stream: 3)).scalars != a)
+    }
+
+    @Test func spatialFusionIsTheECAGate() throws {
+        #expect([50, 65, 17, 256, 2].map(SpatialFusion.kernelSize) == [3, 3, 3, 5, 1])
+        var rng = RNG(seed: 22)
+        let fusion = SpatialFusion(tokens: 5, rng: &rng)
+        #expect(fusion.kernel == 3)
+        let x = randomTensor([2, 5, 4], stream: 3)
+        let y = try fusion(x)
+        // Reference: two convolutions (mean and max branch), zero padding 1, summed, sigmoid, times the token.
+        let w = fusion.weight.scalars
+        for b in 0..<2 {
+            func stat(_ t: Int, _ f: ([Float]) -> Float) -> Float {
+                guard (0..<5).contains(t) else { return 0 }
+                return f((0..<4).map { x[b, t, $0] })
+            }
+            for t in 0..<5 {
+                var a: Float = 0, m: Float = 0
+                for i in 0..<3 {
+                    a += w[i] * stat(t + i - 1) { $0.reduce(0, +) / 4 }
+                    m += w[i] * stat(t + i - 1) { $0.max()! }
+                }
+                let gate = 1 / (1 + exp(-(a + m)))
+                for c in 0..<4 { #expect(abs(y[b, t, c] - x[b, t, c] * gate) < 1e-5) }
+            }
+        }
+        try checkGradients([x, fusion.weight]) { t in try fusion(t[0]) }
+    }
+
+    @Test func pairLossesAndEveryKindMatchOneProcess() throws {
+        for (name, loss) in [("pspg", "pair"), ("pspg", "softPair"), ("dualcoop", "ranking")] {
+            var check = EquivalenceCheck(try MethodRegistry.registration(name, source: "test"))
+            check.model = String(check.model.dropLast()) + #", "loss": "\#(loss)"}"#
+            for size in [2, 4] {
+                let outcomes = try LocalWorld.run(size: size) { comm in try check.run(comm) }
+                #expect(outcomes.allSatisfy { $0.passes() }, "\(name) \(loss) on \(size) ranks: \(outcomes.map { ($0.lossDifference, $0.worstGradient, $0.worstParameter) })")
+            }
+        }
+    }
+
+    /// A tiny CLIP run with a ResNet image tower (BatchNorm statistics to keep) at 64 px.
+    func clipRun(_ dir: String, steps: Int = 3) throws -> String {
+        let yaml = """
+            method: clip
+            seed: 3
+            model:
+              imageEncoder: resnet
+              resnetBlocks: [1, 1, 1, 1]
+              resnetWidth: 4
+              visionWidth: 16
+              visionHeads: 2
+              textWidth: 16
+              textDepth: 1
+              textHeads: 2
+              embedDim: 8
+            data:
+              syntheticCount: 64
+              imageSize: 64
+              contextLength: 24
+              vocabularySize: 300
+              workers: 1
+            train:
+              globalBatch: 8
+              steps: \(steps)
+              warmupSteps: 1
+              checkpointEvery: 0
+            eval:
+              zeroShot: false
+              linearProbe: false
+              retrieval: false
+              compareUntrained: false
+            """
+        try yaml.write(toFile: dir + "/clip.yaml", atomically: true, encoding: .utf8)
+        try train(dir + "/clip.yaml", dir + "/clip", ranks: 1)
+        return dir + "/clip"
+    }
+
+    func pspgConfig(_ dir: String, clipFrom: String, imageSize: Int = 64, extraModel: String = "", steps: Int = 3) throws -> String {
+        let yaml = """
+            method: pspg
+            seed: 4
+            model:
+              clipFrom: \(clipFrom)
+              promptLength: 2
+              decoderHidden: 8
+              decoderHeads: 2
+            \(extraModel)
+            data:
+              syntheticCount: 64
+              imageSize: \(imageSize)
+              workers: 1
+            train:
+              globalBatch: 8
+              steps: \(steps)
+              optimizer: sgd
+              nesterov: true
+              learningRate: 1.0e-2
+              weightDecay: 0.05
+              warmupSteps: 1
+              checkpointEvery: 0
+            eval:
+              maxSamples: 16
+              linearProbe: false
+              retrieval: false
+              bootstrap: 0
+              compareUntrained: false
+            """
+        let path = dir + "/pspg-\(UUID().uuidString.prefix(6)).yaml"
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func temporaryDirectory() throws -> String {
+        let dir = NSTemporaryDirectory() + "carina-pspg-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    @Test func trainsPromptsOnAFrozenCLIPRun() throws {
+        let dir = try temporaryDirectory()
+        let clip = try clipRun(dir)
+        let clipState = try finalCheckpoint(clip).model
+        final class Lines: @unchecked Sendable { var all: [String] = [] }
+        let lines = Lines()
+        let config = try pspgConfig(dir, clipFrom: clip)
+        let summary = try LocalWorld.run(size: 2) { comm -> TrainingRun.Summary in
+            let r = try TrainingRun(configPath: config, runDirectory: dir + "/pspg", communicator: comm) { lines.all.append($0) }
+            r.stopCheck = { _ in nil }
+            return try r.run(resume: .auto)
+        }[0]
+        #expect(lines.all.contains { $0.contains("the frozen CLIP starts from") && $0.contains(clip) }, "\(lines.all)")
+        let trained = try finalCheckpoint(dir + "/pspg").model
+        let byName = Dictionary(uniqueKeysWithValues: trained.map { ($0.name, $0.tensor.scalars) })
+        // Every CLIP tensor — weights and BatchNorm running statistics — is bit for bit what the CLIP run saved.
+        #expect(clipState.contains { $0.name.hasSuffix("runningMean") })
+        for (name, tensor) in clipState { #expect(byName["clip." + name] == tensor.scalars, "clip.\(name) changed") }
+        // The prompt learner trained; the logit scale started from the CLIP's and moved.
+        let clipScale = try #require(clipState.first { $0.name == "logitScale.value" }).tensor.item
+        #expect(byName["scale.value"]![0] != clipScale)
+        // The resolved config records the CLIP run's sizes; the evaluation scores every finding by prompt.
+        let resolved = try String(contentsOfFile: dir + "/pspg/config.yaml", encoding: .utf8)
+        #expect(resolved.contains("resnetWidth: 4") && resolved.contains("clipFrom: \(clip)"))
+        let report = try #require(summary.evaluation)
+        #expect(report.section("classifier")?.perClass.count == PhantomFindings.classNames.count)
+        // The frozen CLIP is evaluated too: fixed-prompt zero-shot beside the learned prompts.
+        #expect(report.section("zero_shot") != nil)
+    }
+
+    @Test func badClipFromStopsAtStartUp() throws {
+        let dir = try temporaryDirectory()
+        let clip = try clipRun(dir, steps: 1)
+        func startUpError(_ config: String) -> String {
+            do {
+                try train(config, dir + "/run-\(UUID().uuidString.prefix(6))", ranks: 1)
+                return "no error"
+            } catch { return "\(error)" }
+        }
+        let missing = startUpError(try pspgConfig(dir, clipFrom: dir + "/nowhere"))
+        #expect(missing.contains("model.clipFrom") && missing.contains("nowhere"), "\(missing)")
+        let otherSize = startUpError(try pspgConfig(dir, clipFrom: clip, imageSize: 32))
+        #expect(otherSize.contains("64-px") && otherSize.contains("data.imageSize is 32"), "\(otherSize)")
+        let otherSizes = startUpError(try pspgConfig(dir, clipFrom: clip, extraModel: "  clip:\n    embedDim: 16"))
+        #expect(otherSizes.contains("model.clip differs") && otherSizes.contains("embedDim"), "\(otherSizes)")
+        // A damaged checkpoint: one byte of the tensor data flipped.
+        let damaged = dir + "/damaged.ckpt"
+        let file = try CheckpointStore.resolve(clip)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: file))
+        bytes[bytes.count - 10] ^= 0xff
+        try bytes.write(to: URL(fileURLWithPath: damaged))
+        let broken = startUpError(try pspgConfig(dir, clipFrom: damaged))
+        #expect(broken.contains("damaged.ckpt"), "\(broken)")
+        // A run of another method has no text tower.
+        let fineTune = """
+            method: finetune
+            model:
+              encoder: {patchSize: 8, visionWidth: 16, visionDepth: 1, visionHeads: 2}
+            data: {syntheticCount: 32, imageSize: 64, workers: 1}
+            train: {globalBatch: 8, steps: 1, checkpointEvery: 0}
+            eval: {linearProbe: false, compareUntrained: false, maxSamples: 8}
+            """
+        try fineTune.write(toFile: dir + "/ft.yaml", atomically: true, encoding: .utf8)
+        try train(dir + "/ft.yaml", dir + "/ft", ranks: 1)
+        let notCLIP = startUpError(try pspgConfig(dir, clipFrom: dir + "/ft"))
+        #expect(notCLIP.contains("'finetune' run") && notCLIP.contains("no text tower"), "\(notCLIP)")
+        // A class name the CLIP's vocabulary cannot spell.
+        let vocabulary = try WordPieceTokenizer(vocabulary: WordPieceTokenizer.specialTokens + ["cardiomegaly", "no"])
+        var settings = PromptLearningConfig()
+        (settings.clip.imageSize, settings.clip.patchSize, settings.clip.visionWidth, settings.clip.visionDepth, settings.clip.visionHeads) = (16, 4, 8, 1, 2)
+        (settings.clip.textWidth, settings.clip.textDepth, settings.clip.textHeads, settings.clip.embedDim, settings.clip.vocabSize) = (8, 1, 2, 4, 7)
+        #expect(throws: ConfigError.self) {
+            try PromptLearningMethod(kind: .pspg, config: settings, classNames: ["Cardiomegaly", "Zzyzx"], tokenizer: vocabulary, seed: 1)
+        }
+        _ = try PromptLearningMethod(kind: .pspg, config: settings, classNames: ["Cardiomegaly"], tokenizer: vocabulary, seed: 1)
+    }
+}
