@@ -91,6 +91,7 @@ public struct EvaluationRun {
         (settings.zeroShot, settings.linearProbe, settings.retrieval, settings.classifier) = (true, true, true, true)
         settings.probeFractions = options.fractions
         if let b = options.bootstrap { settings.bootstrap = b }
+        settings.heldOutClasses = Set(TrainingRun.heldOutClasses(runDirectory: runDirectory, config: config))
         let runner = MethodEvaluation(settings: settings, tokenizer: tokenizer, contextLength: config.data.contextLength,
                                       transform: config.data.transform(train: false), workers: config.data.workers, communicator: communicator)
         let set = EvaluationSet(source: shards, indices: evaluation, name: "the '\(options.split)' split of \(options.dataset)")

@@ -1,6 +1,7 @@
 // The sections of an evaluation report from gathered scores: multi-label classification (macro and micro
 // AUC, mAP, bootstrap 95 % intervals, threshold metrics, and single-label metrics when every sample has
-// exactly one finding) and retrieval (Recall@K both ways, by similarity or by a fused pair score).
+// exactly one finding; also over the seen and the held-out findings alone) and retrieval (Recall@K both
+// ways, by similarity or by a fused pair score).
 // Not for: the metrics' definitions (CarinaEval) or gathering the scores (MethodEvaluation).
 import CarinaData
 import CarinaDist
@@ -9,6 +10,21 @@ import CarinaModels
 import CarinaNN
 
 extension MethodEvaluation {
+    /// The classification section of every finding in `names`, then, when findings were held out of
+    /// training, the same over the seen findings (`KEY_seen`) and over the held-out ones (`KEY_unseen`),
+    /// each left out when it has no finding (a method that scores only its trained classes has no unseen one).
+    func classificationBySeen(_ key: String, _ title: String, scores: [Float], labels: [Float], names: [String], threshold: Float?) -> [EvaluationReport.Section] {
+        var sections = [classification(key, title, scores: scores, labels: labels, names: names, threshold: threshold)]
+        guard !settings.heldOutClasses.isEmpty else { return sections }
+        let unseen = names.indices.filter { settings.heldOutClasses.contains(names[$0]) }
+        let seen = names.indices.filter { !settings.heldOutClasses.contains(names[$0]) }
+        for (part, columns) in [("seen", seen), ("unseen", unseen)] where !columns.isEmpty {
+            sections.append(classification("\(key)_\(part)", "\(title), \(part) classes", scores: select(scores, columns, of: names.count),
+                                           labels: select(labels, columns, of: names.count), names: columns.map { names[$0] }, threshold: threshold))
+        }
+        return sections
+    }
+
     /// A classification section from scores (N, C) and labels (N, C) (1, 0, -1 unknown); `threshold` on
     /// the scores for the threshold metrics (logits: 0, i.e. probability 0.5; nil: none).
     func classification(_ key: String, _ title: String, scores: [Float], labels: [Float], names: [String], threshold: Float?) -> EvaluationReport.Section {

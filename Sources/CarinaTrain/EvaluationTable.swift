@@ -1,15 +1,21 @@
 // The table `carina train` and `carina eval` print: what was evaluated, every section's headline metrics
 // with their bootstrap 95 % intervals (the untrained model, same starting weights, beside them), then one
-// row per finding with its AUC and interval in every section that scores findings. Everything else the
+// row per finding (held-out ones marked) with its AUC and interval in every section that scores findings
+// (sections restricted to the seen or held-out findings only in the headline rows). Everything else the
 // evaluation computed (threshold metrics, per-finding AP, micro averages) is in metrics.jsonl.
 import Foundation
 
 public enum EvaluationTable {
     /// The metrics a section shows in the table; the rest stay in the log. Threshold metrics only for a
-    /// classifier trained to its threshold (a prompt pair's 0.5 is not one).
+    /// classifier trained to its threshold (a prompt pair's 0.5 is not one); macro AUC and mAP only for a
+    /// section restricted to the seen or the held-out findings.
     static func isHeadline(_ metric: String, of section: String) -> Bool {
-        ["macro_auc", "map", "single_label_accuracy", "cohen_kappa"].contains(metric) || (section == "classifier" && ["macro_f1", "mcc"].contains(metric))
+        if isPart(section) { return ["macro_auc", "map"].contains(metric) }
+        return ["macro_auc", "map", "single_label_accuracy", "cohen_kappa"].contains(metric) || (section == "classifier" && ["macro_f1", "mcc"].contains(metric))
     }
+
+    /// Whether a section is another's restricted to the seen (`_seen`) or held-out (`_unseen`) findings.
+    static func isPart(_ section: String) -> Bool { section.hasSuffix("_seen") || section.hasSuffix("_unseen") }
 
     public static func render(_ report: EvaluationReport, untrained: EvaluationReport? = nil) -> String {
         func number(_ v: Double?) -> String { v.map { $0.isNaN ? "n/a" : String(format: "%.3f", $0) } ?? "n/a" }
@@ -55,12 +61,15 @@ public enum EvaluationTable {
         lines.append(row(["metric", "trained"] + (compare ? ["untrained (same init)"] : []), widths: [labelWidth, 28, 0]))
         lines += body.map { row($0, widths: [labelWidth, 28, 0]) }
 
-        // Findings x sections: AUC with its interval.
-        let scored = report.sections.filter { !$0.perClass.isEmpty }
+        // Findings x sections: AUC with its interval (a finding's AUC is the same in the seen and unseen
+        // parts of a section, so only held-out findings are marked).
+        let scored = report.sections.filter { !$0.perClass.isEmpty && !isPart($0.key) }
+        let unseen = Set(report.sections.filter { $0.key.hasSuffix("_unseen") }.flatMap { $0.perClass.map(\.name) })
         let findings = scored.flatMap { $0.perClass.map(\.name) }.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }
         if !findings.isEmpty {
             lines.append("  AUC per finding [95 % interval]:")
-            let nameWidth = max(20, findings.map(\.count).max()! + 2)
+            func label(_ name: String) -> String { unseen.contains(name) ? name + " (held out)" : name }
+            let nameWidth = max(20, findings.map { label($0).count }.max()! + 2)
             let cellWidth = 22
             lines.append(row([""] + scored.map(\.title) + ["positives/known"], widths: [nameWidth] + scored.map { _ in cellWidth } + [0]))
             for name in findings {
@@ -69,7 +78,7 @@ public enum EvaluationTable {
                     return withInterval(c.auc, c.aucInterval)
                 }
                 let counts = scored.lazy.compactMap { $0.perClass.first { $0.name == name } }.first.map { "\($0.positives)/\($0.known)" } ?? ""
-                lines.append(row([name] + cells + [counts], widths: [nameWidth] + scored.map { _ in cellWidth } + [0]))
+                lines.append(row([label(name)] + cells + [counts], widths: [nameWidth] + scored.map { _ in cellWidth } + [0]))
             }
         }
         return lines.joined(separator: "\n")

@@ -24,6 +24,10 @@ public struct EvaluationSettings: Sendable {
     public var seed: UInt64 = 0
     /// Labels no prompt pair can describe ("No Finding"): left out of zero-shot classification.
     public var zeroShotExcluded: Set<String> = ["No Finding"]
+    /// Findings held out of training (`data.holdOutClasses`): when there are any, the zero-shot and
+    /// classifier sections are also reported over the seen findings alone (`zero_shot_seen`,
+    /// `classifier_seen`) and over the held-out ones (`zero_shot_unseen`, `classifier_unseen`).
+    public var heldOutClasses: Set<String> = []
 
     public init() {}
 
@@ -108,8 +112,8 @@ public struct MethodEvaluation {
                 // Ranked by the scaled logit difference: the pairwise softmax saturates to 1.0 in Float32.
                 let scores = try ZeroShot.logits(images: Tensor(shape: [n, e], values: pass.images), positive: pos, negative: neg,
                                                  scale: joint.similarityScale)
-                sections.append(classification("zero_shot", "zero-shot", scores: scores.scalars, labels: select(pass.labels, columns, of: c),
-                                                names: names, threshold: 0))
+                sections += classificationBySeen("zero_shot", "zero-shot", scores: scores.scalars, labels: select(pass.labels, columns, of: c),
+                                                 names: names, threshold: 0)
             }
         }
         if wantsFeatures, embedder != nil, let probe {
@@ -137,8 +141,8 @@ public struct MethodEvaluation {
         }
         if !scoredClasses.isEmpty, scorer != nil {
             let columns = scoredClasses.map { classes.firstIndex(of: $0)! }
-            sections.append(classification("classifier", "classifier", scores: pass.logits, labels: select(pass.labels, columns, of: c),
-                                            names: scoredClasses, threshold: 0))
+            sections += classificationBySeen("classifier", "classifier", scores: pass.logits, labels: select(pass.labels, columns, of: c),
+                                             names: scoredClasses, threshold: 0)
         }
         if settings.retrieval, joint != nil, pass.hasReports, n > 0 {
             let e = pass.embedWidth

@@ -23,6 +23,15 @@ public struct DataConfig: Codable, Sendable, Equatable {
     /// Split names in the dataset manifest used for training and for evaluation.
     public var trainSplit = "train"
     public var evalSplit = "valid"
+    /// Label efficiency: train on this fraction of the training split, in (0, 1]: round(fraction x N)
+    /// samples (at least 1) drawn with the run's seed — the same on any world size — kept in the split's
+    /// order. The vocabulary and the linear probe's training samples come from the kept ones too.
+    public var trainFraction: Float = 1
+    /// Findings held out of training entirely, to measure generalisation to unseen classes: training
+    /// batches have no label column for them (the method is built with the other, "seen" classes, listed
+    /// in the run's classes.txt; the held-out ones in heldout.txt). Evaluation still scores every class
+    /// of the evaluation split and adds seen-only and unseen-only sections (`classifier_unseen`, ...).
+    public var holdOutClasses: [String] = []
     /// Square input size in pixels (images are resized; augmentation crops back to it).
     public var imageSize = 128
     /// Report tokens per sample, [CLS] and [SEP] included.

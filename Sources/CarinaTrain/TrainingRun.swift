@@ -40,6 +40,9 @@ public final class TrainingRun {
         guard ["max", "min"].contains(config.eval.selectMode) else {
             throw ConfigError("\(configPath): eval.selectMode must be max or min, got '\(config.eval.selectMode)'")
         }
+        guard config.data.trainFraction > 0 && config.data.trainFraction <= 1 else {
+            throw ConfigError("\(configPath): data.trainFraction must be in (0, 1], got \(config.data.trainFraction)")
+        }
         guard let textAugment = ReportAugmentation(name: config.data.textAugment, keep: config.data.sentenceKeep) else {
             throw ConfigError("\(configPath): data.textAugment must be none, sentence or subset (with data.sentenceKeep in (0, 1]); "
                               + "got '\(config.data.textAugment)' with sentenceKeep \(config.data.sentenceKeep)")
@@ -62,28 +65,58 @@ public final class TrainingRun {
     // MARK: data
 
     struct Data {
+        /// Every sample and every finding (evaluation reads it whole).
         let source: SampleSource
+        /// The training split (its `data.trainFraction`) and the evaluation split, indices into `source`.
         let train: [Int]
         let evaluation: [Int]
         let reports: (Int) -> String
+        /// `data.holdOutClasses`, in the source's class order.
+        let heldOut: [String]
+
+        /// `source` as training sees it: without the held-out findings.
+        var trainingSource: SampleSource {
+            heldOut.isEmpty ? source : ClassSubsetSource(source, classNames: source.classNames.filter { !heldOut.contains($0) })
+        }
     }
 
     func data() throws -> Data {
         let d = config.data
+        let source: SampleSource, train: [Int], evaluation: [Int], reports: (Int) -> String
         if d.train == "synthetic" {
             let synthetic = SyntheticCXR(count: d.syntheticCount, seed: config.seed, imageSize: d.imageSize)
-            let train = synthetic.split(d.trainSplit), evaluation = synthetic.split(d.evalSplit)
+            (train, evaluation) = (synthetic.split(d.trainSplit), synthetic.split(d.evalSplit))
             guard !train.isEmpty, !evaluation.isEmpty else {
                 throw ConfigError("\(file.path): data.syntheticCount \(d.syntheticCount) leaves an empty '\(d.trainSplit)' or '\(d.evalSplit)' split")
             }
-            return Data(source: synthetic, train: train, evaluation: evaluation, reports: { synthetic.report(at: $0) })
+            (source, reports) = (synthetic, { synthetic.report(at: $0) })
+        } else {
+            let shards = try ShardDataset(directory: d.train)
+            (train, evaluation) = (shards.indices(split: d.trainSplit), shards.indices(split: d.evalSplit))
+            guard !train.isEmpty else {
+                throw ConfigError("\(file.path): data.train \(d.train) has no samples in split '\(d.trainSplit)' (splits: \(shards.manifest.splits.keys.sorted().joined(separator: ", ")))")
+            }
+            (source, reports) = (shards, { (try? shards.sample(at: $0).report) ?? "" })
         }
-        let shards = try ShardDataset(directory: d.train)
-        let train = shards.indices(split: d.trainSplit), evaluation = shards.indices(split: d.evalSplit)
-        guard !train.isEmpty else {
-            throw ConfigError("\(file.path): data.train \(d.train) has no samples in split '\(d.trainSplit)' (splits: \(shards.manifest.splits.keys.sorted().joined(separator: ", ")))")
+        let classes = source.classNames
+        if let unknown = d.holdOutClasses.first(where: { !classes.contains($0) }) {
+            throw ConfigError("\(file.path): data.holdOutClasses names '\(unknown)', which is not a finding of \(d.train == "synthetic" ? "the synthetic phantoms" : d.train) "
+                              + "(findings: \(classes.joined(separator: ", ")))")
         }
-        return Data(source: shards, train: train, evaluation: evaluation, reports: { (try? shards.sample(at: $0).report) ?? "" })
+        guard classes.isEmpty || classes.contains(where: { !d.holdOutClasses.contains($0) }) else {
+            throw ConfigError("\(file.path): data.holdOutClasses holds out every finding (\(classes.joined(separator: ", "))); at least one must stay seen")
+        }
+        return Data(source: source, train: Self.fraction(train, d.trainFraction, seed: config.seed), evaluation: evaluation, reports: reports,
+                    heldOut: classes.filter { d.holdOutClasses.contains($0) })
+    }
+
+    /// `data.trainFraction` of `indices`: round(fraction x N) of them (at least 1), drawn by a permutation
+    /// keyed by the seed alone (any world size draws the same), in their original order.
+    static func fraction(_ indices: [Int], _ fraction: Float, seed: UInt64) -> [Int] {
+        guard fraction < 1, !indices.isEmpty else { return indices }
+        let keep = max(1, Int((Double(fraction) * Double(indices.count)).rounded()))
+        var rng = RNG(seed: seed, "data.trainFraction")
+        return rng.permutation(indices.count).prefix(keep).sorted().map { indices[$0] }
     }
 
     /// The configured vocabulary, the one saved in the run directory, or one built by rank 0 from the
@@ -105,7 +138,7 @@ public final class TrainingRun {
     /// The method this run's config builds for its data, holding its starting weights (its weight sources
     /// loaded). The trainer calls `weightsLoaded()`; code that evaluates it without one must.
     func freshMethod(_ data: Data, _ tokenizer: WordPieceTokenizer) throws -> (method: TrainingMethod, resolvedModel: String, log: [String]) {
-        let (method, resolved) = try file.buildMethod(classNames: data.source.classNames, vocabularySize: tokenizer.vocabularySize, tokenizer: tokenizer)
+        let (method, resolved) = try file.buildMethod(classNames: data.trainingSource.classNames, vocabularySize: tokenizer.vocabularySize, tokenizer: tokenizer)
         let lines = try WeightLoader.load(method.weightSources, into: method.model)
         return (method, resolved, lines)
     }
@@ -137,7 +170,8 @@ public final class TrainingRun {
         let resolved = try ConfigLoader.yaml(config) + "model:\n" + fresh.resolvedModel.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n") + "\n"
         if communicator.rank == 0 {
             try resolved.write(toFile: path("config.yaml"), atomically: true, encoding: .utf8)
-            try data.source.classNames.map { $0 + "\n" }.joined().write(toFile: path("classes.txt"), atomically: true, encoding: .utf8)
+            try data.trainingSource.classNames.map { $0 + "\n" }.joined().write(toFile: path("classes.txt"), atomically: true, encoding: .utf8)
+            try data.heldOut.map { $0 + "\n" }.joined().write(toFile: path("heldout.txt"), atomically: true, encoding: .utf8)
         }
         let store = try CheckpointStore(directory: path("checkpoints"), keepLast: config.train.keepCheckpoints, keepEvery: config.train.keepEvery)
 
@@ -158,8 +192,9 @@ public final class TrainingRun {
             initLog = []
         }
         for line in initLog { say(line) }
+        if !data.heldOut.isEmpty { say("held out of training (data.holdOutClasses): \(data.heldOut.joined(separator: ", "))") }
 
-        let trainSource = SubsetSource(data.source, indices: data.train)
+        let trainSource = SubsetSource(data.trainingSource, indices: data.train)
         let sampler = try DistributedSampler(datasetSize: trainSource.count, globalBatch: config.train.globalBatch, seed: config.seed,
                                              state: restored.map { SamplerState(epoch: $0.contents.state.epoch, samplesConsumed: $0.contents.state.samplesConsumed) } ?? SamplerState())
         let plan = try TrainingPlan(config, batchesPerEpoch: sampler.batchesPerEpoch, method: method, source: file.path,
@@ -253,14 +288,23 @@ public final class TrainingRun {
     }
 
     /// The findings a run trained on, in label-column order: its `classes.txt`, or (runs that predate it)
-    /// the training dataset's.
+    /// the training dataset's less `data.holdOutClasses`.
     public static func classNames(runDirectory: String, config: RunConfig) throws -> [String] {
-        let saved = (runDirectory as NSString).appendingPathComponent("classes.txt")
-        if let text = try? String(contentsOfFile: saved, encoding: .utf8) {
-            return text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
-        }
-        if config.data.train == "synthetic" { return PhantomFindings.classNames }
-        return try ShardDataset(directory: config.data.train).classNames
+        if let saved = lines(runDirectory, "classes.txt") { return saved }
+        let all = config.data.train == "synthetic" ? PhantomFindings.classNames : try ShardDataset(directory: config.data.train).classNames
+        return all.filter { !config.data.holdOutClasses.contains($0) }
+    }
+
+    /// The findings a run held out of training (`data.holdOutClasses`): its `heldout.txt`, or (runs that
+    /// predate it) the config's.
+    public static func heldOutClasses(runDirectory: String, config: RunConfig) -> [String] {
+        lines(runDirectory, "heldout.txt") ?? config.data.holdOutClasses
+    }
+
+    /// The non-empty lines of a file in the run directory, nil when it cannot be read.
+    private static func lines(_ runDirectory: String, _ name: String) -> [String]? {
+        let path = (runDirectory as NSString).appendingPathComponent(name)
+        return (try? String(contentsOfFile: path, encoding: .utf8)).map { $0.split(separator: "\n", omittingEmptySubsequences: true).map(String.init) }
     }
 
     /// A checkpoint's optimizer tensors for `optimizer`: checkpoints written before per-parameter step
@@ -285,7 +329,9 @@ public final class TrainingRun {
         guard let set = evaluationSet(data) else { throw TrainingError("no samples to evaluate in '\(config.data.evalSplit)'") }
         let probe = EvaluationSet(source: data.source, indices: Array(data.train.prefix(config.eval.probeTrainingSamples)),
                                   name: "the '\(config.data.trainSplit)' split")
-        let evaluation = MethodEvaluation(settings: EvaluationSettings(config.eval, seed: config.seed), tokenizer: tokenizer,
+        var settings = EvaluationSettings(config.eval, seed: config.seed)
+        settings.heldOutClasses = Set(data.heldOut)
+        let evaluation = MethodEvaluation(settings: settings, tokenizer: tokenizer,
                                           contextLength: config.data.contextLength, transform: transform(train: false), workers: config.data.workers,
                                           communicator: communicator)
         return try evaluation.run(method, on: set, probe: config.eval.linearProbe ? probe : nil)

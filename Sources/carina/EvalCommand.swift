@@ -8,7 +8,7 @@ import CarinaTrain
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "eval", abstract: "Evaluate a trained run on a prepared dataset.")
 
-    @Option(name: .customLong("run"), help: "The run directory (config.yaml, vocab.txt, classes.txt, checkpoints/).") var runDirectory: String
+    @Option(name: .customLong("run"), help: "The run directory (config.yaml, vocab.txt, classes.txt, heldout.txt, checkpoints/).") var runDirectory: String
     @Option(help: "A shard directory written by `carina prepare`.") var data: String
     @Option(name: [.customLong("split"), .customLong("eval-split")], help: "Split evaluated.") var split = "test"
     @Option(help: "A shard directory the linear probe trains on (default: --data).") var probeData: String?

@@ -56,7 +56,7 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "CheXpert-style uncertain labels (-1.0): ones, zeros or ignore (stay -1, ignored by losses). chexpert, mimic-cxr, csv/jsonl.")
     var uncertain: String = "ignore"
 
-    @Flag(help: "mimic-cxr: frontal views (AP, PA) only.")
+    @Flag(help: "chexpert: frontal views only (Frontal/Lateral is Frontal); mimic-cxr: frontal views (AP, PA) only.")
     var frontalOnly = false
 
     @Option(help: "mimic-cxr: leave out studies whose FINDINGS + IMPRESSION have fewer sentences.")
@@ -88,9 +88,10 @@ struct PrepareCommand: ParsableCommand {
         if samplesPerShard <= 0 { throw ValidationError("--samples-per-shard must be positive") }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
         if UncertaintyPolicy(rawValue: uncertain) == nil { throw ValidationError("--uncertain must be ones, zeros or ignore, got '\(uncertain)'") }
-        if (frontalOnly || minReportSentences != 0) && layout != .mimic {
-            throw ValidationError("--frontal-only and --min-report-sentences apply to mimic-cxr only")
+        if frontalOnly && layout != .mimic && layout != .chexpert {
+            throw ValidationError("--frontal-only applies to chexpert and mimic-cxr only")
         }
+        if minReportSentences != 0 && layout != .mimic { throw ValidationError("--min-report-sentences applies to mimic-cxr only") }
         if (labelColumns != nil || classes != nil) && layout != .csv && layout != .jsonl {
             throw ValidationError("--label-columns and --classes apply to csv and jsonl only")
         }
@@ -109,7 +110,7 @@ struct PrepareCommand: ParsableCommand {
         switch layout {
         case .nih: importer = NIHChestXray14Importer(root: root)
         case .covid: importer = COVIDCXRImporter(root: root, manifest: manifest, reports: reports)
-        case .chexpert: importer = CheXpertImporter(root: root, uncertainty: policy)
+        case .chexpert: importer = CheXpertImporter(root: root, uncertainty: policy, frontalOnly: frontalOnly)
         case .vindr: importer = VinDrCXRImporter(root: root, annotations: annotations)
         case .iu: importer = IUXrayImporter(root: root, reports: reports)
         case .mimic: importer = MIMICCXRImporter(root: root, uncertainty: policy, frontalOnly: frontalOnly, reports: reports)

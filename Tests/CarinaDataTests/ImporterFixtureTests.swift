@@ -115,6 +115,28 @@ func openIXML(id: String, findings: String, impression: String, mesh: [String], 
         #expect(samples[1].labels.count == 14 && samples[1].labels["Cardiomegaly"] == 1 && samples[1].patientID == "patient64541")
     }
 
+    @Test func chexpertFrontalOnlyLeavesOutLateralViews() throws {
+        let dir = try TemporaryDirectory("chexpert-views")
+        defer { dir.remove() }
+        let header = "Path,Sex,Age,Frontal/Lateral,AP/PA," + CheXpertImporter.findings.joined(separator: ",")
+        let labels = ",1.0" + String(repeating: ",", count: CheXpertImporter.findings.count - 1)
+        let views = [("patient00001/study1/view1_frontal.jpg", "Frontal", "AP"), ("patient00001/study1/view2_lateral.jpg", "Lateral", ""),
+                     ("patient00002/study1/view1_frontal.jpg", "Frontal", "PA"), ("patient00002/study1/view2_lateral.jpg", "Lateral", "")]
+        try dir.write(header + "\n" + views.map { "CheXpert-v1.0-small/train/\($0.0),Female,60,\($0.1),\($0.2)" + labels }.joined(separator: "\n") + "\n",
+                      to: "CheXpert-v1.0-small/train.csv")
+        for (i, view) in views.enumerated() {
+            try dir.write(try testImage(width: 24, height: 24, seed: i).encodeJPEG(), to: "CheXpert-v1.0-small/train/" + view.0)
+        }
+        let all = try CheXpertImporter(root: dir.path).records().map { try $0.get() }
+        let frontal = try CheXpertImporter(root: dir.path, frontalOnly: true).records().map { try $0.get() }
+        #expect(all.count == 4)
+        #expect(frontal.map(\.key) == [all[0].key, all[2].key] && frontal.allSatisfy { $0.metadata["frontal_lateral"] == "Frontal" })
+        let out = try TemporaryDirectory("chexpert-frontal-shards")
+        defer { out.remove() }
+        let manifest = try Prepare.run(CheXpertImporter(root: dir.path, frontalOnly: true), into: out.path, options: PrepareOptions()).manifest
+        #expect(manifest.sampleCount == 2)
+    }
+
     @Test func vindrSixteenBitPNGsKeepTheirDepthInShards() throws {
         let dir = try TemporaryDirectory("vindr-tree")
         defer { dir.remove() }

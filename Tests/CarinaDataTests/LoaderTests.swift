@@ -1,5 +1,5 @@
 // Augmentation keyed by sample, and the prefetching loader: same bytes as a serial assembly whatever the
-// threads, resumable on another world size, bad samples named or replaced.
+// threads, resumable on another world size, bad samples named or replaced; a subset of the findings.
 import Foundation
 import Testing
 import CarinaData
@@ -107,5 +107,17 @@ struct FlakySource: SampleSource {
         }
         let (batch, replaced) = try assembler(threads: 2, source: FlakySource(), skip: true).assemble(indices: [4, 5], epoch: 0)
         #expect(replaced == 1 && batch.indices == [4, 5])
+    }
+
+    @Test func aClassSubsetDropsTheOtherFindingsColumnsAndLabels() throws {
+        let kept = ["Pleural Effusion", "Cardiomegaly"]
+        let subset = ClassSubsetSource(source, classNames: kept)
+        #expect(subset.count == source.count && subset.classNames == kept)
+        let full = try BatchAssembler(source: source, transform: ImageTransform(size: 32, train: false), seed: 1).assemble(indices: [0, 3, 8], epoch: 0).batch
+        let part = try BatchAssembler(source: subset, transform: ImageTransform(size: 32, train: false), seed: 1).assemble(indices: [0, 3, 8], epoch: 0).batch
+        #expect(part.labels.shape == [3, 2] && part.images.scalars == full.images.scalars)
+        let c = source.classNames.count, columns = kept.map { source.classNames.firstIndex(of: $0)! }
+        for i in 0..<3 { for (j, k) in columns.enumerated() { #expect(part.labels.scalars[i * 2 + j] == full.labels.scalars[i * c + k]) } }
+        #expect(Set(try subset.sample(at: 3).labels.keys) == Set(kept))
     }
 }

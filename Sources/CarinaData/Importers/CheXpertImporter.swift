@@ -1,5 +1,6 @@
 // CheXpert (train.csv / valid.csv with 'Path' and 14 label columns as 1.0 / 0.0 / -1.0 / blank): blank is
 // absent (not negative), -1.0 follows the uncertainty policy. The official train/valid files give the split.
+// Option: frontal views only (the 'Frontal/Lateral' column is 'Frontal').
 // Not for: MIMIC-CXR's CheXpert-labeller file (MIMICCXRImporter reads the same columns per study).
 
 public struct CheXpertImporter: DatasetImporter {
@@ -10,12 +11,14 @@ public struct CheXpertImporter: DatasetImporter {
 
     public let root: String
     public let uncertainty: UncertaintyPolicy
+    public let frontalOnly: Bool
     public var layout: String { "chexpert" }
     public var classNames: [String]? { Self.findings }
 
-    public init(root: String, uncertainty: UncertaintyPolicy = .ignore) {
+    public init(root: String, uncertainty: UncertaintyPolicy = .ignore, frontalOnly: Bool = false) {
         self.root = root
         self.uncertainty = uncertainty
+        self.frontalOnly = frontalOnly
     }
 
     /// (file, official split) for train.csv and valid.csv in `root` or a CheXpert-v1.0* folder inside it.
@@ -38,9 +41,11 @@ public struct CheXpertImporter: DatasetImporter {
             let columns = try Self.findings.map { try csv.column($0) }
             let extra = [("sex", "Sex"), ("age", "Age"), ("frontal_lateral", "Frontal/Lateral"), ("ap_pa", "AP/PA")]
                 .compactMap { key, column in csv.optionalColumn(column).map { (key, $0) } }
+            let view = frontalOnly ? try csv.column("Frontal/Lateral") : nil
             let folder = csv.file.directory
-            all.append(AnySequence(csv.rows.lazy.map { row -> Result<ImportRecord, DataError> in
+            all.append(AnySequence(csv.rows.lazy.compactMap { row -> Result<ImportRecord, DataError>? in
                 if let error = csv.error(row) { return .failure(error) }
+                if let view, row.fields[view].trimmingWhitespace != "Frontal" { return nil }
                 var labels = [String: LabelValue]()
                 for (name, column) in zip(Self.findings, columns) {
                     switch LabelValues.parse(row.fields[column], uncertainty: self.uncertainty) {

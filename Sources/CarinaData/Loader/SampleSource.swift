@@ -1,5 +1,5 @@
 // Anything samples can be read from by index (a shard directory, the synthetic phantoms, a subset of
-// either): the loader's only view of a dataset. Not for: batching (BatchLoader).
+// either, a subset of its findings): the loader's only view of a dataset. Not for: batching (BatchLoader).
 
 public protocol SampleSource: Sendable {
     var count: Int { get }
@@ -24,3 +24,25 @@ public struct SubsetSource: SampleSource {
 }
 
 extension ShardDataset: SampleSource {}
+
+/// `base` with only the findings `classNames` (a subset of its own, in the order given): batches get
+/// those label columns, and samples carry only their labels, so the others are held out of training
+/// entirely (`data.holdOutClasses`). Images and reports are `base`'s.
+public struct ClassSubsetSource: SampleSource {
+    public let base: SampleSource
+    public let classNames: [String]
+    private let kept: Set<String>
+
+    public init(_ base: SampleSource, classNames: [String]) {
+        self.base = base
+        self.classNames = classNames
+        kept = Set(classNames)
+    }
+
+    public var count: Int { base.count }
+    public func sample(at index: Int) throws -> Sample {
+        var sample = try base.sample(at: index)
+        sample.labels = sample.labels.filter { kept.contains($0.key) }
+        return sample
+    }
+}
