@@ -53,8 +53,9 @@ public struct EvaluationSet: Sendable {
 
 public struct MethodEvaluation {
     public var settings: EvaluationSettings
-    public let tokenizer: WordPieceTokenizer?
-    public let contextLength: Int
+    /// The run's vocabulary and context; a method with its own `textEncoding` is evaluated with that.
+    public var tokenizer: WordPieceTokenizer?
+    public var contextLength: Int
     public let transform: ImageTransform
     public let workers: Int
     public let communicator: Communicator
@@ -87,7 +88,9 @@ public struct MethodEvaluation {
         let wasTraining = model.isTraining
         model.eval()
         defer { model.train(wasTraining) }
-        return try Autograd.withoutGrad { try evaluate(method, on: set, probe: probe) }
+        var evaluation = self
+        if let own = method.textEncoding { (evaluation.tokenizer, evaluation.contextLength) = (own.tokenizer, own.contextLength) }
+        return try Autograd.withoutGrad { try evaluation.evaluate(method, on: set, probe: probe) }
     }
 
     private func evaluate(_ method: TrainingMethod, on set: EvaluationSet, probe: EvaluationSet?) throws -> EvaluationReport {
@@ -118,7 +121,8 @@ public struct MethodEvaluation {
         }
         if wantsFeatures, embedder != nil, let probe {
             let probeClasses = probe.source.classNames
-            let shared = classes.indices.filter { probeClasses.contains(classes[$0]) }
+            // A probe learns from labels: held-out findings are not probed (it cannot score an unseen class).
+            let shared = classes.indices.filter { probeClasses.contains(classes[$0]) && !settings.heldOutClasses.contains(classes[$0]) }
             guard !shared.isEmpty else {
                 throw ConfigError("linear probe: \(probe.name) has none of the classes of \(set.name) (\(classes.joined(separator: ", ")))")
             }

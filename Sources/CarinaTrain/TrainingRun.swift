@@ -214,7 +214,8 @@ public final class TrainingRun {
         }
 
         let requirements = method.requirements
-        let text = requirements.tokens ? TextPipeline(tokenizer: tokenizer, contextLength: config.data.contextLength, requirements: requirements,
+        let reading = method.textEncoding ?? TextEncoding(tokenizer: tokenizer, contextLength: config.data.contextLength)
+        let text = requirements.tokens ? TextPipeline(tokenizer: reading.tokenizer, contextLength: reading.contextLength, requirements: requirements,
                                                       augmentation: config.data.augment ? textAugment : .none, training: true) : nil
         let assembler = BatchAssembler(source: trainSource, transform: transform(train: true), seed: config.seed, text: text,
                                        threads: config.data.workers, skipBadSamples: config.data.skipBadSamples)

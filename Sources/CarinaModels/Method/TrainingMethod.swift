@@ -33,6 +33,20 @@ public protocol TrainingMethod: AnyObject {
     func loss(_ batch: Batch, context: StepContext) throws -> (loss: Tensor, metrics: [String: Float])
     /// Called after each optimizer step (CLIP clamps its logit scale to [0, ln 100] here, as open_clip).
     func optimizerStepped()
+    /// The vocabulary and context length this method reads text with when it brings its own: a method on
+    /// another run's text tower reads with that run's (PsPG with its CLIP's). nil: the run's.
+    var textEncoding: TextEncoding? { get }
+}
+
+/// How texts become token ids for a text tower.
+public struct TextEncoding: Sendable {
+    public let tokenizer: WordPieceTokenizer
+    public let contextLength: Int
+
+    public init(tokenizer: WordPieceTokenizer, contextLength: Int) {
+        self.tokenizer = tokenizer
+        self.contextLength = contextLength
+    }
 }
 
 extension TrainingMethod {
@@ -43,6 +57,7 @@ extension TrainingMethod {
     public var weightSources: [WeightSource] { [] }
     public func weightsLoaded() throws {}
     public func optimizerStepped() {}
+    public var textEncoding: TextEncoding? { nil }
 }
 
 /// The optimiser settings of a parameter.

@@ -47,7 +47,7 @@ public final class PromptLearningModel: Module {
     }
 }
 
-public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses {
+public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, EmbedsImagesAndTexts {
     public enum Kind: String, Sendable, CaseIterable {
         case pspg, coop, dualcoop
     }
@@ -232,7 +232,7 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses {
         // ASL is a sum over entries, so the ranks' sums add up to the one-process loss.
         let asl = try AsymmetricLoss.loss(logits: logits, labels: labels, gammaPositive: config.gammaPositive,
                                           gammaNegative: config.gammaNegative, clip: config.aslClip, reduction: .sum)
-        var total = try asl * config.aslWeight
+        var total = asl * config.aslWeight
         var metrics: [String: Float] = ["asl": try context.globalSum(asl.item), "scale": network.scale().item]
         // The ranking and pair terms couple the images of the global batch: each rank computes them whole
         // over gathered values (with gradient back to their rows) and takes a 1/N share.
@@ -277,6 +277,14 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses {
         guard b > 0 else { return Tensor.zeros([0, classes.count]) }
         return try logits(side.scoring, positive: positive, negative: negative)
     }
+
+    // The frozen CLIP itself, evaluated beside the learned prompts: fixed-prompt zero-shot and a linear
+    // probe on its image embeddings (the baselines of PsPG's comparison), with its own vocabulary.
+    public var textEncoding: TextEncoding? { TextEncoding(tokenizer: tokenizer, contextLength: network.clip.config.contextLength) }
+    public func imageFeatures(_ images: Tensor) throws -> Tensor { try network.clip.embedImages(images) }
+    public func imageEmbeddings(_ images: Tensor) throws -> Tensor { try network.clip.embedImages(images) }
+    public func textEmbeddings(ids: IndexTensor, padding: Tensor) throws -> Tensor { try network.clip.embedText(ids, padding: padding) }
+    public var similarityScale: Float { Autograd.withoutGrad { network.clip.logitScale().item } }
 
     // MARK: registration
 
