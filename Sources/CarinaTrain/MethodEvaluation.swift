@@ -139,8 +139,8 @@ public struct MethodEvaluation {
                                        testLabels: Tensor(shape: [n, names.count], values: select(pass.labels, shared, of: c)),
                                        classNames: names, fraction: fraction)
                 let pct = fraction * 100 == (fraction * 100).rounded() ? "\(Int(fraction * 100))" : "\(fraction * 100)"
-                sections.append(classification("probe_\(pct)pct", "linear probe \(pct) %", scores: r.testScores,
-                                                labels: select(pass.labels, shared, of: c), names: names, threshold: nil))
+                sections += classificationBySeen("probe_\(pct)pct", "linear probe \(pct) %", scores: r.testScores,
+                                                labels: select(pass.labels, shared, of: c), names: names, threshold: nil)
             }
         }
         if !scoredClasses.isEmpty, scorer != nil {

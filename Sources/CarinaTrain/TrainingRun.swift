@@ -225,6 +225,11 @@ public final class TrainingRun {
             + "\(trainSource.count) samples, \(communicator.size) rank(s) x \(config.train.globalBatch / communicator.size) per step, "
             + "steps \(trainer.step)..<\(plan.totalSteps)" + (plan.stages.count > 1 ? " in \(plan.stages.count) stages (\(plan.stages.map(\.name).joined(separator: ", ")))" : ""))
 
+        if restored == nil {
+            try trainer.metrics?.append(MetricsRecord(step: trainer.step, kind: "model", values: [
+                "parameters": Double(method.model.parameterCount()), "trainable_parameters": Double(method.model.parameterCount(trainableOnly: true)),
+                "ranks": Double(communicator.size), "global_batch": Double(config.train.globalBatch)], time: 0))
+        }
         trainer.showsProgressBar = communicator.rank == 0 && ProgressBar.isTerminal
         if let stopCheck { trainer.stopCheck = { [unowned trainer] in stopCheck(trainer.step) } } else { StopSignal.install() }
         var selection = Selection(config.eval, restored: restored?.contents.state)

@@ -7,7 +7,7 @@ struct Carina: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "carina",
         abstract: "Train and evaluate medical vision-language models on chest X-rays, data-parallel over MPI.",
-        subcommands: [TrainCommand.self, EvalCommand.self, PrepareCommand.self, SynthCommand.self, VocabCommand.self, PlotCommand.self, ModelCommand.self, CheckpointCommand.self,
+        subcommands: [TrainCommand.self, EvalCommand.self, PrepareCommand.self, SynthCommand.self, VocabCommand.self, PlotCommand.self, CompareCommand.self, ModelCommand.self, CheckpointCommand.self,
                       BenchCommand.self, SelfTestCommand.self]
     )
 }

@@ -184,6 +184,53 @@ import CarinaTrain
         #expect(report.section("zero_shot") != nil)
     }
 
+    @Test func trainedPromptsBeatTheirStartOnAFrozenCLIP() throws {
+        let dir = try temporaryDirectory()
+        let clip = tinyCLIPRunConfig(steps: 300, checkpointEvery: 0, eval: "  linearProbe: false\n  zeroShot: false\n  retrieval: false\n  compareUntrained: false")
+            .replacingOccurrences(of: "syntheticCount: 120", with: "syntheticCount: 480")
+            .replacingOccurrences(of: "Width: 16", with: "Width: 32").replacingOccurrences(of: "embedDim: 8", with: "embedDim: 32")
+        try clip.write(toFile: dir + "/clip.yaml", atomically: true, encoding: .utf8)
+        try train(dir + "/clip.yaml", dir + "/clip", ranks: 1)
+        let yaml = """
+            method: pspg
+            seed: 3
+            model:
+              clipFrom: \(dir)/clip
+              promptLength: 4
+              decoderHidden: 16
+              decoderHeads: 2
+            data:
+              syntheticCount: 480
+              imageSize: 32
+              holdOutClasses: [Edema]
+              workers: 2
+            train:
+              globalBatch: 16
+              steps: 80
+              optimizer: adamw
+              nesterov: true
+              learningRate: 1.0e-3
+              weightDecay: 0.05
+              warmupSteps: 5
+              clipGradNorm: 1.0
+              checkpointEvery: 0
+            eval:
+              linearProbe: false
+              retrieval: false
+              bootstrap: 0
+            """
+        try yaml.write(toFile: dir + "/pspg.yaml", atomically: true, encoding: .utf8)
+        let summary = try train(dir + "/pspg.yaml", dir + "/pspg", ranks: 2)
+        let report = try #require(summary.evaluation), untrained = try #require(summary.untrained)
+        let learned = try #require(report.values["classifier_seen/macro_auc"]), fixed = try #require(report.values["zero_shot_seen/macro_auc"])
+        let before = try #require(untrained.values["classifier_seen/macro_auc"])
+        // Training the prompts clearly helps (0.444 -> 0.530 here). On this 300-step, 32-px CLIP the fixed prompt pair still
+        // scores 0.620: beating it is not asserted (see README, "Prompt learning", for what is measured at larger size).
+        #expect(learned > before + 0.05, "PsPG \(learned), fixed prompts \(fixed), untrained prompts \(before)")
+        // The held-out finding is scored from its name alone.
+        #expect(report.values["classifier_unseen/macro_auc"] != nil && report.section("classifier_unseen")?.perClass.map(\.name) == ["Edema"])
+    }
+
     @Test func badClipFromStopsAtStartUp() throws {
         let dir = try temporaryDirectory()
         let clip = try clipRun(dir, steps: 1)

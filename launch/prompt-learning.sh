@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# PsPG's comparison in one command: on the quickstart's CLIP-tiny (trained first if runs/quickstart is
+# missing), trains CoOp, DualCoOp and PsPG on the phantoms' findings with two findings held out of training
+# (configs/{coop,dualcoop,pspg}-tiny.yaml), and prints one table: seen and unseen macro AUC and mAP,
+# trainable parameters, minutes. The fixed-prompt zero-shot and linear-probe rows are the frozen CLIP
+# evaluated inside the PsPG run (the probe needs labels, so it has no unseen column).
+# Where ../shared/data is present (launch/real-data.sh prepared shards/nih and runs/clip-covid), the same
+# on NIH ChestX-ray14's findings from the CLIP pretrained on the COVID notes (REAL=0 skips it).
+#   launch/prompt-learning.sh
+#   CARINA_BINARY=path launch/prompt-learning.sh     # use this carina binary instead of building one
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then export PATH="/opt/swift/usr/bin:$PATH"; fi
+bash launch/setup.sh
+if [[ -z ${CARINA_BINARY:-} ]]; then
+    swift build -c release
+    export CARINA_BINARY=.build/release/carina
+fi
+carina=$CARINA_BINARY
+[[ -f runs/quickstart/checkpoints/latest ]] || launch/quickstart.sh
+
+table() {  # table TITLE SUFFIX: the runs runs/METHOD-SUFFIX side by side
+    local s=$2
+    echo
+    echo "$1"
+    "$carina" compare \
+        "runs/pspg-$s#zero_shot=fixed-prompt zero-shot (frozen CLIP)" "runs/pspg-$s#probe_100pct=linear probe on CLIP features" \
+        "runs/coop-$s=CoOp" "runs/dualcoop-$s=DualCoOp" "runs/pspg-$s=PsPG" \
+        --metric "_seen/macro_auc=seen macro AUC" --metric "_unseen/macro_auc=unseen macro AUC" \
+        --metric "_seen/map=seen mAP" --metric "_unseen/map=unseen mAP"
+}
+
+for method in coop dualcoop pspg; do
+    launch/mpirun.sh 2 train --config "configs/$method-tiny.yaml" --run-dir "runs/$method-tiny"
+done
+table "Phantoms: CLIP-tiny (runs/quickstart), 7 findings seen, Atelectasis and Edema unseen" tiny
+
+data=${DATA:-../shared/data}
+if [[ ${REAL:-1} == 1 && -d $data/nih-cxr14-1000 ]]; then
+    [[ -f runs/clip-covid/checkpoints/latest && -f shards/nih/dataset.json ]] || CARINA_BINARY=$carina launch/real-data.sh
+    for method in coop dualcoop pspg; do
+        launch/mpirun.sh 2 train --config "configs/$method-nih.yaml" --run-dir "runs/$method-nih"
+    done
+    table "NIH ChestX-ray14 (1000 films): CLIP-tiny pretrained on COVID notes (runs/clip-covid), 12 findings seen, Pneumonia and Edema unseen" nih
+fi
