@@ -46,10 +46,12 @@ public struct RunConfigFile {
 
     /// Builds the method named by the config for this data; returns it with its resolved `model:` section
     /// as YAML.
-    public func buildMethod(classNames: [String], vocabularySize: Int, tokenizer: WordPieceTokenizer? = nil) throws -> (method: TrainingMethod, resolvedModel: String) {
+    /// `readRun` reads the runs a method builds on (default: their checkpoints and run directories).
+    public func buildMethod(classNames: [String], vocabularySize: Int, tokenizer: WordPieceTokenizer? = nil,
+                            readRun: (@Sendable (String) throws -> SourceRun)? = nil) throws -> (method: TrainingMethod, resolvedModel: String) {
         var context = MethodContext(seed: run.seed, imageSize: run.data.imageSize, contextLength: run.data.contextLength,
                                     vocabularySize: vocabularySize, classNames: classNames, tokenizer: tokenizer)
-        context.readRun = { try RunConfigFile.sourceRun($0) }
+        context.readRun = readRun ?? { try RunConfigFile.sourceRun($0) }
         let section = ModelSection(values: modelSection, source: path)
         let method = try MethodRegistry.registration(run.method, source: path).build(section, context)
         return (method, section.resolved)
@@ -74,9 +76,14 @@ extension RunConfigFile {
             found = candidate
             break
         }
-        return SourceRun(checkpoint: checkpoint, method: file.run.method, model: ModelSection(values: file.modelSection, source: file.path),
-                         imageSize: file.run.data.imageSize, imageChannels: 1, contextLength: file.run.data.contextLength,
-                         tokenizer: tokenizer, vocabularyPath: found)
+        return file.asSourceRun(checkpoint: checkpoint, tokenizer: tokenizer, vocabularyPath: found)
+    }
+
+    /// This config as a run another method builds on, with the given checkpoint and vocabulary.
+    public func asSourceRun(checkpoint: String, tokenizer: WordPieceTokenizer?, vocabularyPath: String?) -> SourceRun {
+        SourceRun(checkpoint: checkpoint, method: run.method, model: ModelSection(values: modelSection, source: path),
+                  imageSize: run.data.imageSize, imageChannels: 1, contextLength: run.data.contextLength,
+                  tokenizer: tokenizer, vocabularyPath: vocabularyPath)
     }
 }
 

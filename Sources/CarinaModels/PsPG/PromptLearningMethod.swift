@@ -333,6 +333,7 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
             }
             var clipDefaults = CLIPConfig()
             (clipDefaults.imageSize, clipDefaults.imageChannels, clipDefaults.contextLength) = (run.imageSize, run.imageChannels, run.contextLength)
+            if let found = run.tokenizer { clipDefaults.vocabSize = found.vocabularySize }  // a recorded config states it; a bare one takes it from the data
             defaults.clip = try run.model.decode(CLIPConfig.self, defaults: clipDefaults)
             guard let found = run.tokenizer else {
                 throw ConfigError("\(source): model.clipFrom: no vocabulary found for \(run.checkpoint) (neither its data.vocabulary nor vocab.txt in its run directory)")
