@@ -10,12 +10,7 @@
 #   CARINA_BINARY=path launch/prompt-learning.sh     # use this carina binary instead of building one
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then export PATH="/opt/swift/usr/bin:$PATH"; fi
-bash launch/setup.sh
-if [[ -z ${CARINA_BINARY:-} ]]; then
-    swift build -c release
-    export CARINA_BINARY=.build/release/carina
-fi
+source launch/carina-binary.sh
 carina=$CARINA_BINARY
 [[ -f runs/quickstart/checkpoints/latest ]] || launch/quickstart.sh
 

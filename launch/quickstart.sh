@@ -11,14 +11,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 start=$SECONDS
 
-if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then
-    export PATH="/opt/swift/usr/bin:$PATH"
-fi
-bash launch/setup.sh
-if [[ -z ${CARINA_BINARY:-} ]]; then
-    swift build -c release
-    export CARINA_BINARY=.build/release/carina
-fi
+source launch/carina-binary.sh
 
 config=${CONFIG:-configs/clip-tiny.yaml}
 run_dir=${RUN_DIR:-runs/quickstart}

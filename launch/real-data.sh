@@ -17,12 +17,7 @@ for d in covid-cxr nih-cxr14-1000 nih-pneumonia-1000; do
         exit 1
     fi
 done
-if ! command -v swift >/dev/null 2>&1 && [[ -x /opt/swift/usr/bin/swift ]]; then export PATH="/opt/swift/usr/bin:$PATH"; fi
-bash launch/setup.sh
-if [[ -z ${CARINA_BINARY:-} ]]; then
-    swift build -c release
-    export CARINA_BINARY=.build/release/carina
-fi
+source launch/carina-binary.sh
 carina=$CARINA_BINARY
 [[ -f shards/covid/dataset.json ]] || $carina prepare covid-cxr --root "$data/covid-cxr" --out shards/covid --allow-empty-reports
 [[ -f shards/nih/dataset.json ]] || $carina prepare nih-cxr14 --root "$data/nih-cxr14-1000" --out shards/nih --image-size 128 --resize square

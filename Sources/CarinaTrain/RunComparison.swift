@@ -36,14 +36,18 @@ public struct RunComparison {
 
     /// A Markdown table with a column per metric — the key is the row's section followed by the metric's
     /// suffix (`_seen/macro_auc`, `/map`), "—" where a run has none — then trainable parameters and
-    /// training minutes.
+    /// training minutes (on `classifier` rows: the other sections evaluate parts the run did not train).
     public func table(metrics: [(suffix: String, title: String)]) -> String {
         var lines = ["| run | " + metrics.map(\.title).joined(separator: " | ") + " | trainable parameters | minutes |",
                      "|---|" + String(repeating: "---:|", count: metrics.count + 2)]
         for row in rows {
             let cells = metrics.map { m in row.values[row.section + m.suffix].map { $0.isNaN ? "—" : String(format: "%.3f", $0) } ?? "—" }
-            let parameters = row.trainableParameters.map { String(format: "%.0f", $0) } ?? "—"
-            lines.append("| \(row.label) | " + cells.joined(separator: " | ") + " | \(parameters) | " + String(format: "%.1f", row.trainingSeconds / 60) + " |")
+            // A run's size and time belong to its method's own scores; another section (zero-shot or a probe
+            // of its frozen parts) did not train them.
+            let own = row.section == "classifier"
+            let parameters = own ? row.trainableParameters.map { String(format: "%.0f", $0) } ?? "—" : "—"
+            let minutes = own ? String(format: "%.1f", row.trainingSeconds / 60) : "—"
+            lines.append("| \(row.label) | " + cells.joined(separator: " | ") + " | \(parameters) | \(minutes) |")
         }
         return lines.joined(separator: "\n")
     }
