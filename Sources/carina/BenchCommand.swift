@@ -94,12 +94,15 @@ struct BenchTrainCommand: ParsableCommand {
             let phantoms = SyntheticCXR(count: max(run.train.globalBatch, 64), seed: 3, imageSize: run.data.imageSize)
             let tokenizer = try WordPieceTokenizer(vocabulary: VocabularyBuilder.build(corpus: (0..<phantoms.count).map { phantoms.report(at: $0) },
                                                                                        size: run.data.vocabularySize))
-            let (method, _) = try file.buildMethod(classNames: phantoms.classNames, vocabularySize: tokenizer.vocabularySize, tokenizer: tokenizer)
-            let trainer = try Trainer(config: run, method: method, communicator: mpi.world, runDirectory: nil) { _ in }
+            let classes = phantoms.classNames.filter { !run.data.holdOutClasses.contains($0) }
+            let (method, _) = try file.buildMethod(classNames: classes, vocabularySize: tokenizer.vocabularySize, tokenizer: tokenizer)
+            // A config counted in epochs gets a nominal epoch of 100 steps: only the schedule's values depend on it.
+            let plan = try TrainingPlan(run, batchesPerEpoch: 100, method: method, source: config)
+            let trainer = try Trainer(config: run, method: method, communicator: mpi.world, runDirectory: nil, plan: plan) { _ in }
             let b = run.train.globalBatch / mpi.size
             let text = method.requirements.tokens
                 ? TextPipeline(tokenizer: tokenizer, contextLength: run.data.contextLength, requirements: method.requirements, training: true) : nil
-            let batch = try BatchAssembler(source: phantoms, transform: run.data.transform(train: true), seed: 3, text: text)
+            let batch = try BatchAssembler(source: ClassSubsetSource(phantoms, classNames: classes), transform: run.data.transform(train: true), seed: 3, text: text)
                 .assemble(indices: Array((mpi.rank * b)..<((mpi.rank + 1) * b)), epoch: 0).batch
             var bench = TrainStepBenchmark()
             bench.steps = steps
