@@ -2,12 +2,18 @@
 // observed" / "no {finding}"), embedded by the report encoder; an image's logit of the finding is its
 // scaled similarity margin, its probability the softmax over the pair. Not for: embedding (the model does).
 import CarinaNN
+import Foundation
 
 public enum ZeroShot {
-    /// The prompt pair of a finding, lower-cased as reports are.
-    public static func prompts(for finding: String) -> (positive: String, negative: String) {
+    /// Carina's prompt pair, worded as the reports word findings: "{} is observed" / "no {}".
+    public static let defaultTemplates = (positive: "{} is observed", negative: "no {}")
+
+    /// The prompt pair of a finding from templates whose "{}" stands for the finding, lower-cased as
+    /// reports are (PsPG's fixed-prompt baseline: "Findings suggesting {}." / "No evidence of {}.").
+    public static func prompts(for finding: String, templates: (positive: String, negative: String) = defaultTemplates)
+        -> (positive: String, negative: String) {
         let f = finding.lowercased()
-        return ("\(f) is observed", "no \(f)")
+        return (templates.positive.replacingOccurrences(of: "{}", with: f), templates.negative.replacingOccurrences(of: "{}", with: f))
     }
 
     /// images (N, E), positive and negative prompt embeddings (C, E), all L2-normalised -> logits (N, C) =

@@ -24,6 +24,8 @@ public struct EvaluationSettings: Sendable {
     public var seed: UInt64 = 0
     /// Labels no prompt pair can describe ("No Finding"): left out of zero-shot classification.
     public var zeroShotExcluded: Set<String> = ["No Finding"]
+    /// The zero-shot prompt pair, "{}" standing for the finding.
+    public var zeroShotTemplates = ZeroShot.defaultTemplates
     /// Findings held out of training (`data.holdOutClasses`): when there are any, the zero-shot and
     /// classifier sections are also reported over the seen findings alone (`zero_shot_seen`,
     /// `classifier_seen`) and over the held-out ones (`zero_shot_unseen`, `classifier_unseen`).
@@ -34,6 +36,7 @@ public struct EvaluationSettings: Sendable {
     public init(_ eval: EvalConfig, seed: UInt64) {
         (zeroShot, linearProbe, retrieval, classifier) = (eval.zeroShot, eval.linearProbe, eval.retrieval, eval.classifier)
         (probeFractions, probeC, bootstrap, batch, pairRetrievalSamples) = (eval.probeFractions, eval.probeC, eval.bootstrap, eval.batch, eval.pairRetrievalSamples)
+        zeroShotTemplates = (eval.zeroShotPositive, eval.zeroShotNegative)
         self.seed = seed
     }
 }
@@ -109,7 +112,7 @@ public struct MethodEvaluation {
             let columns = classes.indices.filter { !settings.zeroShotExcluded.contains(classes[$0]) }
             if !columns.isEmpty {
                 let names = columns.map { classes[$0] }
-                let prompts = names.map { ZeroShot.prompts(for: $0) }
+                let prompts = names.map { ZeroShot.prompts(for: $0, templates: settings.zeroShotTemplates) }
                 let pos = try embed(prompts.map(\.positive), joint, tokenizer), neg = try embed(prompts.map(\.negative), joint, tokenizer)
                 let e = pass.embedWidth
                 // Ranked by the scaled logit difference: the pairwise softmax saturates to 1.0 in Float32.

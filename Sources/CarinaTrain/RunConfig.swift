@@ -183,6 +183,10 @@ public struct EvalConfig: Codable, Sendable, Equatable {
     public var linearProbe = true
     public var retrieval = true
     public var classifier = true
+    /// The zero-shot prompt pair, "{}" standing for the finding (lower-cased). PsPG's fixed-prompt
+    /// baseline is "Findings suggesting {}." / "No evidence of {}.".
+    public var zeroShotPositive = "{} is observed"
+    public var zeroShotNegative = "no {}"
     /// Also evaluate the untrained model (the same starting weights) for comparison: what training adds.
     public var compareUntrained = true
     /// Fractions of the labelled training features the linear probe trains on, the probe's inverse

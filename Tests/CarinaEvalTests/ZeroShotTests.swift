@@ -13,6 +13,7 @@ import Foundation
         #expect(abs(p.item - 1 / (1 + Float(exp(-6.0)))) < 1e-6)
         #expect(abs(try ZeroShot.logits(images: img, positive: pos, negative: neg, scale: 10).item - 6) < 1e-5)
         #expect(ZeroShot.prompts(for: "Pleural Effusion") == ("pleural effusion is observed", "no pleural effusion"))
+        #expect(ZeroShot.prompts(for: "Edema", templates: ("Findings suggesting {}.", "No evidence of {}.")) == ("Findings suggesting edema.", "No evidence of edema."))
     }
 
     @Test func logitsKeepTheOrderThatSaturatedProbabilitiesTie() throws {

@@ -224,8 +224,9 @@ import CarinaTrain
         let report = try #require(summary.evaluation), untrained = try #require(summary.untrained)
         let learned = try #require(report.values["classifier_seen/macro_auc"]), fixed = try #require(report.values["zero_shot_seen/macro_auc"])
         let before = try #require(untrained.values["classifier_seen/macro_auc"])
-        // Training the prompts clearly helps (0.444 -> 0.530 here). On this 300-step, 32-px CLIP the fixed prompt pair still
-        // scores 0.620: beating it is not asserted (see README, "Prompt learning", for what is measured at larger size).
+        // Training the prompts clearly helps (0.444 -> 0.530 here). This 300-step, 32-px CLIP's image embeddings vary along
+        // about one direction (PsPG's and Carina's fixed prompt pairs give the same 0.620 to the digit), so a class is read by
+        // a sign, not a direction; beating the fixed prompts is measured at the quickstart's size (README, "Prompt learning").
         #expect(learned > before + 0.05, "PsPG \(learned), fixed prompts \(fixed), untrained prompts \(before)")
         // The held-out finding is scored from its name alone.
         #expect(report.values["classifier_unseen/macro_auc"] != nil && report.section("classifier_unseen")?.perClass.map(\.name) == ["Edema"])
