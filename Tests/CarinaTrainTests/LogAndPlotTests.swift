@@ -1,14 +1,11 @@
 // Metrics JSON lines round-trip, the progress line reads as documented, and the plot draws every series.
 import Foundation
 import Testing
+import CarinaTestSupport
 import CarinaTrain
 
 @Suite struct LogAndPlotTests {
-    func temporaryDirectory() throws -> String {
-        let dir = NSTemporaryDirectory() + "carina-log-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    func temporaryDirectory() throws -> String { try makeTemporaryDirectory("log") }
 
     @Test func metricsAppendAndReadBack() throws {
         let dir = try temporaryDirectory()

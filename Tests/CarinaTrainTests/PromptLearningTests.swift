@@ -148,11 +148,7 @@ import CarinaTrain
         return path
     }
 
-    func temporaryDirectory() throws -> String {
-        let dir = NSTemporaryDirectory() + "carina-pspg-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        return dir
-    }
+    func temporaryDirectory() throws -> String { try makeTemporaryDirectory("pspg") }
 
     @Test func trainsPromptsOnAFrozenCLIPRun() throws {
         let dir = try temporaryDirectory()

@@ -2,12 +2,12 @@
 // evaluation, trainable parameters from the "model" record, training time summed over resumed sessions.
 import Foundation
 import Testing
+import CarinaTestSupport
 import CarinaTrain
 
 @Suite struct RunComparisonTests {
     func run(_ records: [MetricsRecord]) throws -> String {
-        let dir = NSTemporaryDirectory() + "carina-compare-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try makeTemporaryDirectory("compare")
         let log = try MetricsLog(directory: dir)
         for r in records { try log.append(r) }
         return dir
