@@ -37,6 +37,13 @@ public final class TrainingRun {
         // stops after N steps.
         if let overrideSteps, config.train.stages.isEmpty { (config.train.steps, config.train.epochs) = (overrideSteps, 0) }
         self.overrideSteps = overrideSteps
+        for (key, value, range) in [("data.imageSize", config.data.imageSize, 8...4096), ("data.contextLength", config.data.contextLength, 2...8192),
+                                    ("train.globalBatch", config.train.globalBatch, 1...1_000_000)] where !range.contains(value) {
+            throw ConfigError("\(configPath): \(key) is \(value); it must be in \(range.lowerBound)...\(range.upperBound)")
+        }
+        guard config.train.globalBatch % communicator.size == 0 else {
+            throw ConfigError("\(configPath): train.globalBatch \(config.train.globalBatch) does not split over \(communicator.size) ranks")
+        }
         guard ["max", "min"].contains(config.eval.selectMode) else {
             throw ConfigError("\(configPath): eval.selectMode must be max or min, got '\(config.eval.selectMode)'")
         }

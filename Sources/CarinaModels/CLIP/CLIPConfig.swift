@@ -28,6 +28,47 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
 
     public init() {}
 
+    /// Checks every size before anything is allocated: positive, within generous limits (far above any
+    /// published model, far below what would exhaust memory), and consistent (patches tile the image,
+    /// widths split into heads). `path` is the key path of this section ("model", "model.encoder").
+    public func validate(source: String, path: String) throws {
+        func check(_ key: String, _ value: Int, _ range: ClosedRange<Int>) throws {
+            guard range.contains(value) else {
+                throw ConfigError("\(source): \(path).\(key) is \(value); it must be in \(range.lowerBound)...\(range.upperBound)")
+            }
+        }
+        try check("imageSize", imageSize, 8...4096)
+        try check("imageChannels", imageChannels, 1...4)
+        try check("visionWidth", visionWidth, 1...16384)
+        try check("visionHeads", visionHeads, 1...visionWidth)
+        try check("textWidth", textWidth, 1...16384)
+        try check("textHeads", textHeads, 1...textWidth)
+        try check("textDepth", textDepth, 0...256)
+        try check("vocabSize", vocabSize, 5...1_000_000)
+        try check("contextLength", contextLength, 2...8192)
+        try check("embedDim", embedDim, 1...16384)
+        guard mlpRatio > 0, mlpRatio <= 64 else { throw ConfigError("\(source): \(path).mlpRatio is \(mlpRatio); it must be in (0, 64]") }
+        guard initialTemperature > 0, initialTemperature.isFinite else {
+            throw ConfigError("\(source): \(path).initialTemperature is \(initialTemperature); it must be positive")
+        }
+        for (key, width, heads) in [("visionWidth", visionWidth, visionHeads), ("textWidth", textWidth, textHeads)] where width % heads != 0 {
+            throw ConfigError("\(source): \(path).\(key) \(width) does not split into \(heads) heads")
+        }
+        switch imageEncoder {
+        case .vit:
+            try check("patchSize", patchSize, 1...imageSize)
+            try check("visionDepth", visionDepth, 0...256)
+            guard imageSize % patchSize == 0 else {
+                throw ConfigError("\(source): \(path).patchSize \(patchSize) does not tile \(imageSize)-px images (data.imageSize)")
+            }
+        case .resnet:
+            try check("resnetWidth", resnetWidth, 1...4096)
+            guard (1...8).contains(resnetBlocks.count), resnetBlocks.allSatisfy({ (0...64).contains($0) }) else {
+                throw ConfigError("\(source): \(path).resnetBlocks \(resnetBlocks) must list 1 to 8 stages of 0 to 64 blocks")
+            }
+        }
+    }
+
     /// A very small model for tests (8 px images, 2 patches per side, 1 layer per encoder).
     public static var test: CLIPConfig {
         var c = CLIPConfig()

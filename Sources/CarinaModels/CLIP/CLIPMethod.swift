@@ -41,6 +41,7 @@ public final class CLIPMethod: TrainingMethod, EmbedsImagesAndTexts {
         defaults.contextLength = context.contextLength
         defaults.vocabSize = context.vocabularySize
         let config = try section.decode(CLIPConfig.self, defaults: defaults)
+        try config.validate(source: section.source, path: "model")
         for (key, value, data) in [("imageSize", config.imageSize, context.imageSize), ("contextLength", config.contextLength, context.contextLength),
                                    ("vocabSize", config.vocabSize, context.vocabularySize)] where value != data {
             throw ConfigError("\(section.source): model.\(key) is \(value) but the data gives \(data); set it in the data section only")

@@ -101,6 +101,7 @@ public final class FineTuneMethod: TrainingMethod, ScoresImageClasses, EmbedsIma
         defaults.encoder.imageSize = context.imageSize
         defaults.encoder.imageChannels = context.imageChannels
         let config = try section.decode(FineTuneConfig.self, defaults: defaults)
+        try config.encoder.validate(source: section.source, path: "model.encoder")
         guard config.encoder.imageSize == context.imageSize else {
             throw ConfigError("\(section.source): model.encoder.imageSize is \(config.encoder.imageSize) but the data gives \(context.imageSize); set it in the data section only")
         }

@@ -350,6 +350,7 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
                               + "leave model.clip out: the run's sizes are used")
         }
         let c = config.clip
+        try c.validate(source: config.clipFrom.isEmpty ? source : "\(source) (model.clipFrom's recorded config)", path: "model.clip")
         guard c.imageSize == context.imageSize, c.imageChannels == context.imageChannels else {
             throw ConfigError("\(source): the CLIP\(config.clipFrom.isEmpty ? "" : " at \(config.clipFrom)") takes \(c.imageSize)-px images with "
                               + "\(c.imageChannels) channel(s); data.imageSize is \(context.imageSize) with \(context.imageChannels)")

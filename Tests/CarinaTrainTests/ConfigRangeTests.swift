@@ -1,0 +1,53 @@
+// Config sizes are range-checked before anything is allocated, with the file and the key path: a zero
+// patch or head count (a division by zero), a negative or huge size (a trap or a terabyte allocation), a
+// global batch of zero or one that does not split over the ranks.
+import Foundation
+import Testing
+import CarinaData
+import CarinaDist
+import CarinaModels
+import CarinaTestSupport
+import CarinaTrain
+
+@Suite struct ConfigRangeTests {
+    /// The error building the model section `model` (YAML lines) of `method` gives, or "no error".
+    func modelError(_ method: String, _ model: String) -> String {
+        do {
+            let file = try RunConfigFile(yaml: "method: \(method)\nmodel:\n\(model)\ndata:\n  imageSize: 32\n", source: "bad.yaml")
+            _ = try file.buildMethod(classNames: PhantomFindings.classNames, vocabularySize: 100)
+            return "no error"
+        } catch { return "\(error)" }
+    }
+
+    @Test func modelSizesAreCheckedWithTheirKeys() {
+        for (model, expected) in [("  patchSize: 0", "bad.yaml: model.patchSize is 0"), ("  visionHeads: 0", "bad.yaml: model.visionHeads is 0"),
+                                  ("  visionWidth: 1000000000", "bad.yaml: model.visionWidth is 1000000000"),
+                                  ("  patchSize: 5", "model.patchSize 5 does not tile 32-px images"),
+                                  ("  textWidth: 10\n  textHeads: 3", "model.textWidth 10 does not split into 3 heads"),
+                                  ("  imageEncoder: resnet\n  resnetBlocks: []", "model.resnetBlocks [] must list"),
+                                  ("  initialTemperature: 0", "model.initialTemperature is 0.0")] {
+            let error = modelError("clip", model)
+            #expect(error.contains(expected), "\(model): \(error)")
+        }
+        #expect(modelError("finetune", "  encoder:\n    visionHeads: 0").contains("bad.yaml: model.encoder.visionHeads is 0"))
+        #expect(modelError("pspg", "  clip:\n    patchSize: 0").contains("bad.yaml: model.clip.patchSize is 0"))
+        #expect(modelError("clip", "  patchSize: 8") == "no error")
+    }
+
+    @Test func dataAndBatchSizesAreCheckedWithTheirKeys() throws {
+        let dir = try makeTemporaryDirectory("range")
+        for (line, expected) in [("data:\n  imageSize: -3", "data.imageSize is -3"), ("data:\n  imageSize: 1000000000", "data.imageSize is 1000000000"),
+                                 ("data:\n  contextLength: 0", "data.contextLength is 0"), ("train:\n  globalBatch: 0", "train.globalBatch is 0"),
+                                 ("train:\n  globalBatch: 7", "train.globalBatch 7 does not split over 2 ranks")] {
+            let path = dir + "/c-\(UUID().uuidString.prefix(6)).yaml"
+            try "method: clip\n\(line)\n".write(toFile: path, atomically: true, encoding: .utf8)
+            let errors = try LocalWorld.run(size: 2) { comm -> String in
+                do {
+                    _ = try TrainingRun(configPath: path, runDirectory: dir + "/run", communicator: comm) { _ in }
+                    return "no error"
+                } catch { return "\(error)" }
+            }
+            #expect(errors.allSatisfy { $0.contains(path) && $0.contains(expected) }, "\(line): \(errors)")
+        }
+    }
+}
