@@ -31,6 +31,8 @@ import CarinaTrain
         }
         #expect(modelError("finetune", "  encoder:\n    visionHeads: 0").contains("bad.yaml: model.encoder.visionHeads is 0"))
         #expect(modelError("pspg", "  clip:\n    patchSize: 0").contains("bad.yaml: model.clip.patchSize is 0"))
+        #expect(modelError("pspg", "  promptLength: 1000000000").contains("bad.yaml: model.promptLength (1000000000) must be in 1...62"))
+        #expect(modelError("coop", "  promptLength: 0").contains("model.promptLength (0)"))
         #expect(modelError("clip", "  patchSize: 8") == "no error")
     }
 

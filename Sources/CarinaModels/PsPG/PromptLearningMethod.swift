@@ -361,8 +361,10 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
         guard kind == .pspg || !["pair", "softPair"].contains(config.loss) else {
             throw ConfigError("\(source): model.loss '\(config.loss)' needs PsPG's generated prompts; \(kind.rawValue) trains with asl or ranking")
         }
-        guard config.promptLength >= 1, config.decoderHidden >= 1, config.decoderHeads >= 1, config.decoderHidden % config.decoderHeads == 0 else {
-            throw ConfigError("\(source): model.promptLength, decoderHidden and decoderHeads must be positive with decoderHidden divisible by decoderHeads")
+        guard (1...(c.contextLength - 2)).contains(config.promptLength), (1...16384).contains(config.decoderHidden),
+              (1...config.decoderHidden).contains(config.decoderHeads), config.decoderHidden % config.decoderHeads == 0 else {
+            throw ConfigError("\(source): model.promptLength (\(config.promptLength)) must be in 1...\(c.contextLength - 2) (the CLIP's context less "
+                              + "[CLS] and [SEP]); decoderHidden (\(config.decoderHidden)) in 1...16384, divisible by decoderHeads (\(config.decoderHeads))")
         }
         guard config.dropout >= 0, config.dropout < 1 else { throw ConfigError("\(source): model.dropout must be in [0, 1)") }
         let needed = (config.loss == "pair" || config.loss == "softPair" ? 2 : 1) * config.promptLength + 2
