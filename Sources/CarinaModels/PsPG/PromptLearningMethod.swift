@@ -105,8 +105,9 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
                               + "a prompt cannot be built for it")
         }
         let room = network.clip.config.contextLength - 2 - (kind == .pspg ? 0 : config.promptLength)
-        guard kind == .pspg || ids.count <= room else {
-            throw ConfigError("\(kind.rawValue): the class name '\(name)' takes \(ids.count) word pieces; with \(config.promptLength) context vectors "
+        guard ids.count <= room else {  // PsPG reads the bare name ([CLS] name [SEP]); CoOp puts its context first
+            throw ConfigError("\(kind.rawValue): the class name '\(name)' takes \(ids.count) word pieces; "
+                              + (kind == .pspg ? "" : "with \(config.promptLength) context vectors ")
                               + "the CLIP's \(network.clip.config.contextLength)-token context leaves room for \(room)")
         }
         nameIDs[name] = ids
