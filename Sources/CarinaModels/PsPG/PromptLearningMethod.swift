@@ -115,7 +115,7 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
     }
 
     /// The text feature (E) of the bare class name, [CLS] name [SEP], unnormalised.
-    public func feature(of name: String) throws -> Tensor {
+    func feature(of name: String) throws -> Tensor {
         if let known = nameFeatures[name] { return known }
         let sequence = [tokenizer.clsID] + (try ids(of: name)) + [tokenizer.sepID]
         let f = try Autograd.withoutGrad {
@@ -133,7 +133,7 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
 
     /// Encodes prompt sequences (N, T, width) of which the first `lengths[i]` positions are real, with
     /// [SEP] at lengths[i] - 1 -> L2-normalised text features (N, E).
-    public func encode(_ sequences: Tensor, lengths: [Int]) throws -> Tensor {
+    func encode(_ sequences: Tensor, lengths: [Int]) throws -> Tensor {
         let (n, t) = (sequences.shape[0], sequences.shape[1])
         let padding: Tensor? = lengths.allSatisfy({ $0 == t }) ? nil
             : Tensor(shape: [n, t], values: lengths.flatMap { l in (0..<t).map { $0 < l ? Float(1) : 0 } })
@@ -141,7 +141,7 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
     }
 
     /// [CLS] vectors... [SEP] for each row of `vectors` (N, L, width) -> (N, L + 2, width).
-    public func wrap(_ vectors: Tensor) throws -> Tensor {
+    func wrap(_ vectors: Tensor) throws -> Tensor {
         let (n, w) = (vectors.shape[0], vectors.shape[2])
         let cls = try embeddings([tokenizer.clsID]).reshaped([1, 1, w]).expanded(to: [n, 1, w])
         let sep = try embeddings([tokenizer.sepID]).reshaped([1, 1, w]).expanded(to: [n, 1, w])
@@ -163,7 +163,7 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
 
     /// The prompts' text features for `classes`: positive and negative (each (C, E), L2-normalised; CoOp
     /// has no negative), and PsPG's positive prompt vectors (C, L, width) for pair prompts.
-    public func prompts(classes: [String], images: Tensor?, step: Int, seed: UInt64) throws
+    func prompts(classes: [String], images: Tensor?, step: Int, seed: UInt64) throws
         -> (positive: Tensor, negative: Tensor?, vectors: Tensor?) {
         let c = classes.count
         switch kind {
@@ -199,7 +199,7 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
     /// scoring vector (b, E): with Spatial Fusion the sum of its gated, L2-normalised tokens (the
     /// normalised global feature first, then the dense positions), so that Σ_t ⟨f_t, T⟩ = ⟨Σ_t f_t, T⟩;
     /// without it the normalised global feature.
-    public func imageSide(_ images: Tensor) throws -> (global: Tensor, scoring: Tensor) {
+    func imageSide(_ images: Tensor) throws -> (global: Tensor, scoring: Tensor) {
         let (global, dense) = try Autograd.withoutGrad { try network.clip.imageTokens(images) }
         let normalized = try global.l2Normalized()
         guard let fusion = network.fusion else { return (global, normalized) }
@@ -212,7 +212,7 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
     }
 
     /// Logits (b, C): s·(⟨v, T⁺⟩ − ⟨v, T⁻⟩) (the softmax over the pair is its sigmoid), or s·⟨v, T⟩ for CoOp.
-    public func logits(_ scoring: Tensor, positive: Tensor, negative: Tensor?) throws -> Tensor {
+    func logits(_ scoring: Tensor, positive: Tensor, negative: Tensor?) throws -> Tensor {
         let s = network.scale()
         let pos = try scoring.matmul(positive, transposeOther: true)
         guard let negative else { return try pos * s }
