@@ -2,6 +2,7 @@
 // evaluation. Every key is documented here; the method's own `model:` section is decoded by the method.
 // Keys are camelCase, as the YAML files in configs/ spell them.
 import CarinaData
+import CarinaEval
 
 public struct RunConfig: Codable, Sendable, Equatable {
     /// Which method trains: a name from MethodRegistry (`carina train --help` lists them).
@@ -185,8 +186,8 @@ public struct EvalConfig: Codable, Sendable, Equatable {
     public var classifier = true
     /// The zero-shot prompt pair, "{}" standing for the finding (lower-cased). PsPG's fixed-prompt
     /// baseline is "Findings suggesting {}." / "No evidence of {}.".
-    public var zeroShotPositive = "{} is observed"
-    public var zeroShotNegative = "no {}"
+    public var zeroShotPositive = ZeroShot.defaultTemplates.positive
+    public var zeroShotNegative = ZeroShot.defaultTemplates.negative
     /// Also evaluate the untrained model (the same starting weights) for comparison: what training adds.
     public var compareUntrained = true
     /// Fractions of the labelled training features the linear probe trains on, the probe's inverse
