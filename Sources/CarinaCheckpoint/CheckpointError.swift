@@ -16,6 +16,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
     case corruptTensor(path: String, tensor: String, detail: String)
     /// A checkpoint that does not fit the model or optimizer it is loaded into.
     case mismatch(path: String, detail: String)
+    /// A file that claims more memory than this machine has (a file from elsewhere, or a forged size).
+    case tooLarge(path: String, detail: String)
     /// Writing, syncing or renaming a file failed.
     case io(path: String, detail: String)
 
@@ -33,6 +35,8 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
             return "checkpoint \(path): tensor '\(tensor)' is corrupt: \(detail)"
         case let .mismatch(path, detail):
             return "checkpoint \(path) does not fit: \(detail)"
+        case let .tooLarge(path, detail):
+            return "checkpoint \(path) is too large to read: \(detail)"
         case let .io(path, detail):
             return "\(path): \(detail)"
         }
@@ -45,6 +49,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Equatable {
         case .unreadable, .io: return "unreadable"
         case .truncated: return "truncated"
         case .mismatch: return "mismatch"
+        case .tooLarge: return "too large"
         }
     }
 }

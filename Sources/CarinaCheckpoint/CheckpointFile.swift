@@ -57,76 +57,90 @@ public enum CheckpointFile {
 
     // MARK: reading
 
-    /// Reads every tensor and the run state, checking the header, the manifest and every frame and tensor
-    /// checksum; a damaged or truncated file is an error naming the file and, where it lies in one, the tensor.
-    public static func read(_ path: String, threads: Int = 2) throws -> CheckpointContents {
+    /// Reads every tensor of `groups` and the run state, checking the header, the manifest and every frame and
+    /// tensor checksum; a damaged or truncated file is an error naming the file and, where it lies in one, the
+    /// tensor. With `expecting`, the file's model group must hold exactly those names and shapes: compared
+    /// against the manifest before anything is decompressed or allocated (a mismatch names the tensor).
+    public static func read(_ path: String, threads: Int = 2, groups: Set<String> = ["model", "optimizer"],
+                            expecting model: [(name: String, shape: [Int])]? = nil) throws -> CheckpointContents {
         let (manifest, file, dataStart) = try open(path)
-        let data = UnsafeRawBufferPointer(rebasing: file.bytes[dataStart...])
-        let tensors = try withExtendedLifetime(file) {
-            try TensorFrames.decompress(manifest.tensors, data: data, chunkBytes: manifest.chunkBytes, threads: threads, path: path)
+        if let model { try check(manifest, against: model, path: path) }
+        let entries = manifest.tensors.filter { groups.contains($0.group) }
+        // The frames bound every size by the file's own length; this bounds it by the machine, so a file that
+        // claims more than could ever be allocated is an error rather than an abort.
+        let needed = entries.reduce(0) { $0 + $1.rawBytes }
+        guard needed <= PhysicalMemory.bytes else {
+            throw CheckpointError.tooLarge(path: path, detail: "its tensors need \(PhysicalMemory.gib(needed)) of memory, this machine has \(PhysicalMemory.gib(PhysicalMemory.bytes))")
         }
+        let tensors = try TensorFrames.decompress(entries, file: file, dataStart: dataStart, chunkBytes: manifest.chunkBytes, threads: threads)
         var contents = CheckpointContents(model: [], optimizer: [], state: manifest.state)
-        for (e, t) in zip(manifest.tensors, tensors) {
+        for (e, t) in zip(entries, tensors) {
             t.name = e.name
             if e.group == "model" { contents.model.append((e.name, t)) } else { contents.optimizer.append((e.name, t)) }
         }
         return contents
     }
 
-    /// Checks everything `read` checks and returns what the file holds.
+    /// Checks everything `read` checks and returns what the file holds, in memory bounded by a few chunks per
+    /// thread whatever the file claims (no tensor is held).
     public static func verify(_ path: String, threads: Int = 2) throws -> CheckpointSummary {
         let (manifest, file, dataStart) = try open(path)
-        try withExtendedLifetime(file) {
-            let data = UnsafeRawBufferPointer(rebasing: file.bytes[dataStart...])
-            // Tensor by tensor, so memory stays at the largest tensor rather than the whole model.
-            for e in manifest.tensors {
-                _ = try TensorFrames.decompress([e], data: data, chunkBytes: manifest.chunkBytes, threads: threads, path: path)
-            }
-        }
-        return CheckpointSummary(path: path, manifest: manifest, fileBytes: file.fileSize)
+        try TensorFrames.verify(manifest.tensors, file: file, dataStart: dataStart, chunkBytes: manifest.chunkBytes, threads: threads)
+        return CheckpointSummary(path: path, manifest: manifest, fileBytes: file.size)
     }
 
     /// The header and manifest only (checked, but no tensor is read): fast on large files.
     public static func summary(_ path: String) throws -> CheckpointSummary {
-        let head = try FileBuffer(path: path, limit: CheckpointHeader.size)
-        let header = try parseHeader(head, path: path)
-        let file = try FileBuffer(path: path, limit: CheckpointHeader.size + header.manifestLength)
-        let manifest = try parseManifest(file, header: header, path: path)
-        return CheckpointSummary(path: path, manifest: manifest, fileBytes: file.fileSize)
+        let (manifest, file, _) = try open(path)
+        return CheckpointSummary(path: path, manifest: manifest, fileBytes: file.size)
     }
 
-    /// Reads and checks the header and manifest; returns them with the whole file and where its data starts.
-    static func open(_ path: String) throws -> (CheckpointManifest, FileBuffer, Int) {
-        let file = try FileBuffer(path: path)
-        let header = try parseHeader(file, path: path)
-        let manifest = try parseManifest(file, header: header, path: path)
-        return (manifest, file, CheckpointHeader.size + header.manifestLength)
-    }
-
-    private static func parseHeader(_ file: FileBuffer, path: String) throws -> CheckpointHeader {
-        let bytes = file.bytes
+    /// Reads and checks the header and manifest; returns them with the open file and where its data starts.
+    static func open(_ path: String) throws -> (CheckpointManifest, ReadOnlyFile, Int) {
+        let file = try ReadOnlyFile(path: path)
         let magic = CheckpointHeader.magic
-        guard bytes.count >= CheckpointHeader.size else {
-            if Array(bytes.prefix(magic.count)) != Array(magic.prefix(bytes.count)) {
+        guard file.size >= CheckpointHeader.size else {
+            let head = try file.bytes(at: 0, count: min(file.size, magic.count))
+            if head != Array(magic.prefix(head.count)) {
                 throw CheckpointError.corrupt(path: path, detail: "not a Carina checkpoint (the file does not start with \"CARINACK\")")
             }
-            throw CheckpointError.truncated(path: path, detail: "the file has \(file.fileSize) bytes, less than the \(CheckpointHeader.size)-byte header")
+            throw CheckpointError.truncated(path: path, detail: "the file has \(file.size) bytes, less than the \(CheckpointHeader.size)-byte header")
         }
-        return try CheckpointHeader(parsing: bytes, path: path)
+        let header = try file.bytes(at: 0, count: CheckpointHeader.size).withUnsafeBytes { try CheckpointHeader(parsing: $0, path: path) }
+        let end = CheckpointHeader.size + header.manifestLength  // the length is at most 1 GiB
+        guard end <= file.size else {
+            throw CheckpointError.truncated(path: path, detail: "the manifest needs bytes \(CheckpointHeader.size)..<\(end), the file has \(file.size)")
+        }
+        let manifestBytes = try file.bytes(at: CheckpointHeader.size, count: header.manifestLength)
+        let manifest = try manifestBytes.withUnsafeBytes { bytes in
+            let computed = XXH64.hash(bytes)
+            guard computed == header.manifestChecksum else {
+                throw CheckpointError.corrupt(path: path, detail: "manifest checksum mismatch (header says xxh64 \(XXH64.hex(header.manifestChecksum)), "
+                                              + "the manifest gives \(XXH64.hex(computed)))")
+            }
+            return try CheckpointManifest.decode(bytes, path: path, dataBytes: file.size - end)
+        }
+        return (manifest, file, end)
     }
 
-    private static func parseManifest(_ file: FileBuffer, header: CheckpointHeader, path: String) throws -> CheckpointManifest {
-        let end = CheckpointHeader.size + header.manifestLength
-        guard end <= file.bytes.count else {
-            throw CheckpointError.truncated(path: path, detail: "the manifest needs bytes \(CheckpointHeader.size)..<\(end), the file has \(file.fileSize)")
+    /// The model group of `manifest` against the names and shapes a model has, before any tensor is read.
+    static func check(_ manifest: CheckpointManifest, against model: [(name: String, shape: [Int])], path: String) throws {
+        func fail(_ detail: String) -> CheckpointError { .mismatch(path: path, detail: detail) }
+        var stored: [String: [Int]] = [:]
+        for e in manifest.tensors where e.group == "model" { stored[e.name] = e.shape }
+        var names: Set<String> = []
+        for (name, shape) in model {
+            names.insert(name)
+            guard let found = stored[name] else { throw fail("model tensor '\(name)' (shape \(shape)) is missing from the checkpoint") }
+            guard found == shape else {
+                throw fail("model tensor '\(name)' has shape \(found) in the checkpoint but \(shape) in the model being loaded")
+            }
         }
-        let manifestBytes = UnsafeRawBufferPointer(rebasing: file.bytes[CheckpointHeader.size..<end])
-        let computed = XXH64.hash(manifestBytes)
-        guard computed == header.manifestChecksum else {
-            throw CheckpointError.corrupt(path: path, detail: "manifest checksum mismatch (header says xxh64 \(XXH64.hex(header.manifestChecksum)), "
-                                          + "the manifest gives \(XXH64.hex(computed)))")
+        let extra = manifest.tensors.filter { $0.group == "model" && !names.contains($0.name) }
+        if let first = extra.first {
+            throw fail("the checkpoint has model tensor '\(first.name)' (shape \(first.shape)) that the model being loaded does not"
+                       + (extra.count > 1 ? " (\(extra.count) such tensors)" : ""))
         }
-        return try CheckpointManifest.decode(manifestBytes, path: path, dataBytes: file.fileSize - end)
     }
 
     // MARK: loading into a model

@@ -1,6 +1,7 @@
 // The self-describing part of a checkpoint file: the fixed 40-byte header and the JSON manifest, how they
 // are encoded, and every check made on them before a tensor byte is trusted. Not for: the tensor frames
 // (TensorFrames) or the public read/write calls (CheckpointFile). The layout is in docs/checkpoint-format.md.
+import CZstd
 import Foundation
 
 /// The fixed header, all integers little-endian:
@@ -107,11 +108,25 @@ struct CheckpointManifest: Codable, Equatable {
     var tensors: [Entry]
 
     static let groups = ["model", "optimizer"]
+    /// The largest `chunkBytes` accepted: a reader holds a few chunks per thread, so this bounds its scratch
+    /// memory whatever a file says (writers use 4 MiB).
+    static let maximumChunkBytes = 64 << 20
+    /// The most raw bytes one stored byte of a zstd frame can decode to: a zstd block decodes to at most
+    /// 128 KiB and takes at least 4 bytes (a 3-byte header and one RLE byte). A frame claiming more is not zstd.
+    static let maximumExpansion = (128 << 10) / 4
 
-    /// Number of frames a tensor of `rawBytes` is split into.
+    /// Number of frames a tensor of `rawBytes` is split into (without overflow for any sizes).
     static func frameCount(rawBytes: Int, chunkBytes: Int) -> Int {
-        max(1, (rawBytes + chunkBytes - 1) / chunkBytes)
+        max(1, rawBytes / chunkBytes + (rawBytes % chunkBytes == 0 ? 0 : 1))
     }
+
+    /// Raw bytes of frame `k` of a tensor of `rawBytes`.
+    static func frameRawBytes(_ k: Int, rawBytes: Int, chunkBytes: Int) -> Int {
+        min(chunkBytes, rawBytes - k * chunkBytes)
+    }
+
+    /// The longest stored frame of any tensor: what a reader's frame buffer must hold.
+    var longestFrame: Int { tensors.lazy.flatMap(\.frames).max() ?? 0 }
 
     func encoded() throws -> [UInt8] {
         let encoder = JSONEncoder()
@@ -137,7 +152,9 @@ struct CheckpointManifest: Codable, Equatable {
         func bad(_ detail: String) -> CheckpointError { .corrupt(path: path, detail: "manifest: " + detail) }
         guard formatVersion == Int(CheckpointHeader.formatVersion) else { throw bad("format version \(formatVersion) differs from the header's") }
         guard checksum == "xxh64" else { throw bad("unknown checksum algorithm '\(checksum)'") }
-        guard chunkBytes > 0, chunkBytes % 4 == 0 else { throw bad("chunk size \(chunkBytes) is not a positive multiple of 4") }
+        guard chunkBytes > 0, chunkBytes % 4 == 0, chunkBytes <= CheckpointManifest.maximumChunkBytes else {
+            throw bad("chunk size \(chunkBytes) is not a positive multiple of 4 of at most \(CheckpointManifest.maximumChunkBytes) bytes")
+        }
         var seen: [String: Set<String>] = [:]
         var end = 0
         for e in tensors {
@@ -159,9 +176,14 @@ struct CheckpointManifest: Codable, Equatable {
                 throw badTensor("\(e.frames.count) frames for \(e.rawBytes) bytes in chunks of \(chunkBytes)")
             }
             var stored = 0
-            for f in e.frames {
-                guard f > 0, f <= Int.max - stored else { throw badTensor("impossible frame length \(f)") }
-                stored += f
+            for (k, f) in e.frames.enumerated() {
+                // A frame is no longer than zstd's bound for its chunk and no shorter than its chunk needs, so
+                // neither a frame buffer nor a tensor is ever sized by a length the file could not back.
+                let raw = CheckpointManifest.frameRawBytes(k, rawBytes: e.rawBytes, chunkBytes: chunkBytes)
+                guard f > 0, f <= ZSTD_compressBound(raw), raw / CheckpointManifest.maximumExpansion <= f else {
+                    throw badTensor("frame \(k + 1) of \(e.frames.count) is \(f) bytes long, impossible for a zstd frame of \(raw) raw bytes")
+                }
+                stored += f  // no overflow: a manifest of at most 1 GiB lists under 2^30 frames of at most ~2^26 bytes
             }
             guard stored == e.storedBytes else { throw badTensor("frames total \(stored) bytes, stored length says \(e.storedBytes)") }
             guard e.offset == end else { throw badTensor("starts at \(e.offset), the previous tensor ends at \(end)") }

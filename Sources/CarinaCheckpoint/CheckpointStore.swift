@@ -79,10 +79,10 @@ public struct CheckpointStore: Sendable {
     /// The name a pointer file (`latest`, `best`) holds; nil when there is none; an error when it cannot be used.
     private func pointedName(_ pointerName: String = "latest") throws -> String? {
         let pointer = path(pointerName)
-        guard FileManager.default.fileExists(atPath: pointer) else { return nil }
-        guard let data = FileManager.default.contents(atPath: pointer) else {
-            throw CheckpointError.unreadable(path: pointer, detail: "cannot read the \(pointerName) pointer")
-        }
+        var info = stat()
+        guard lstat(pointer, &info) == 0 || errno != ENOENT else { return nil }
+        // A regular file of at most a few hundred bytes: a named pipe put in its place is an error, not a hang.
+        let data = Data(try ReadOnlyFile.smallFile(pointer, limit: 4096))
         guard let text = String(data: data, encoding: .utf8)?.trimmingCharacters(in: .whitespacesAndNewlines),
               !text.isEmpty, !text.contains("/"), text.count < 256 else {
             throw CheckpointError.corrupt(path: pointer, detail: "the \(pointerName) pointer does not hold a checkpoint file name")
@@ -92,8 +92,13 @@ public struct CheckpointStore: Sendable {
 
     /// The newest checkpoint that reads and verifies: the one `latest` names first, then every checkpoint
     /// file, highest step first. `skipped` lists the files passed over with the reason (corrupt, truncated,
-    /// unreadable). Nil when none verifies.
-    public func latestValid(threads: Int = 2) -> (path: String, contents: CheckpointContents, skipped: [(path: String, reason: String)])? {
+    /// unreadable, not a regular file — a crafted file is one of these, never a crash or a hang). With
+    /// `expecting`, the model's names and shapes are compared with each manifest before anything is
+    /// decompressed. Nil when there is nothing to resume; but when files were passed over only because they do
+    /// not fit the model or need more memory than the machine has, the first such error is thrown instead:
+    /// starting afresh beside a run's checkpoints would bury them.
+    public func latestValid(threads: Int = 2, expecting model: [(name: String, shape: [Int])]? = nil) throws
+        -> (path: String, contents: CheckpointContents, skipped: [(path: String, reason: String)])? {
         var candidates = list()
         var skipped: [(path: String, reason: String)] = []
         do {
@@ -105,13 +110,16 @@ public struct CheckpointStore: Sendable {
         } catch {
             skipped.append((path("latest"), "\(error)"))
         }
+        var unfitting: CheckpointError?
         for candidate in candidates {
             do {
-                return (candidate, try CheckpointFile.read(candidate, threads: threads), skipped)
+                return (candidate, try CheckpointFile.read(candidate, threads: threads, expecting: model), skipped)
             } catch {
+                if let error = error as? CheckpointError, error.kind == "mismatch" || error.kind == "too large", unfitting == nil { unfitting = error }
                 skipped.append((candidate, "\(error)"))
             }
         }
+        if let unfitting { throw unfitting }
         return nil
     }
 

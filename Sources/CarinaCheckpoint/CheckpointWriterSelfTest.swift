@@ -24,7 +24,7 @@ public enum CheckpointWriterSelfTest {
     public static func run(directory: String, megabytes: Double, steps: Int? = nil, keepLast: Int = 3,
                            report: (String) -> Void = { _ in }) throws {
         let store = try CheckpointStore(directory: directory, keepLast: keepLast)
-        var step = (store.latestValid()?.contents.state.step ?? 0) + 1
+        var step = (try store.latestValid()?.contents.state.step ?? 0) + 1
         var written = 0
         while steps.map({ written < $0 }) ?? true {
             let path = try store.save(contents(step: step, megabytes: megabytes), step: step)

@@ -51,17 +51,16 @@ public enum SafeTensors {
     /// The tensors and the `__metadata__` strings of a safetensors file.
     public static func readWithMetadata(_ path: String) throws -> (tensors: [(name: String, tensor: Tensor)], metadata: [String: String]) {
         func bad(_ detail: String) -> CheckpointError { .corrupt(path: path, detail: "safetensors: " + detail) }
-        let file = try FileBuffer(path: path)
-        let bytes = file.bytes
-        guard bytes.count >= 8 else { throw CheckpointError.truncated(path: path, detail: "safetensors: \(bytes.count) bytes, less than the 8-byte header length") }
-        let length: UInt64 = load(bytes, 0)
+        let file = try ReadOnlyFile(path: path)
+        guard file.size >= 8 else { throw CheckpointError.truncated(path: path, detail: "safetensors: \(file.size) bytes, less than the 8-byte header length") }
+        let length = try file.bytes(at: 0, count: 8).withUnsafeBytes { (bytes: UnsafeRawBufferPointer) -> UInt64 in load(bytes, 0) }
         guard length >= 2, length <= UInt64(maximumHeaderBytes) else { throw bad("impossible header length \(length)") }
-        guard 8 + Int(length) <= bytes.count else {
-            throw CheckpointError.truncated(path: path, detail: "safetensors: the header needs bytes 8..<\(8 + Int(length)), the file has \(bytes.count)")
+        guard 8 + Int(length) <= file.size else {
+            throw CheckpointError.truncated(path: path, detail: "safetensors: the header needs bytes 8..<\(8 + Int(length)), the file has \(file.size)")
         }
-        let headerBytes = UnsafeRawBufferPointer(rebasing: bytes[8..<(8 + Int(length))])
-        guard headerBytes.first == UInt8(ascii: "{") else { throw bad("the header does not start with '{'") }
-        guard let header = (try? JSONSerialization.jsonObject(with: Data(headerBytes))) as? [String: Any] else {
+        let headerData = Data(try file.bytes(at: 8, count: Int(length)))
+        guard headerData.first == UInt8(ascii: "{") else { throw bad("the header does not start with '{'") }
+        guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
             throw bad("the header is not a JSON object")
         }
         var metadata: [String: String] = [:]
@@ -74,9 +73,8 @@ public enum SafeTensors {
         for (name, value) in header where name != "__metadata__" {
             func badTensor(_ detail: String) -> CheckpointError { bad("tensor '\(name)': " + detail) }
             guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
-                  let shape = (info["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  let offsets = (info["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }), offsets.count == 2 else {
-                throw badTensor("needs dtype, shape and two data_offsets")
+                  let shape = integers(info["shape"]), let offsets = integers(info["data_offsets"]), offsets.count == 2 else {
+                throw badTensor("needs dtype, shape and two data_offsets (whole numbers below 9e18)")
             }
             guard dtype == "F32" else { throw badTensor("dtype \(dtype); Carina reads F32") }
             guard shape.allSatisfy({ $0 >= 0 }), offsets[0] >= 0, offsets[0] <= offsets[1] else { throw badTensor("impossible shape \(shape) or offsets \(offsets)") }
@@ -100,17 +98,33 @@ public enum SafeTensors {
             }
             expected = e.end
         }
-        guard dataStart + expected <= bytes.count else {
-            throw CheckpointError.truncated(path: path, detail: "safetensors: the tensors need \(expected) data bytes, the file holds \(bytes.count - dataStart)")
+        guard expected <= file.size - dataStart else {
+            throw CheckpointError.truncated(path: path, detail: "safetensors: the tensors need \(expected) data bytes, the file holds \(file.size - dataStart)")
         }
-        guard dataStart + expected == bytes.count else { throw bad("\(bytes.count - dataStart - expected) bytes after the last tensor") }
-        let tensors = entries.map { e -> (name: String, tensor: Tensor) in
+        guard expected == file.size - dataStart else { throw bad("\(file.size - dataStart - expected) bytes after the last tensor") }
+        guard expected <= PhysicalMemory.bytes else {
+            throw CheckpointError.tooLarge(path: path, detail: "its tensors need \(PhysicalMemory.gib(expected)) of memory, this machine has \(PhysicalMemory.gib(PhysicalMemory.bytes))")
+        }
+        // Each tensor's bytes go straight from the file into the tensor: memory is the tensors, never the file twice.
+        let tensors = try entries.map { e -> (name: String, tensor: Tensor) in
             let t = Tensor(uninitialized: e.shape)
-            UnsafeMutableRawPointer(t.pointer).copyMemory(from: bytes.baseAddress! + dataStart + e.begin, byteCount: e.end - e.begin)
+            try file.read(at: dataStart + e.begin, into: UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(t.pointer), count: e.end - e.begin))
             t.name = e.name
             return (e.name, t)
         }
         return (tensors, metadata)
+    }
+
+    /// A JSON array of whole numbers that fit an Int, or nil (a string, a fraction or 1e30 is not a size).
+    static func integers(_ value: Any?) -> [Int]? {
+        guard let array = value as? [Any], array.count <= 64 else { return nil }
+        var out: [Int] = []
+        for item in array {
+            guard let number = item as? NSNumber, let double = Double(exactly: number.doubleValue), double.rounded() == double,
+                  abs(double) < 9.0e18, Double(number.int64Value) == double else { return nil }
+            out.append(Int(number.int64Value))
+        }
+        return out
     }
 
     /// `s` as a JSON string literal.

@@ -61,13 +61,36 @@ enum TensorFrames {
         return (frames, checksums)
     }
 
-    /// Decodes every entry's frames from `data` (the file's data section) into new tensors and checks each
-    /// tensor's XXH64, on `threads` threads. The first damage in file order is the error thrown.
-    static func decompress(_ entries: [CheckpointManifest.Entry], data: UnsafeRawBufferPointer, chunkBytes: Int,
-                           threads: Int, path: String) throws -> [Tensor] {
-        let tensors = entries.map { Tensor(uninitialized: $0.shape) }  // (shape as stored)
-        let chunks = chunks(rawBytes: entries.map(\.rawBytes), chunkBytes: chunkBytes)
-        let frameStarts: [[Int]] = entries.map { e in
+    /// Reads frame `k` of `e` from `file` (whose data section starts at `dataStart`) into `frameBuffer`,
+    /// checks its XXH64, and decodes its `count` raw bytes into `destination`, through `scratch` when the
+    /// tensor is byte-shuffled. Errors name the file, the tensor and the frame.
+    static func decodeFrame(_ e: CheckpointManifest.Entry, _ k: Int, frameStart: Int, file: ReadOnlyFile, dataStart: Int,
+                            decompressor: Zstd.Decompressor, frameBuffer: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer,
+                            destination: UnsafeMutableRawPointer, count: Int) throws {
+        let length = e.frames[k]
+        let location = "frame \(k + 1) of \(e.frames.count) (bytes \(frameStart)..<\(frameStart + length) after the manifest)"
+        try file.read(at: dataStart + frameStart, into: UnsafeMutableRawBufferPointer(start: frameBuffer, count: length))
+        let frame = UnsafeRawBufferPointer(start: frameBuffer, count: length)
+        let digest = XXH64.hex(XXH64.hash(frame))
+        guard digest == e.frameChecksums[k].lowercased() else {
+            throw CheckpointError.corruptTensor(path: file.path, tensor: e.name, detail: "\(location): checksum mismatch (manifest says xxh64 "
+                                                + "\(e.frameChecksums[k]), the stored bytes give \(digest))")
+        }
+        do {
+            if e.byteShuffle {
+                try decompressor.decompress(frame, into: UnsafeMutableRawBufferPointer(start: scratch, count: count), context: "zstd")
+                ByteShuffle.unshuffle(scratch, count: count / 4, into: destination)
+            } else {
+                try decompressor.decompress(frame, into: UnsafeMutableRawBufferPointer(start: destination, count: count), context: "zstd")
+            }
+        } catch let CheckpointError.zstd(_, _, detail) {
+            throw CheckpointError.corruptTensor(path: file.path, tensor: e.name, detail: "\(location): \(detail)")
+        }
+    }
+
+    /// Where each frame of each entry starts, counted from the data section.
+    static func frameStarts(_ entries: [CheckpointManifest.Entry]) -> [[Int]] {
+        entries.map { e in
             var starts: [Int] = []
             var start = e.offset
             for length in e.frames {
@@ -76,39 +99,87 @@ enum TensorFrames {
             }
             return starts
         }
+    }
+
+    /// Decodes every entry's frames from `file` (data section at `dataStart`) into new tensors and checks
+    /// each tensor's XXH64, on `threads` threads. The manifest has been validated against the file, so the
+    /// tensors allocated are backed by frames the file holds; memory is the tensors plus, per thread, one
+    /// frame and one chunk. The first damage in file order is the error thrown.
+    static func decompress(_ entries: [CheckpointManifest.Entry], file: ReadOnlyFile, dataStart: Int, chunkBytes: Int,
+                           threads: Int) throws -> [Tensor] {
+        let tensors = entries.map { Tensor(uninitialized: $0.shape) }  // (shape as stored)
+        let chunks = chunks(rawBytes: entries.map(\.rawBytes), chunkBytes: chunkBytes)
+        let starts = frameStarts(entries)
+        let longestFrame = entries.lazy.flatMap(\.frames).max() ?? 0
         let shuffled = entries.contains { $0.byteShuffle }
-        try parallel(chunks.count, threads: threads, scratchBytes: shuffled ? chunkBytes : 0,
-                     state: { try Zstd.Decompressor(context: path) }) { decompressor, scratch, job in
+        try parallel(chunks.count, threads: threads, scratchBytes: longestFrame + (shuffled ? chunkBytes : 0),
+                     state: { try Zstd.Decompressor(context: file.path) }) { decompressor, scratch, job in
             let c = chunks[job]
-            let e = entries[c.tensor]
-            let start = frameStarts[c.tensor][c.frame]
-            let frame = UnsafeRawBufferPointer(rebasing: data[start..<(start + e.frames[c.frame])])
-            let destination = UnsafeMutableRawPointer(tensors[c.tensor].pointer) + c.start
-            let location = "frame \(c.frame + 1) of \(e.frames.count) (bytes \(start)..<\(start + e.frames[c.frame]) after the manifest)"
-            let digest = XXH64.hex(XXH64.hash(frame))
-            guard digest == e.frameChecksums[c.frame].lowercased() else {
-                throw CheckpointError.corruptTensor(path: path, tensor: e.name, detail: "\(location): checksum mismatch (manifest says xxh64 "
-                                                    + "\(e.frameChecksums[c.frame]), the stored bytes give \(digest))")
-            }
-            do {
-                if e.byteShuffle {
-                    try decompressor.decompress(frame, into: UnsafeMutableRawBufferPointer(start: scratch, count: c.count), context: "zstd")
-                    ByteShuffle.unshuffle(scratch, count: c.count / 4, into: destination)
-                } else {
-                    try decompressor.decompress(frame, into: UnsafeMutableRawBufferPointer(start: destination, count: c.count), context: "zstd")
-                }
-            } catch let CheckpointError.zstd(_, _, detail) {
-                throw CheckpointError.corruptTensor(path: path, tensor: e.name, detail: "\(location): \(detail)")
-            }
+            try decodeFrame(entries[c.tensor], c.frame, frameStart: starts[c.tensor][c.frame], file: file, dataStart: dataStart,
+                            decompressor: decompressor, frameBuffer: scratch, scratch: scratch + longestFrame,
+                            destination: UnsafeMutableRawPointer(tensors[c.tensor].pointer) + c.start, count: c.count)
         }
         try parallel(entries.count, threads: threads, scratchBytes: 0, state: { () }) { _, _, t in
             let computed = XXH64.hash(UnsafeRawBufferPointer(start: tensors[t].pointer, count: entries[t].rawBytes))
             guard XXH64.hex(computed) == entries[t].checksum.lowercased() else {
-                throw CheckpointError.corruptTensor(path: path, tensor: entries[t].name, detail: "checksum mismatch of the decoded values "
+                throw CheckpointError.corruptTensor(path: file.path, tensor: entries[t].name, detail: "checksum mismatch of the decoded values "
                                                     + "(manifest says xxh64 \(entries[t].checksum), the values give \(XXH64.hex(computed)))")
             }
         }
         return tensors
+    }
+
+    /// Checks every frame and every tensor's XXH64 as `decompress` does, without holding any tensor: frames
+    /// are decoded `threads` at a time into fixed buffers and hashed in order, so memory stays at a few
+    /// chunks per thread whatever the file's size.
+    static func verify(_ entries: [CheckpointManifest.Entry], file: ReadOnlyFile, dataStart: Int, chunkBytes: Int, threads: Int) throws {
+        let starts = frameStarts(entries)
+        let longestFrame = entries.lazy.flatMap(\.frames).max() ?? 0
+        let slots = max(1, threads)
+        let slotBytes = longestFrame + 2 * chunkBytes
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: max(1, slots * slotBytes), alignment: 64)
+        defer { memory.deallocate() }
+        let decompressors = try (0..<slots).map { _ in try Zstd.Decompressor(context: file.path) }
+        for (t, e) in entries.enumerated() {
+            var hasher = XXH64.Streaming()
+            var k = 0
+            while k < e.frames.count {
+                let window = min(slots, e.frames.count - k)
+                let firstFrame = k
+                var errors = [(any Error)?](repeating: nil, count: window)
+                errors.withUnsafeMutableBufferPointer { errors in
+                    let shared = UncheckedSendable(errors)
+                    let decode = { (slot: Int) in
+                        let frame = firstFrame + slot
+                        let base = memory + slot * slotBytes
+                        do {
+                            try decodeFrame(e, frame, frameStart: starts[t][frame], file: file, dataStart: dataStart, decompressor: decompressors[slot],
+                                            frameBuffer: base, scratch: base + longestFrame, destination: base + longestFrame + chunkBytes,
+                                            count: CheckpointManifest.frameRawBytes(frame, rawBytes: e.rawBytes, chunkBytes: chunkBytes))
+                        } catch {
+                            shared.value[slot] = error
+                        }
+                    }
+                    if window == 1 {
+                        decode(0)
+                    } else {
+                        let box = UncheckedSendable(decode)
+                        DispatchQueue.concurrentPerform(iterations: window) { box.value($0) }
+                    }
+                }
+                if let first = errors.lazy.compactMap({ $0 }).first { throw first }
+                for slot in 0..<window {
+                    let count = CheckpointManifest.frameRawBytes(k + slot, rawBytes: e.rawBytes, chunkBytes: chunkBytes)
+                    hasher.update(UnsafeRawBufferPointer(start: memory + slot * slotBytes + longestFrame + chunkBytes, count: count))
+                }
+                k += window
+            }
+            let computed = hasher.digest()
+            guard XXH64.hex(computed) == e.checksum.lowercased() else {
+                throw CheckpointError.corruptTensor(path: file.path, tensor: e.name, detail: "checksum mismatch of the decoded values "
+                                                    + "(manifest says xxh64 \(e.checksum), the values give \(XXH64.hex(computed)))")
+            }
+        }
     }
 
     /// Runs `body(state, scratch, job)` for every job in `0..<count` on up to `threads` threads; each

@@ -35,6 +35,66 @@ public enum XXH64 {
         return finish(h &+ UInt64(n), base, i, n)
     }
 
+    /// XXH64 over bytes that arrive in pieces (a tensor decoded frame by frame): the digest equals `hash`
+    /// of all the pieces joined, whatever the split.
+    public struct Streaming {
+        private var v1: UInt64, v2: UInt64, v3: UInt64, v4: UInt64
+        private let seed: UInt64
+        private var total = 0
+        /// Bytes not yet consumed, fewer than 32.
+        private var pending: [UInt8] = []
+
+        public init(seed: UInt64 = 0) {
+            self.seed = seed
+            v1 = seed &+ p1 &+ p2
+            v2 = seed &+ p2
+            v3 = seed
+            v4 = seed &- p1
+            pending.reserveCapacity(32)
+        }
+
+        public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+            guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+            total += bytes.count
+            var i = 0
+            if !pending.isEmpty {
+                let take = min(32 - pending.count, bytes.count)
+                pending += UnsafeRawBufferPointer(start: base, count: take)
+                i = take
+                guard pending.count == 32 else { return }
+                pending.withUnsafeBytes { stripe($0.baseAddress!, 0) }
+                pending.removeAll(keepingCapacity: true)
+            }
+            while i + 32 <= bytes.count {
+                stripe(base, i)
+                i += 32
+            }
+            pending += UnsafeRawBufferPointer(start: base + i, count: bytes.count - i)
+        }
+
+        public func digest() -> UInt64 {
+            var h: UInt64
+            if total >= 32 {
+                h = rotl(v1, 1) &+ rotl(v2, 7) &+ rotl(v3, 12) &+ rotl(v4, 18)
+                h = merge(h, v1)
+                h = merge(h, v2)
+                h = merge(h, v3)
+                h = merge(h, v4)
+            } else {
+                h = seed &+ p5
+            }
+            return pending.withUnsafeBytes { finish(h &+ UInt64(total), $0.baseAddress, 0, $0.count) }
+        }
+
+        @inline(__always)
+        private mutating func stripe(_ base: UnsafeRawPointer, _ i: Int) {
+            v1 = round(v1, word(base, i))
+            v2 = round(v2, word(base, i + 8))
+            v3 = round(v3, word(base, i + 16))
+            v4 = round(v4, word(base, i + 24))
+        }
+    }
+
     /// The XXH64 digest of an array of bytes.
     public static func hash(_ bytes: [UInt8], seed: UInt64 = 0) -> UInt64 {
         bytes.withUnsafeBytes { hash($0, seed: seed) }

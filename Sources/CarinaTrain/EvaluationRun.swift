@@ -67,10 +67,12 @@ public struct EvaluationRun {
             try file.buildMethod(classNames: classNames, vocabularySize: tokenizer.vocabularySize, tokenizer: tokenizer).method
         }
         let trained = try build()
+        // Names and shapes are compared with the file's manifest before anything is decompressed.
+        let expected = trained.model.namedState.map { (name: $0.name, shape: $0.tensor.shape) }
         let (checkpoint, stored): (String, [(name: String, tensor: Tensor)])
         switch options.checkpoint {
         case "latest":
-            guard let found = try CheckpointStore(directory: path("checkpoints")).latestValid() else {
+            guard let found = try CheckpointStore(directory: path("checkpoints")).latestValid(expecting: expected) else {
                 throw ConfigError("\(runDirectory): no checkpoint verifies")
             }
             (checkpoint, stored) = (found.path, found.contents.model)
@@ -78,10 +80,10 @@ public struct EvaluationRun {
             guard let best = try CheckpointStore(directory: path("checkpoints")).bestPointer else {
                 throw ConfigError("\(runDirectory): no best checkpoint (the run did not set eval.select)")
             }
-            (checkpoint, stored) = (best, try CheckpointFile.read(best).model)
+            (checkpoint, stored) = (best, try CheckpointFile.read(best, groups: ["model"], expecting: expected).model)
         default:
             let file = try CheckpointStore.resolve(options.checkpoint)
-            (checkpoint, stored) = (file, try CheckpointFile.read(file).model)
+            (checkpoint, stored) = (file, try CheckpointFile.read(file, groups: ["model"], expecting: expected).model)
         }
         try CheckpointFile.load(stored, into: trained.model.namedState, path: checkpoint, group: "model")
         try trained.weightsLoaded()

@@ -184,14 +184,15 @@ public final class TrainingRun {
 
         // Resume: every rank reads the same checkpoint; DataParallel then verifies they agree.
         var restored: (path: String, contents: CheckpointContents)? = nil
+        let expected = method.model.namedState.map { (name: $0.name, shape: $0.tensor.shape) }
         switch resume {
         case .none: break
         case .auto:
-            if let found = store.latestValid() {
+            if let found = try store.latestValid(expecting: expected) {
                 for s in found.skipped { say("resume: skipped \(s.path): \(s.reason)") }
                 restored = (found.path, found.contents)
             }
-        case let .path(p): restored = (p, try CheckpointFile.read(p))
+        case let .path(p): restored = (p, try CheckpointFile.read(p, expecting: expected))
         }
         if let restored {
             try CheckpointFile.load(restored.contents.model, into: method.model.namedState, path: restored.path, group: "model")

@@ -14,7 +14,7 @@ enum WeightLoader {
         var read: [String: [(name: String, tensor: Tensor)]] = [:]  // each file once, however many sources name it
         for source in sources {
             let path = try CheckpointStore.resolve(source.path)
-            if read[path] == nil { read[path] = try CheckpointFile.read(path).model }
+            if read[path] == nil { read[path] = try CheckpointFile.read(path, groups: ["model"]).model }
             var pairs: [(stored: Tensor, target: Tensor)] = []
             for (name, tensor) in read[path]! {
                 guard let targetName = source.target(of: name) else { continue }

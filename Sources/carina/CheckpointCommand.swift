@@ -113,7 +113,7 @@ struct CheckpointExportCommand: ParsableCommand {
         _ = try Runtime.start()
         try reportingFailure("export") {
             let file = try CheckpointStore.resolve(path)
-            let contents = try CheckpointFile.read(file, threads: Parallel.threads)
+            let contents = try CheckpointFile.read(file, threads: Parallel.threads, groups: ["model"])
             let metadata = ["format": "pt", "carina_version": contents.state.carinaVersion, "carina_step": String(contents.state.step),
                             "carina_checkpoint": (file as NSString).lastPathComponent]
             try SafeTensors.write(contents.model, metadata: metadata, to: out)

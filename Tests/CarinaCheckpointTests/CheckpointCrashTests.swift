@@ -45,7 +45,7 @@ import Testing
             let names = try FileManager.default.contentsOfDirectory(atPath: dir)
             #expect(files.count == names.filter { CheckpointStore.step(of: $0) != nil }.count)
             #expect(files.allSatisfy { ($0 as NSString).lastPathComponent.wholeMatch(of: /step-\d{8}\.ckpt/) != nil }, "\(files)")
-            guard let found = store.latestValid() else {
+            guard let found = try store.latestValid() else {
                 #expect(files.isEmpty && newest == 0 && reported.isEmpty, "round \(round): no valid checkpoint among \(files)")
                 continue
             }

@@ -81,7 +81,7 @@ import Testing
     @Test func aMissingFileOrDirectoryIsUnreadable() throws {
         let dir = try temporaryDirectory()
         #expect(errorText { _ = try CheckpointFile.read(dir + "/none.ckpt") } == "checkpoint \(dir)/none.ckpt: unreadable: No such file or directory")
-        #expect(errorText { _ = try CheckpointFile.read(dir) } == "checkpoint \(dir): unreadable: not a regular file")
+        #expect(errorText { _ = try CheckpointFile.read(dir) } == "checkpoint \(dir): unreadable: not a regular file (a directory)")
     }
 
     @Test func aChecksumMismatchIsCaughtEvenWhenZstdDecodesCleanly() throws {

@@ -35,7 +35,7 @@ private let tinyConfig = tinyCLIPRunConfig(steps: 40, checkpointEvery: 3,
             // Whatever moment the kill hit, what is on disk is either nothing yet or a valid checkpoint.
             let store = try CheckpointStore(directory: run + "/checkpoints")
             if !store.list().isEmpty {
-                let valid = try #require(store.latestValid(), "after kill \(killed) no checkpoint verifies")
+                let valid = try #require(try store.latestValid(), "after kill \(killed) no checkpoint verifies")
                 #expect(valid.skipped.isEmpty, "kill \(killed) left a damaged checkpoint: \(valid.skipped.map(\.reason))")
             }
         }
@@ -96,14 +96,14 @@ private let tinyConfig = tinyCLIPRunConfig(steps: 40, checkpointEvery: 3,
         let store = try CheckpointStore(directory: dir + "/run/checkpoints")
         for _ in 0..<1200 where store.list().count < 2 && !job.hasExited() { try await Task.sleep(for: .milliseconds(50)) }
         _ = job.killAndWait()
-        let saved = try #require(store.latestValid(), "the 2-rank job wrote no checkpoint")
+        let saved = try #require(try store.latestValid(), "the 2-rank job wrote no checkpoint")
         #expect(saved.contents.state.worldSize == 2)
         let finish = try await runSubprocess(binary, ["train", "--config", config, "--run-dir", dir + "/run"], environment: environment,
                                              timeout: .seconds(120))
         #expect(finish.status == 0, "\(finish.stderr)")
         #expect(finish.stdout.contains("saved on 2 rank(s), now 1"), "\(finish.stdout)")
         let a = try #require(try CheckpointStore(directory: dir + "/clean/checkpoints").latestValid()).contents
-        let b = try #require(store.latestValid()).contents
+        let b = try #require(try store.latestValid()).contents
         #expect(a.state.step == 200 && b.state.step == 200 && a.state.samplesConsumed == b.state.samplesConsumed && a.state.epoch == b.state.epoch)
         var worst: Float = 0
         for (x, y) in zip(a.model, b.model) { for (u, v) in zip(x.tensor.scalars, y.tensor.scalars) { worst = max(worst, abs(u - v)) } }

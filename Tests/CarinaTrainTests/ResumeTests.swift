@@ -29,7 +29,7 @@ func train(_ config: String, _ run: String, ranks: Int, stopAt: Int? = nil) thro
 
 func finalCheckpoint(_ run: String) throws -> CheckpointContents {
     let store = try CheckpointStore(directory: run + "/checkpoints")
-    return try #require(store.latestValid()).contents
+    return try #require(try store.latestValid()).contents
 }
 
 @Suite struct ResumeTests {
