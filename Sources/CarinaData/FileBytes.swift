@@ -8,15 +8,20 @@ import Darwin
 #endif
 
 enum FileBytes {
-    /// The bytes of the regular file at `path`, or an error text such as "No such file or directory".
-    static func contents(of path: String) throws(FileReadFailure) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+    /// The bytes of the regular file at `path`, or an error text such as "No such file or directory". A
+    /// named pipe or device is refused without blocking; a file larger than `limit` bytes is refused before
+    /// anything is allocated.
+    static func contents(of path: String, limit: Int = Int.max) throws(FileReadFailure) -> [UInt8] {
+        // O_NONBLOCK: open(2) of a FIFO without a writer would wait forever, before fstat could reject it.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw FileReadFailure(errno: errno) }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw FileReadFailure(errno: errno) }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw FileReadFailure(reason: "not a regular file") }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         let size = Int(info.st_size)
+        guard size <= limit else { throw FileReadFailure(reason: "\(size) bytes, more than the \(limit) accepted") }
         var failure: FileReadFailure?
         let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
             initialized = 0

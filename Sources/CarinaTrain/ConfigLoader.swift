@@ -2,6 +2,8 @@
 // an unknown key is rejected with its dotted path (and the nearest known key), and a value of the wrong type
 // is rejected with its path and what was expected. Not for: what the keys mean (each config struct
 // documents its own keys).
+import CYaml  // libyaml, as Yams vendors it: its event stream is checked before Yams builds any value
+import CarinaData
 import CarinaModels
 import Foundation
 import Yams
@@ -12,6 +14,7 @@ public typealias ConfigError = CarinaModels.ConfigError
 public enum ConfigLoader {
     /// The top-level mapping of a YAML text (from `source`, named in errors); empty text is an empty mapping.
     public static func mapping(yaml: String, source: String) throws -> [String: Any] {
+        try checkShape(yaml: yaml, source: source)
         let loaded: Any?
         do {
             loaded = try Yams.load(yaml: yaml)
@@ -24,16 +27,79 @@ public enum ConfigLoader {
         return map
     }
 
+    /// The largest config text accepted (a real config is a few KiB).
+    public static let maximumBytes = 1 << 20
+    /// The deepest nesting of mappings and sequences accepted (Carina's configs nest three or four levels).
+    public static let maximumDepth = 32
+
+    /// Checks a YAML text's shape from libyaml's event stream before any value is built: at most
+    /// `maximumBytes`, nesting at most `maximumDepth`, and no anchors or aliases — an alias is expanded
+    /// into a copy of what it names, so nine aliases of nine aliases ("billion laughs") build a billion
+    /// values from a few hundred bytes. Carina's configs never need them; the error names the line.
+    static func checkShape(yaml: String, source: String) throws {
+        let bytes = Array(yaml.utf8)
+        guard bytes.count <= maximumBytes else {
+            throw ConfigError("\(source): \(bytes.count) bytes; a config is at most \(maximumBytes) bytes")
+        }
+        var parser = yaml_parser_t()
+        guard yaml_parser_initialize(&parser) == 1 else { throw ConfigError("\(source): cannot start the YAML parser") }
+        defer { yaml_parser_delete(&parser) }
+        try bytes.withUnsafeBufferPointer { buffer in
+            yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
+            var depth = 0
+            while true {
+                var event = yaml_event_t()
+                guard yaml_parser_parse(&parser, &event) == 1 else {
+                    let problem = parser.problem.map { String(cString: $0) } ?? "unknown problem"
+                    throw ConfigError("\(source):\(parser.problem_mark.line + 1): not valid YAML: \(problem)")
+                }
+                defer { yaml_event_delete(&event) }
+                let line = event.start_mark.line + 1
+                func anchor(_ pointer: UnsafeMutablePointer<yaml_char_t>?) throws {
+                    guard let pointer else { return }
+                    let name = String(cString: UnsafeRawPointer(pointer).assumingMemoryBound(to: CChar.self))
+                    throw ConfigError("\(source):\(line): YAML anchors and aliases are not accepted in a config (&\(name)); write the value out")
+                }
+                switch event.type {
+                case YAML_STREAM_END_EVENT:
+                    return
+                case YAML_ALIAS_EVENT:
+                    let name = String(cString: UnsafeRawPointer(event.data.alias.anchor).assumingMemoryBound(to: CChar.self))
+                    throw ConfigError("\(source):\(line): YAML anchors and aliases are not accepted in a config (*\(name)); write the value out")
+                case YAML_SCALAR_EVENT:
+                    try anchor(event.data.scalar.anchor)
+                case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
+                    try anchor(event.type == YAML_SEQUENCE_START_EVENT ? event.data.sequence_start.anchor : event.data.mapping_start.anchor)
+                    depth += 1
+                    guard depth <= maximumDepth else {
+                        throw ConfigError("\(source):\(line): nested more than \(maximumDepth) levels deep")
+                    }
+                case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
+                    depth -= 1
+                default:
+                    break
+                }
+            }
+        }
+    }
+
     /// Decodes `yaml` (from `source`, named in errors) over `defaults`.
     public static func decode<T: Codable>(_ type: T.Type, yaml: String, defaults: T, source: String) throws -> T {
         try decode(type, values: mapping(yaml: yaml, source: source), defaults: defaults, source: source)
     }
 
+    /// The text of the config file at `path`: a regular UTF-8 file of at most `maximumBytes`.
+    public static func text(_ path: String) throws -> String {
+        do {
+            return try TextFile.read(path, limit: maximumBytes, what: "the config file")
+        } catch {
+            throw ConfigError("\(error)")
+        }
+    }
+
     /// Decodes a file.
     public static func decode<T: Codable>(_ type: T.Type, path: String, defaults: T) throws -> T {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw ConfigError("\(path): cannot read the config file (missing, unreadable or not UTF-8)")
-        }
+        let text = try ConfigLoader.text(path)
         return try decode(type, yaml: text, defaults: defaults, source: path)
     }
 

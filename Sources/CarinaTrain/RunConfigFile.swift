@@ -12,9 +12,7 @@ public struct RunConfigFile {
     public let modelSection: [String: Any]
 
     public init(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw ConfigError("\(path): cannot read the config file (missing, unreadable or not UTF-8)")
-        }
+        let text = try ConfigLoader.text(path)
         try self.init(yaml: text, source: path)
     }
 
