@@ -51,7 +51,7 @@ import CarinaData
     @Test func directoryIsNotAnImage() {
         let path = FileManager.default.temporaryDirectory.path
         let error = #expect(throws: DataError.self) { try Image.decode(contentsOf: path) }
-        #expect(String(describing: error!) == "image \(path): cannot read file: not a regular file")
+        #expect(String(describing: error!) == "image \(path): cannot read file: not a regular file (a directory)")
     }
 
     @Test func impossibleLayoutIsRejected() {

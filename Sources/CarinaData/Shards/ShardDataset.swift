@@ -15,14 +15,17 @@ public final class ShardDataset: Sendable {
     private let files: [ShardFile]
     private let positions: [String: Int]
 
-    /// Opens a prepared dataset. Throws if dataset.json or an index is missing or damaged, or if a shard's
-    /// size differs from the one dataset.json records (truncated or rewritten since).
+    /// Opens a prepared dataset. Throws if dataset.json or an index is missing or damaged, if a shard's
+    /// size differs from the one dataset.json records (truncated or rewritten since), if dataset.json names
+    /// a shard outside `directory` (absolute, '..', or a symbolic link leading out) or a shard that is not a
+    /// regular file, if its counts do not fit the shards, or if a split holds an index out of range, twice,
+    /// or also in another split. Nothing is allocated from a count before it is checked.
     public init(directory: String) throws {
         let manifest = try DatasetManifest.read(directory: directory)
+        try manifest.checkCounts(directory: directory)
         var entries = [ShardIndexEntry](), shardOf = [Int32](), files = [ShardFile]()
-        entries.reserveCapacity(manifest.sampleCount)
         for (number, shard) in manifest.shards.enumerated() {
-            let path = directory + "/" + shard.file
+            let path = try DatasetManifest.shardPath(shard.file, number: number, in: directory)
             let file = try ShardFile(path: path)
             guard file.size == shard.bytes else {
                 throw DataError.badShard(file: path, member: nil,
@@ -31,7 +34,10 @@ public final class ShardDataset: Sendable {
             let indexPath = directory + "/" + ShardWriter.indexFileName(shard.file)
             let text: String
             do {
-                text = String(decoding: try FileBytes.contents(of: indexPath), as: UTF8.self)
+                // A line is at most ~150 bytes (a 95-byte key and four numbers); `samples` is checked
+                // against the shard's size, so this bounds the read by the shard's size too.
+                let limit = ShardIndex.maxLineBytes * shard.samples + 4096
+                text = String(decoding: try FileBytes.contents(of: indexPath, maxBytes: limit), as: UTF8.self)
             } catch {
                 throw DataError.badShard(file: indexPath, member: nil, problem: "cannot read the index: \(error)")
             }
@@ -50,6 +56,7 @@ public final class ShardDataset: Sendable {
         guard entries.count == manifest.sampleCount else {
             throw DataError.badDataset(path: directory, problem: "the indexes list \(entries.count) samples, dataset.json says \(manifest.sampleCount)")
         }
+        try manifest.checkSplits(directory: directory)
         var positions = [String: Int](minimumCapacity: entries.count)
         for (i, entry) in entries.enumerated() {
             guard positions.updateValue(i, forKey: entry.key) == nil else {
