@@ -28,12 +28,12 @@ public struct ImportRecord: Sendable, Equatable {
         self.imageColumn = imageColumn
     }
 
-    /// Reads and decodes the image; a missing or undecodable image is an error naming the dataset file,
-    /// the record, the column and the image path.
-    public func load() throws -> Sample {
+    /// Reads and decodes the image; a missing or undecodable image, or one over `maxImagePixels`, is an
+    /// error naming the dataset file, the record, the column and the image path.
+    public func load(maxImagePixels: Int = Image.defaultMaxPixels) throws -> Sample {
         let image: Image
         do {
-            image = try Image.decode(contentsOf: imagePath)
+            image = try Image.decode(contentsOf: imagePath, maxPixels: maxImagePixels)
         } catch let error as DataError {
             var problem = "\(error)"
             if case let .badImage(_, reason) = error { problem = "image \(imagePath): \(reason)" }

@@ -15,12 +15,15 @@ public final class ShardDataset: Sendable {
     private let files: [ShardFile]
     private let positions: [String: Int]
 
+    /// The most pixels (width x height) an image may have; larger ones are refused from their header.
+    public let maxImagePixels: Int
+
     /// Opens a prepared dataset. Throws if dataset.json or an index is missing or damaged, if a shard's
     /// size differs from the one dataset.json records (truncated or rewritten since), if dataset.json names
     /// a shard outside `directory` (absolute, '..', or a symbolic link leading out) or a shard that is not a
     /// regular file, if its counts do not fit the shards, or if a split holds an index out of range, twice,
     /// or also in another split. Nothing is allocated from a count before it is checked.
-    public init(directory: String) throws {
+    public init(directory: String, maxImagePixels: Int = Image.defaultMaxPixels) throws {
         let manifest = try DatasetManifest.read(directory: directory)
         try manifest.checkCounts(directory: directory)
         var entries = [ShardIndexEntry](), shardOf = [Int32](), files = [ShardFile]()
@@ -70,6 +73,7 @@ public final class ShardDataset: Sendable {
         self.files = files
         self.keys = entries.map(\.key)
         self.positions = positions
+        self.maxImagePixels = maxImagePixels
     }
 
     public var count: Int { entries.count }
@@ -95,7 +99,7 @@ public final class ShardDataset: Sendable {
                 try member(raw, file: file, entry: entry, name: entry.key + "." + ext, header: header, size: size)
             }
         }
-        let image = try Image.decode(data: members[0], source: "\(file.path) member \(entry.key).png")
+        let image = try Image.decode(data: members[0], source: "\(file.path) member \(entry.key).png", maxPixels: maxImagePixels)
         guard let report = String(validating: members[1], as: UTF8.self) else {
             throw DataError.badShard(file: file.path, member: entry.key + ".txt", problem: "the report is not valid UTF-8")
         }
