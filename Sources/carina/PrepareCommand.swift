@@ -50,6 +50,9 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "Stop after writing N samples.")
     var limit: Int?
 
+    @Flag(help: "Read images that lie outside --root (an absolute path, '..', or a symbolic link leading out). Without it such a record is an error naming the file, the row and the path.")
+    var allowOutsideRoot = false
+
     @Option(help: "Refuse images whose header says more pixels (width x height) than this, before decoding them.")
     var maxImagePixels = Image.defaultMaxPixels
 
@@ -130,6 +133,7 @@ struct PrepareCommand: ParsableCommand {
         options.skipBadSamples = skipBadSamples
         options.limit = limit
         options.splits = SplitAssigner(seed: seed)
+        options.imageRoot = allowOutsideRoot ? nil : root
         options.maxImagePixels = maxImagePixels
         let report = try Prepare.run(importer, into: out, options: options) { print($0) }
         let m = report.manifest

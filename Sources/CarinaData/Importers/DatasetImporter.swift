@@ -41,6 +41,14 @@ public struct ImportRecord: Sendable, Equatable {
         }
         return Sample(key: key, image: image, report: report, labels: labels, patientID: patientID, metadata: metadata)
     }
+
+    /// Throws unless the image path, with every symbolic link resolved, lies inside `root`: a manifest row
+    /// naming `/etc/shadow` or `../../secret.png` is an error naming the dataset file, the record and the path.
+    public func checkInside(root: String) throws {
+        if let problem = ImageRoot.problem(imagePath, root: root) {
+            throw DataError.badRecord(file: file, record: record, column: imageColumn, problem: problem)
+        }
+    }
 }
 
 /// A dataset layout (`nih-cxr14`, `chexpert`, `csv` ...) that `carina prepare` can turn into shards.
