@@ -28,11 +28,13 @@ final class ShardFile: Sendable {
 
     deinit { close(fd) }
 
-    /// Up to `count` bytes from `offset`; fewer only where the file ends first.
-    func read(at offset: Int, count: Int) throws -> [UInt8] {
-        guard offset >= 0, count >= 0, count <= size else {
-            throw DataError.badShard(file: path, member: nil, problem: "cannot read \(count) bytes at byte \(offset) of a \(size)-byte file")
+    /// Up to `count` bytes from `offset`; fewer only where the file (as it was when opened) ends first, so
+    /// a count read from a damaged index never sizes an allocation beyond the file.
+    func read(at offset: Int, count requested: Int) throws -> [UInt8] {
+        guard offset >= 0, requested >= 0 else {
+            throw DataError.badShard(file: path, member: nil, problem: "cannot read \(requested) bytes at byte \(offset)")
         }
+        let count = min(requested, max(0, size - offset))
         var failure: Int32 = 0
         let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             initialized = 0
