@@ -1,5 +1,6 @@
 // Reads PNG and JPEG files into `Image`, choosing the codec from the file's first bytes, not its name, and
-// refusing images over a pixel limit from their header, before their pixels are allocated. Not for: encoding (ImageEncoding) or resizing and augmentation, which work on decoded images.
+// refusing images over a pixel limit from their header, before their pixels are allocated.
+// Not for: encoding (ImageEncoding) or resizing and augmentation, which work on decoded images.
 
 import CImageCodecs
 import Foundation
