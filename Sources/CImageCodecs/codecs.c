@@ -3,6 +3,7 @@
 
 #include <png.h>
 #include <setjmp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,7 +50,16 @@ static void png_on_warning(png_structp png, png_const_charp text) {
     (void)text;
 }
 
-int carina_png_decode(const uint8_t *data, size_t size, carina_image *out, char *message, size_t messageSize) {
+/* Whether width x height is over maxPixels; the sizes are reported through `out` for the caller's message. */
+static int over_pixel_limit(uint32_t width, uint32_t height, uint64_t maxPixels, carina_image *out) {
+    if ((uint64_t)width * (uint64_t)height <= maxPixels) return 0;
+    out->width = (int)(width > INT32_MAX ? INT32_MAX : width);
+    out->height = (int)(height > INT32_MAX ? INT32_MAX : height);
+    return 1;
+}
+
+int carina_png_decode(const uint8_t *data, size_t size, uint64_t maxPixels, carina_image *out, char *message,
+                      size_t messageSize) {
     memset(out, 0, sizeof(*out));
     if (size < 8 || png_sig_cmp((png_const_bytep)data, 0, 8) != 0) {
         set_message(message, messageSize, "not a PNG file (bad signature)");
@@ -75,6 +85,15 @@ int carina_png_decode(const uint8_t *data, size_t size, carina_image *out, char 
     png_memory_reader reader = {data, size, 0};
     png_set_read_fn(png, &reader, png_read_memory);
     png_read_info(png, info);
+    /* From the header, before any transformation or pixel buffer (the size does not change with them). */
+    if (over_pixel_limit(png_get_image_width(png, info), png_get_image_height(png, info), maxPixels, out)) {
+        int width = out->width, height = out->height;
+        png_destroy_read_struct(&png, &info, NULL);
+        out->width = width;
+        out->height = height;
+        set_message(message, messageSize, "image too large");
+        return CARINA_CODEC_TOO_LARGE;
+    }
 
     int colorType = png_get_color_type(png, info);
     int bitDepth = png_get_bit_depth(png, info);
@@ -204,7 +223,8 @@ static void jpeg_on_warning(j_common_ptr cinfo, int level) {
     if (level < 0) jpeg_on_error(cinfo);
 }
 
-int carina_jpeg_decode(const uint8_t *data, size_t size, int gray, carina_image *out, char *message, size_t messageSize) {
+int carina_jpeg_decode(const uint8_t *data, size_t size, int gray, uint64_t maxPixels, carina_image *out, char *message,
+                       size_t messageSize) {
     memset(out, 0, sizeof(*out));
     struct jpeg_decompress_struct cinfo;
     jpeg_error_state state;
@@ -223,6 +243,12 @@ int carina_jpeg_decode(const uint8_t *data, size_t size, int gray, carina_image 
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, (const unsigned char *)data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
+    /* From the header, before jpeg_start_decompress (which allocates whole-image buffers for progressive files). */
+    if (over_pixel_limit(cinfo.image_width, cinfo.image_height, maxPixels, out)) {
+        jpeg_destroy_decompress(&cinfo);
+        set_message(message, messageSize, "image too large");
+        return CARINA_CODEC_TOO_LARGE;
+    }
     cinfo.out_color_space = (gray || cinfo.num_components == 1) ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_start_decompress(&cinfo);
     int width = (int)cinfo.output_width;

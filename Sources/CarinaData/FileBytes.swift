@@ -1,5 +1,6 @@
-// Reads a whole file into memory, and on failure says why in the operating system's words.
-// Not for: parsing what was read, or streaming large shards (the shard reader does that).
+// Reads a whole file into memory, and on failure says why in the operating system's words; opens only
+// regular files, and never blocks on a named pipe or device while doing so. Not for: parsing what was
+// read, or streaming large shards (the shard reader does that).
 
 #if canImport(Glibc)
 import Glibc
@@ -8,20 +9,46 @@ import Darwin
 #endif
 
 enum FileBytes {
-    /// The bytes of the regular file at `path`, or an error text such as "No such file or directory". A
-    /// named pipe or device is refused without blocking; a file larger than `limit` bytes is refused before
-    /// anything is allocated.
-    static func contents(of path: String, limit: Int = Int.max) throws(FileReadFailure) -> [UInt8] {
-        // O_NONBLOCK: open(2) of a FIFO without a writer would wait forever, before fstat could reject it.
+    /// Opens `path` read-only and returns the descriptor and the file's size, or throws unless it is a
+    /// regular file. The open is non-blocking (a named pipe with no writer would otherwise hang it); the
+    /// flag is cleared again once the file is known to be regular. Follows symbolic links.
+    static func openRegular(_ path: String) throws(FileReadFailure) -> (fd: Int32, size: Int) {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw FileReadFailure(errno: errno) }
-        defer { close(fd) }
         var info = stat()
-        guard fstat(fd, &info) == 0 else { throw FileReadFailure(errno: errno) }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw FileReadFailure(reason: "not a regular file") }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
-        let size = Int(info.st_size)
-        guard size <= limit else { throw FileReadFailure(reason: "\(size) bytes, more than the \(limit) accepted") }
+        guard fstat(fd, &info) == 0 else {
+            let failure = FileReadFailure(errno: errno)
+            close(fd)
+            throw failure
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            close(fd)
+            throw FileReadFailure(reason: "not a regular file (\(kind(info.st_mode)))")
+        }
+        let flags = fcntl(fd, F_GETFL)
+        if flags >= 0 { _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) }
+        return (fd, Int(info.st_size))
+    }
+
+    /// What kind of file a non-regular mode is, in words.
+    private static func kind(_ mode: mode_t) -> String {
+        switch mode & S_IFMT {
+        case S_IFDIR: return "a directory"
+        case S_IFIFO: return "a named pipe"
+        case S_IFCHR, S_IFBLK: return "a device"
+        case S_IFSOCK: return "a socket"
+        default: return "not a plain file"
+        }
+    }
+
+    /// The bytes of the regular file at `path`, or an error text such as "No such file or directory".
+    /// A file over `maxBytes` is refused before anything is allocated for it.
+    static func contents(of path: String, maxBytes: Int = Int.max) throws(FileReadFailure) -> [UInt8] {
+        let (fd, size) = try openRegular(path)
+        defer { close(fd) }
+        guard size <= maxBytes else {
+            throw FileReadFailure(reason: "the file is \(size) bytes, over the limit of \(maxBytes) bytes")
+        }
         var failure: FileReadFailure?
         let bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
             initialized = 0

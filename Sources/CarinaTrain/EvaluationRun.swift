@@ -50,12 +50,12 @@ public struct EvaluationRun {
         let config = file.run
         let vocabulary = config.data.vocabulary.isEmpty ? path("vocab.txt") : config.data.vocabulary
         let tokenizer = try WordPieceTokenizer(vocabularyFile: vocabulary)
-        let shards = try ShardDataset(directory: options.dataset)
+        let shards = try ShardDataset(directory: options.dataset, maxImagePixels: config.data.maxImagePixels)
         let evaluation = shards.indices(split: options.split)
         guard !evaluation.isEmpty else {
             throw ConfigError("\(options.dataset): no samples in split '\(options.split)' (splits: \(shards.manifest.splits.keys.sorted().joined(separator: ", ")))")
         }
-        let probeShards = try options.probeDataset.map { try ShardDataset(directory: $0) } ?? shards
+        let probeShards = try options.probeDataset.map { try ShardDataset(directory: $0, maxImagePixels: config.data.maxImagePixels) } ?? shards
         let probeIndices = Array(probeShards.indices(split: options.probeSplit).prefix(config.eval.probeTrainingSamples))
         guard !probeIndices.isEmpty else {
             throw ConfigError("\(options.probeDataset ?? options.dataset): no samples in split '\(options.probeSplit)' to train the linear probe on "

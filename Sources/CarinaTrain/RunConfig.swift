@@ -67,6 +67,9 @@ public struct DataConfig: Codable, Sendable, Equatable {
     public var prefetch = 4
     /// Skip (and count) samples that fail to load instead of stopping.
     public var skipBadSamples = false
+    /// Images whose PNG header says more pixels (width x height) are refused before they are decoded
+    /// (a crafted shard cannot make the loader allocate gigabytes): 67108864 = 64 Mpx, 8192 x 8192.
+    public var maxImagePixels = Image.defaultMaxPixels
 
     public init() {}
 }

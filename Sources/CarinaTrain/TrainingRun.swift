@@ -98,7 +98,8 @@ public final class TrainingRun {
             }
             (source, reports) = (synthetic, { synthetic.report(at: $0) })
         } else {
-            let shards = try ShardDataset(directory: d.train)
+            guard d.maxImagePixels > 0 else { throw ConfigError("\(file.path): data.maxImagePixels is \(d.maxImagePixels); it must be positive") }
+            let shards = try ShardDataset(directory: d.train, maxImagePixels: d.maxImagePixels)
             (train, evaluation) = (shards.indices(split: d.trainSplit), shards.indices(split: d.evalSplit))
             guard !train.isEmpty else {
                 throw ConfigError("\(file.path): data.train \(d.train) has no samples in split '\(d.trainSplit)' (splits: \(shards.manifest.splits.keys.sorted().joined(separator: ", ")))")

@@ -50,6 +50,12 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "Stop after writing N samples.")
     var limit: Int?
 
+    @Flag(help: "Read images that lie outside --root (an absolute path, '..', or a symbolic link leading out). Without it such a record is an error naming the file, the row and the path.")
+    var allowOutsideRoot = false
+
+    @Option(help: "Refuse images whose header says more pixels (width x height) than this, before decoding them.")
+    var maxImagePixels = Image.defaultMaxPixels
+
     @Flag(help: "Keep samples whose report is empty (covid-cxr notes, iu-xray, mimic-cxr, csv/jsonl with a report column).")
     var allowEmptyReports = false
 
@@ -87,6 +93,7 @@ struct PrepareCommand: ParsableCommand {
         if let imageSize, imageSize <= 0 { throw ValidationError("--image-size must be positive") }
         if samplesPerShard <= 0 { throw ValidationError("--samples-per-shard must be positive") }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
+        if maxImagePixels <= 0 { throw ValidationError("--max-image-pixels must be positive") }
         if UncertaintyPolicy(rawValue: uncertain) == nil { throw ValidationError("--uncertain must be ones, zeros or ignore, got '\(uncertain)'") }
         if frontalOnly && layout != .mimic && layout != .chexpert {
             throw ValidationError("--frontal-only applies to chexpert and mimic-cxr only")
@@ -126,6 +133,8 @@ struct PrepareCommand: ParsableCommand {
         options.skipBadSamples = skipBadSamples
         options.limit = limit
         options.splits = SplitAssigner(seed: seed)
+        options.imageRoot = allowOutsideRoot ? nil : root
+        options.maxImagePixels = maxImagePixels
         let report = try Prepare.run(importer, into: out, options: options) { print($0) }
         let m = report.manifest
         print("prepared \(m.sampleCount) samples of \(m.name) (\(m.layout ?? layout.rawValue)) into \(m.shards.count) shards in \(out)")
@@ -142,7 +151,7 @@ struct PrepareCommand: ParsableCommand {
 
     /// Full check, then random-order reads (PNG decode included) on Parallel.threads threads.
     private func verifyAndTimeReads(_ directory: String) throws {
-        let dataset = try ShardDataset(directory: directory)
+        let dataset = try ShardDataset(directory: directory, maxImagePixels: maxImagePixels)
         try dataset.verify()
         var rng = RNG(seed: seed, "prepare.verify")
         let order = rng.permutation(dataset.count)

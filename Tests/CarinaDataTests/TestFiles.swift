@@ -51,3 +51,35 @@ func testImage(width: Int, height: Int, channels: Int = 1, sixteenBit: Bool = fa
     let samples = (0..<n).map { UInt8(truncatingIfNeeded: ($0 / channels % width) * 3 + ($0 / (width * channels)) * 2 + seed * 11 + $0 % 7) }
     return try Image(width: width, height: height, channels: channels, pixels: .uint8(samples))
 }
+
+/// How `body` ended within `seconds`: "ok", or its error's description; nil if it was still running then
+/// (it keeps running on its own thread). For promises of the form "does not hang", never for speed.
+func outcome(within seconds: Double, _ body: @escaping @Sendable () throws -> Void) -> String? {
+    final class Box: @unchecked Sendable {
+        let lock = NSLock()
+        var text: String?
+    }
+    let box = Box(), done = DispatchSemaphore(value: 0)
+    Thread.detachNewThread {
+        let text: String
+        do { try body(); text = "ok" } catch { text = "\(error)" }
+        box.lock.lock(); box.text = text; box.lock.unlock()
+        done.signal()
+    }
+    guard done.wait(timeout: .now() + seconds) == .success else { return nil }
+    box.lock.lock(); defer { box.lock.unlock() }
+    return box.text
+}
+
+/// Replaces whatever is at `path` with a named pipe (FIFO) that no one writes to.
+func makeFIFO(at path: String) throws {
+    try? FileManager.default.removeItem(atPath: path)
+    guard mkfifo(path, 0o644) == 0 else { throw CocoaError(.fileWriteUnknown) }
+}
+
+/// Opens and closes the writing end of a FIFO without blocking, so that a reader stuck opening it goes on
+/// (cleanup after a reader that hung: the test has already failed).
+func releaseFIFO(at path: String) {
+    let fd = open(path, O_WRONLY | O_NONBLOCK)
+    if fd >= 0 { close(fd) }
+}

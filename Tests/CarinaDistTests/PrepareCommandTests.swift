@@ -38,6 +38,26 @@ private let data = URL(fileURLWithPath: #filePath).deletingLastPathComponent().d
         #expect(skipped.stdout.contains("prepared 200 samples") && skipped.stdout.contains("bad samples; the first:"), "\(skipped.stdout)")
     }
 
+    @Test func imagesOutsideTheRootNeedAnOptionAndTheirContentIsNeverPrinted() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("carina-outside-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try FileManager.default.createDirectory(atPath: dir + "/data", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: dir + "/secret", withIntermediateDirectories: true)
+        try "root:$6$SECRET-HASH:19000:0:99999:7:::\n".write(toFile: dir + "/secret/shadow", atomically: true, encoding: .utf8)
+        try "image,report\n\(dir)/secret/shadow,Clear.\n".write(toFile: dir + "/data/manifest.csv", atomically: true, encoding: .utf8)
+        let arguments = ["prepare", "csv", "--root", dir + "/data", "--out", dir + "/out"]
+        let refused = try await runSubprocess(try CarinaBinary.locate(), arguments)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("\(dir)/data/manifest.csv, row 1 (line 2), column 'image': image path \(dir)/secret/shadow is outside --root \(dir)/data; pass --allow-outside-root"),
+                "\(refused.stderr)")
+        let allowed = try await runSubprocess(try CarinaBinary.locate(), arguments + ["--allow-outside-root"])
+        #expect(allowed.status != 0)
+        #expect(allowed.stderr.contains("image \(dir)/secret/shadow: not a PNG or JPEG file"), "\(allowed.stderr)")
+        for output in [refused.stderr + refused.stdout, allowed.stderr + allowed.stdout] {
+            #expect(!output.contains("SECRET") && !output.contains("72 6F 6F 74"), "the file's content was printed: \(output)")
+        }
+    }
+
     @Test func optionsOfAnotherLayoutAreRefused() async throws {
         let result = try await runSubprocess(try CarinaBinary.locate(), ["prepare", "nih-cxr14", "--root", "/nonexistent", "--out", "/tmp/x", "--frontal-only"])
         #expect(result.status != 0)

@@ -21,12 +21,21 @@ typedef struct {
     uint8_t *pixels;   // malloc'ed; release with carina_codec_free
 } carina_image;
 
-/// Decodes a PNG held in memory. Palette images become RGB, gray below 8 bits becomes 8-bit gray,
-/// alpha is dropped. Returns 0 on success; otherwise fills `message` (NUL-terminated) and returns -1.
-int carina_png_decode(const uint8_t *data, size_t size, carina_image *out, char *message, size_t messageSize);
+/// Returned by the decoders when the header's width x height is over `maxPixels`; `out->width` and
+/// `out->height` then hold the header's size (clamped to INT32_MAX) and no pixels are allocated.
+#define CARINA_CODEC_TOO_LARGE (-2)
 
-/// Decodes a JPEG held in memory; `gray` != 0 asks libjpeg for one luminance channel.
-int carina_jpeg_decode(const uint8_t *data, size_t size, int gray, carina_image *out, char *message, size_t messageSize);
+/// Decodes a PNG held in memory. Palette images become RGB, gray below 8 bits becomes 8-bit gray,
+/// alpha is dropped. Returns 0 on success; CARINA_CODEC_TOO_LARGE when the header's width x height is
+/// over `maxPixels` (checked before any pixel buffer is allocated); otherwise fills `message`
+/// (NUL-terminated) and returns -1.
+int carina_png_decode(const uint8_t *data, size_t size, uint64_t maxPixels, carina_image *out, char *message,
+                      size_t messageSize);
+
+/// Decodes a JPEG held in memory; `gray` != 0 asks libjpeg for one luminance channel. Return values
+/// and `maxPixels` as carina_png_decode.
+int carina_jpeg_decode(const uint8_t *data, size_t size, int gray, uint64_t maxPixels, carina_image *out, char *message,
+                       size_t messageSize);
 
 /// Encodes `pixels` (layout as carina_image, 1 or 3 channels, 8 or 16 bits) as PNG into a malloc'ed buffer.
 int carina_png_encode(const uint8_t *pixels, int width, int height, int channels, int bytesPerSample,

@@ -12,8 +12,12 @@ public struct CSVTable: Sendable {
     public let lines: [Int]
 
     public init(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DataError.badText(source: path, problem: "cannot read the CSV file")
+        let data: Data
+        do {
+            // Only a regular file (a named pipe would block), and no bigger than a manifest may be.
+            data = Data(try FileBytes.contents(of: path, maxBytes: CompressedFile.maxBytes))
+        } catch {
+            throw DataError.badText(source: path, problem: "cannot read the CSV file: \(error)")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw DataError.badText(source: path, problem: "the CSV file is not UTF-8")

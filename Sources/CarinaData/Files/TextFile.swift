@@ -8,7 +8,7 @@ public enum TextFile {
     public static func read(_ path: String, limit: Int, what: String) throws -> String {
         let bytes: [UInt8]
         do {
-            bytes = try FileBytes.contents(of: path, limit: limit)
+            bytes = try FileBytes.contents(of: path, maxBytes: limit)
         } catch {
             throw TextFileError(description: "\(path): cannot read \(what): \(error)")
         }

@@ -28,18 +28,26 @@ public struct ImportRecord: Sendable, Equatable {
         self.imageColumn = imageColumn
     }
 
-    /// Reads and decodes the image; a missing or undecodable image is an error naming the dataset file,
-    /// the record, the column and the image path.
-    public func load() throws -> Sample {
+    /// Reads and decodes the image; a missing or undecodable image, or one over `maxImagePixels`, is an
+    /// error naming the dataset file, the record, the column and the image path.
+    public func load(maxImagePixels: Int = Image.defaultMaxPixels) throws -> Sample {
         let image: Image
         do {
-            image = try Image.decode(contentsOf: imagePath)
+            image = try Image.decode(contentsOf: imagePath, maxPixels: maxImagePixels)
         } catch let error as DataError {
             var problem = "\(error)"
             if case let .badImage(_, reason) = error { problem = "image \(imagePath): \(reason)" }
             throw DataError.badRecord(file: file, record: record, column: imageColumn, problem: problem)
         }
         return Sample(key: key, image: image, report: report, labels: labels, patientID: patientID, metadata: metadata)
+    }
+
+    /// Throws unless the image path, with every symbolic link resolved, lies inside `root`: a manifest row
+    /// naming `/etc/shadow` or `../../secret.png` is an error naming the dataset file, the record and the path.
+    public func checkInside(root: String) throws {
+        if let problem = ImageRoot.problem(imagePath, root: root) {
+            throw DataError.badRecord(file: file, record: record, column: imageColumn, problem: problem)
+        }
     }
 }
 

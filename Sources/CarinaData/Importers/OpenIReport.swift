@@ -22,8 +22,12 @@ struct OpenIReport: Equatable {
 
     /// Parses one XML file; a malformed file is an error naming it and the line.
     static func read(path: String) throws -> OpenIReport {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DataError.badRecord(file: path, record: "whole file", column: nil, problem: "cannot read the report XML")
+        let data: Data
+        do {
+            // Only a regular file (a named pipe would block), and no bigger than a manifest may be.
+            data = Data(try FileBytes.contents(of: path, maxBytes: CompressedFile.maxBytes))
+        } catch {
+            throw DataError.badRecord(file: path, record: "whole file", column: nil, problem: "cannot read the report XML: \(error)")
         }
         let parser = XMLParser(data: data)
         let collector = Collector()

@@ -18,6 +18,11 @@ public struct PrepareOptions: Sendable {
     public var splits = SplitAssigner()
     /// How many of the skipped samples' reasons the report keeps.
     public var reasonsKept = 5
+    /// Images must lie inside this folder once symbolic links are resolved (`carina prepare` sets its
+    /// --root here unless --allow-outside-root); nil reads images wherever the records point.
+    public var imageRoot: String?
+    /// Images whose header says more pixels (width x height) are refused before they are decoded.
+    public var maxImagePixels = Image.defaultMaxPixels
 
     public init() {}
 }
@@ -57,11 +62,12 @@ public enum Prepare {
             if batch.isEmpty { break }
             // Decode and encode in parallel; results land in their own slots, appended in record order.
             let slots = Mutex<[Result<EncodedSample, Error>?]>(Array(repeating: nil, count: batch.count))
-            let imageSize = options.imageSize
+            let imageSize = options.imageSize, imageRoot = options.imageRoot, maxPixels = options.maxImagePixels
             Parallel.forEach(batch.count) { i in
                 let encoded: Result<EncodedSample, Error> = Result {
                     let record = try batch[i].get()
-                    return try ShardWriter.encode(try record.load(), imageSize: imageSize)
+                    if let imageRoot { try record.checkInside(root: imageRoot) }
+                    return try ShardWriter.encode(try record.load(maxImagePixels: maxPixels), imageSize: imageSize)
                 }
                 slots.withLock { $0[i] = encoded }
             }

@@ -15,14 +15,20 @@ public final class ShardDataset: Sendable {
     private let files: [ShardFile]
     private let positions: [String: Int]
 
-    /// Opens a prepared dataset. Throws if dataset.json or an index is missing or damaged, or if a shard's
-    /// size differs from the one dataset.json records (truncated or rewritten since).
-    public init(directory: String) throws {
+    /// The most pixels (width x height) an image may have; larger ones are refused from their header.
+    public let maxImagePixels: Int
+
+    /// Opens a prepared dataset. Throws if dataset.json or an index is missing or damaged, if a shard's
+    /// size differs from the one dataset.json records (truncated or rewritten since), if dataset.json names
+    /// a shard outside `directory` (absolute, '..', or a symbolic link leading out) or a shard that is not a
+    /// regular file, if its counts do not fit the shards, or if a split holds an index out of range, twice,
+    /// or also in another split. Nothing is allocated from a count before it is checked.
+    public init(directory: String, maxImagePixels: Int = Image.defaultMaxPixels) throws {
         let manifest = try DatasetManifest.read(directory: directory)
+        try manifest.checkCounts(directory: directory)
         var entries = [ShardIndexEntry](), shardOf = [Int32](), files = [ShardFile]()
-        entries.reserveCapacity(manifest.sampleCount)
         for (number, shard) in manifest.shards.enumerated() {
-            let path = directory + "/" + shard.file
+            let path = try DatasetManifest.shardPath(shard.file, number: number, in: directory)
             let file = try ShardFile(path: path)
             guard file.size == shard.bytes else {
                 throw DataError.badShard(file: path, member: nil,
@@ -31,7 +37,10 @@ public final class ShardDataset: Sendable {
             let indexPath = directory + "/" + ShardWriter.indexFileName(shard.file)
             let text: String
             do {
-                text = String(decoding: try FileBytes.contents(of: indexPath), as: UTF8.self)
+                // A line is at most ~150 bytes (a 95-byte key and four numbers); `samples` is checked
+                // against the shard's size, so this bounds the read by the shard's size too.
+                let limit = ShardIndex.maxLineBytes * shard.samples + 4096
+                text = String(decoding: try FileBytes.contents(of: indexPath, maxBytes: limit), as: UTF8.self)
             } catch {
                 throw DataError.badShard(file: indexPath, member: nil, problem: "cannot read the index: \(error)")
             }
@@ -50,6 +59,7 @@ public final class ShardDataset: Sendable {
         guard entries.count == manifest.sampleCount else {
             throw DataError.badDataset(path: directory, problem: "the indexes list \(entries.count) samples, dataset.json says \(manifest.sampleCount)")
         }
+        try manifest.checkSplits(directory: directory)
         var positions = [String: Int](minimumCapacity: entries.count)
         for (i, entry) in entries.enumerated() {
             guard positions.updateValue(i, forKey: entry.key) == nil else {
@@ -63,6 +73,7 @@ public final class ShardDataset: Sendable {
         self.files = files
         self.keys = entries.map(\.key)
         self.positions = positions
+        self.maxImagePixels = maxImagePixels
     }
 
     public var count: Int { entries.count }
@@ -88,7 +99,7 @@ public final class ShardDataset: Sendable {
                 try member(raw, file: file, entry: entry, name: entry.key + "." + ext, header: header, size: size)
             }
         }
-        let image = try Image.decode(data: members[0], source: "\(file.path) member \(entry.key).png")
+        let image = try Image.decode(data: members[0], source: "\(file.path) member \(entry.key).png", maxPixels: maxImagePixels)
         guard let report = String(validating: members[1], as: UTF8.self) else {
             throw DataError.badShard(file: file.path, member: entry.key + ".txt", problem: "the report is not valid UTF-8")
         }

@@ -13,26 +13,28 @@ final class ShardFile: Sendable {
     let size: Int
     private let fd: Int32
 
+    /// Opens a regular file (a named pipe, device or directory is refused without blocking on it).
     init(path: String) throws {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw DataError.badShard(file: path, member: nil, problem: "cannot open: \(String(cString: strerror(errno)))")
-        }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            throw DataError.badShard(file: path, member: nil, problem: "cannot stat: \(reason)")
+        let opened: (fd: Int32, size: Int)
+        do {
+            opened = try FileBytes.openRegular(path)
+        } catch {
+            throw DataError.badShard(file: path, member: nil, problem: "cannot open: \(error)")
         }
         self.path = path
-        self.fd = fd
-        self.size = Int(info.st_size)
+        self.fd = opened.fd
+        self.size = opened.size
     }
 
     deinit { close(fd) }
 
-    /// Up to `count` bytes from `offset`; fewer only where the file ends first.
-    func read(at offset: Int, count: Int) throws -> [UInt8] {
+    /// Up to `count` bytes from `offset`; fewer only where the file (as it was when opened) ends first, so
+    /// a count read from a damaged index never sizes an allocation beyond the file.
+    func read(at offset: Int, count requested: Int) throws -> [UInt8] {
+        guard offset >= 0, requested >= 0 else {
+            throw DataError.badShard(file: path, member: nil, problem: "cannot read \(requested) bytes at byte \(offset)")
+        }
+        let count = min(requested, max(0, size - offset))
         var failure: Int32 = 0
         let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             initialized = 0

@@ -81,7 +81,26 @@ struct TarHeader: Equatable {
             throw DataError.badShard(file: shard, member: named, problem: "size field is not an octal number")
         }
         let prefix = field(block, 345, 155)
-        return TarHeader(name: prefix.isEmpty ? rawName : prefix + "/" + rawName, size: size, typeflag: block[156])
+        let name = prefix.isEmpty ? rawName : prefix + "/" + rawName
+        if let problem = unsafeNameProblem(name) ?? hiddenBytesProblem(block, 0, 100) ?? hiddenBytesProblem(block, 345, 155) {
+            throw DataError.badShard(file: shard, member: place, problem: "member name \(name.debugDescription) \(problem)")
+        }
+        return TarHeader(name: name, size: size, typeflag: block[156])
+    }
+
+    /// Why a member name is not a safe relative path (absolute, a '..' component, control characters), if it is not.
+    static func unsafeNameProblem(_ name: String) -> String? {
+        if name.hasPrefix("/") { return "is an absolute path" }
+        if name.split(separator: "/", omittingEmptySubsequences: false).contains("..") { return "contains a '..' component" }
+        if name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) { return "contains a control character" }
+        return nil
+    }
+
+    /// A name field whose NUL terminator is followed by more text hides part of the name from some readers.
+    private static func hiddenBytesProblem(_ block: UnsafeRawBufferPointer, _ offset: Int, _ length: Int) -> String? {
+        let bytes = block[offset..<(offset + length)]
+        guard let end = bytes.firstIndex(of: 0) else { return nil }
+        return bytes[end...].allSatisfy({ $0 == 0 }) ? nil : "has more bytes after a NUL inside its name field"
     }
 
     /// A NUL-terminated text field.

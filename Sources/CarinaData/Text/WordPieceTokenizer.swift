@@ -14,9 +14,31 @@ public struct WordPieceTokenizer: Sendable {
 
     public static let specialTokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
+    /// The most tokens a vocabulary may hold: 1,000,000 (BERT's are 30,522; multilingual BERT's 119,547).
+    public static let maxVocabularyTokens = 1_000_000
+    /// The longest token, in UTF-8 bytes: 1024 (a piece longer than `maxWordLength` characters never matches).
+    public static let maxTokenBytes = 1024
+    /// The largest vocab.txt read: 64 MiB, checked before it is read.
+    public static let maxVocabularyFileBytes = 1 << 26
+
+    /// A tokenizer over `vocabulary` (index = id). Throws, naming `source` and the token's line (id + 1),
+    /// on more than `maxVocabularyTokens` tokens, an empty or over-long token, a token listed twice, or a
+    /// missing special token.
     public init(vocabulary: [String], lowercase: Bool = true, source: String = "vocabulary") throws {
+        guard vocabulary.count <= Self.maxVocabularyTokens else {
+            throw DataError.badText(source: source, problem: "\(vocabulary.count) tokens, over the limit of \(Self.maxVocabularyTokens)")
+        }
         var ids: [String: Int32] = [:]
-        for (i, token) in vocabulary.enumerated() where ids[token] == nil { ids[token] = Int32(i) }
+        for (i, token) in vocabulary.enumerated() {
+            func bad(_ problem: String) -> DataError { .badText(source: source, problem: "line \(i + 1): \(problem)") }
+            guard !token.isEmpty else { throw bad("the token is empty") }
+            guard token.utf8.count <= Self.maxTokenBytes else {
+                throw bad("the token is \(token.utf8.count) bytes long, over the limit of \(Self.maxTokenBytes)")
+            }
+            if let first = ids.updateValue(Int32(i), forKey: token) {
+                throw bad("the token \(token.debugDescription) repeats line \(first + 1)")
+            }
+        }
         func special(_ name: String) throws -> Int32 {
             guard let id = ids[name] else { throw DataError.badText(source: source, problem: "vocabulary has no \(name) token") }
             return id
@@ -31,16 +53,34 @@ public struct WordPieceTokenizer: Sendable {
         unkID = try special("[UNK]")
     }
 
-    /// Loads a BERT-format vocab.txt: one token per line, the line number (from 0) is its id.
+    /// Loads a BERT-format vocab.txt: one token per line, the line number (from 0) is its id. Only a regular
+    /// file of at most `maxVocabularyFileBytes` is read; lines are checked as they are split (a line over
+    /// `maxTokenBytes`, or more than `maxVocabularyTokens` lines, stops the read naming the line).
     public init(vocabularyFile path: String, lowercase: Bool = true) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DataError.badText(source: path, problem: "cannot read the vocabulary file")
+        let data: [UInt8]
+        do {
+            data = try FileBytes.contents(of: path, maxBytes: Self.maxVocabularyFileBytes)
+        } catch {
+            throw DataError.badText(source: path, problem: "cannot read the vocabulary file: \(error)")
         }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw DataError.badText(source: path, problem: "the vocabulary is not UTF-8")
+        var lines = [String]()
+        var start = 0
+        while start < data.count {
+            let end = data[start...].firstIndex(of: 10) ?? data.count
+            var line = data[start..<end]
+            if line.last == 13 { line = line.dropLast() }
+            guard lines.count < Self.maxVocabularyTokens else {
+                throw DataError.badText(source: path, problem: "line \(lines.count + 1): more than \(Self.maxVocabularyTokens) tokens, the limit")
+            }
+            guard line.count <= Self.maxTokenBytes else {
+                throw DataError.badText(source: path, problem: "line \(lines.count + 1): the token is \(line.count) bytes long, over the limit of \(Self.maxTokenBytes)")
+            }
+            guard let token = String(validating: line, as: UTF8.self) else {
+                throw DataError.badText(source: path, problem: "line \(lines.count + 1): not valid UTF-8")
+            }
+            lines.append(token)
+            start = end + 1
         }
-        var lines = text.components(separatedBy: "\n").map { $0.hasSuffix("\r") ? String($0.dropLast()) : $0 }
-        if lines.last == "" { lines.removeLast() }
         try self.init(vocabulary: lines, lowercase: lowercase, source: path)
     }
 
