@@ -61,3 +61,9 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// libFuzzer harnesses (Fuzz/), built only by launch/fuzz.sh with CARINA_FUZZ=1 and the fuzzer and address
+// sanitizers; the normal build and the test suite never see them.
+if Context.environment["CARINA_FUZZ"] != nil {
+    package.targets.append(.executableTarget(name: "CarinaFuzz", dependencies: ["CarinaTrain"], path: "Fuzz"))
+}

@@ -20,5 +20,8 @@ export OPENBLAS_NUM_THREADS=1
 # binary it builds (under mpirun too).
 swift build
 swift test
+# Every libFuzzer harness, briefly and with a fixed seed, so the harnesses keep building and the inputs that
+# once crashed a reader stay fixed (launch/fuzz.sh; the long runs are not part of the suite).
+bash launch/fuzz.sh all runs=2000
 
 echo "launch/test.sh: build and all tests passed in $((SECONDS - start)) s"

@@ -33,7 +33,8 @@ public enum ConfigLoader {
     public static let maximumDepth = 32
 
     /// Checks a YAML text's shape from libyaml's event stream before any value is built: at most
-    /// `maximumBytes`, nesting at most `maximumDepth`, and no anchors or aliases — an alias is expanded
+    /// `maximumBytes`, nesting at most `maximumDepth`, mapping keys that are plain values (Yams traps on a
+    /// key that is a mapping or list), and no anchors or aliases — an alias is expanded
     /// into a copy of what it names, so nine aliases of nine aliases ("billion laughs") build a billion
     /// values from a few hundred bytes. Carina's configs never need them; the error names the line.
     static func checkShape(yaml: String, source: String) throws {
@@ -46,7 +47,9 @@ public enum ConfigLoader {
         defer { yaml_parser_delete(&parser) }
         try bytes.withUnsafeBufferPointer { buffer in
             yaml_parser_set_input_string(&parser, buffer.baseAddress, buffer.count)
-            var depth = 0
+            // Per open container: whether it is a mapping and, if so, whether its next node is a key.
+            var containers: [(mapping: Bool, expectingKey: Bool)] = []
+            var depth: Int { containers.count }
             while true {
                 var event = yaml_event_t()
                 guard yaml_parser_parse(&parser, &event) == 1 else {
@@ -60,6 +63,14 @@ public enum ConfigLoader {
                     let name = String(cString: UnsafeRawPointer(pointer).assumingMemoryBound(to: CChar.self))
                     throw ConfigError("\(source):\(line): YAML anchors and aliases are not accepted in a config (&\(name)); write the value out")
                 }
+                // A key that is itself a mapping or sequence: Yams cannot build it (it traps), and no config has one.
+                if event.type == YAML_SEQUENCE_START_EVENT || event.type == YAML_MAPPING_START_EVENT,
+                   let parent = containers.last, parent.mapping, parent.expectingKey {
+                    throw ConfigError("\(source):\(line): a mapping key must be a plain value, not a mapping or a list")
+                }
+                // The node this event starts or is fills a slot of its parent: a mapping alternates key, value.
+                let startsNode = [YAML_SCALAR_EVENT, YAML_ALIAS_EVENT, YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT].contains(event.type)
+                if startsNode, let last = containers.indices.last, containers[last].mapping { containers[last].expectingKey.toggle() }
                 switch event.type {
                 case YAML_STREAM_END_EVENT:
                     return
@@ -70,12 +81,12 @@ public enum ConfigLoader {
                     try anchor(event.data.scalar.anchor)
                 case YAML_SEQUENCE_START_EVENT, YAML_MAPPING_START_EVENT:
                     try anchor(event.type == YAML_SEQUENCE_START_EVENT ? event.data.sequence_start.anchor : event.data.mapping_start.anchor)
-                    depth += 1
+                    containers.append((mapping: event.type == YAML_MAPPING_START_EVENT, expectingKey: true))
                     guard depth <= maximumDepth else {
                         throw ConfigError("\(source):\(line): nested more than \(maximumDepth) levels deep")
                     }
                 case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
-                    depth -= 1
+                    containers.removeLast()
                 default:
                     break
                 }

@@ -35,6 +35,13 @@ import CarinaTrain
         #expect(error("method: clip\ntrain: {lr: [1, 2\n").hasPrefix("bad.yaml:"))
     }
 
+    @Test func aKeyThatIsAMappingOrListIsAnErrorNotATrap() {
+        // Found by launch/fuzz.sh (yaml): Yams force-unwraps a key that cannot be hashed.
+        #expect(error("method: pspg\ntraind{e :sol: {[{name: a, steps: 1}]}\n") == "bad.yaml:2: a mapping key must be a plain value, not a mapping or a list")
+        #expect(error("method: clip\n? [a, b]\n: 1\n") == "bad.yaml:2: a mapping key must be a plain value, not a mapping or a list")
+        #expect(error("method: clip\ntrain: {learningRate: 0.1, stages: [{name: a, steps: 1}]}\n") == "no error")
+    }
+
     @Test func onlyARegularFileIsReadAsAConfig() throws {
         let dir = try makeTemporaryDirectory("config-pipe")
         let pipe = dir + "/config.yaml"
