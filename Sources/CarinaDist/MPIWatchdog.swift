@@ -99,8 +99,7 @@ final class MPIWatchdog {
                 lastService = now
             }
             // Poll without sleeping, as MPI_Wait does: OpenMPI's non-blocking collectives advance only inside
-            // MPI calls, and even 50 µs naps between them made a 1 MB all-reduce 5x slower. After 10 ms, yield
-            // the core between polls, for ranks that share cores (oversubscribed nodes).
+            // MPI calls. After 10 ms, yield the core between polls, for ranks that share cores (oversubscribed).
             if waited > 0.01 { sched_yield() }
         }
         let error = DistError.timeout(call: "\(call) (collective #\(number) of rank \(rank))", seconds: timeout,
