@@ -77,7 +77,7 @@ private func checkpointsAreIntact(_ run: String, sourceLocation: SourceLocation 
 }
 
 /// The model and optimizer tensors of two runs' newest checkpoints are equal bit for bit.
-private func expectBitIdentical(_ a: String, _ b: String, steps: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
+func expectBitIdentical(_ a: String, _ b: String, steps: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
     let x = try #require(try CheckpointStore(directory: a + "/checkpoints").latestValid()).contents
     let y = try #require(try CheckpointStore(directory: b + "/checkpoints").latestValid()).contents
     #expect(x.state.step == steps && y.state.step == steps, "steps \(x.state.step) and \(y.state.step)", sourceLocation: sourceLocation)
