@@ -31,8 +31,9 @@ public enum DistError: Error, CustomStringConvertible, Equatable {
         case let .peerFailed(rank, detail):
             return "rank \(rank) failed: \(detail)"
         case let .timeout(call, seconds, detail):
-            return "\(call): no answer from every rank within \(seconds) s (the collective timeout, train.collectiveTimeout); "
-                + (detail.isEmpty ? "a rank has died or hangs" : detail)
+            // `detail` comes from MPICommunicator's watchdog, whose limit a run sets with train.collectiveTimeout.
+            return detail.isEmpty ? "\(call): no answer from every rank within \(seconds) s; a rank has died or hangs"
+                : "\(call): no answer from every rank within \(seconds) s (the collective timeout, train.collectiveTimeout); \(detail)"
         case let .replicaMismatch(detail):
             return "ranks disagree: \(detail)"
         }
