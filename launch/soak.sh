@@ -47,28 +47,31 @@ for (( k = 1; k <= n; k++ )); do
         sleep 0.05
     done
     sleep "$(awk -v r=$RANDOM 'BEGIN { printf "%.3f", r / 32767 * 1.5 }')"
-    # Every other kill aims at a checkpoint write: it waits (a builtin glob, no process started) until a
-    # checkpoint's temporary file exists, at most ~5 s.
-    aimed=""
-    if (( RANDOM % 2 )); then
-        aimed=" (aimed at a write)"
-        for (( i = 0; i < 500000; i++ )); do compgen -G "$run/checkpoints/.step-*.tmp-*" > /dev/null && break; done
-    fi
     if ! kill -0 "$job" 2>/dev/null; then
         wait "$job" || true
         echo "soak: the run finished before kill $k; stopping the kills there"
         break
     fi
     ranks=($(pgrep -P "$job" || true))  # mpirun's children: the two ranks
-    mode=$(( RANDOM % 3 ))
-    case $mode in
-        0) kill -9 "$job" "${ranks[@]}" 2>/dev/null || true; what="the whole job"; whole=$(( whole + 1 )) ;;
-        *) r=$(( mode - 1 )); victim=""
-           for p in "${ranks[@]}"; do
-               tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$r" && victim=$p
-           done
-           kill -9 "${victim:-$job}" 2>/dev/null || true; what="rank $r"; (( r == 0 )) && rank0=$(( rank0 + 1 )) || rank1=$(( rank1 + 1 )) ;;
-    esac
+    # Every other kill aims at a checkpoint write and hits the writer (rank 0) or the whole job; the others
+    # hit the whole job, rank 0 or rank 1. Victims are chosen first, so an aimed kill follows the write at once.
+    aimed=""
+    (( RANDOM % 2 )) && aimed=" (aimed at a write)"
+    mode=$(( RANDOM % 3 ))  # 0: the whole job, 1: rank 0, 2: rank 1
+    [[ -n $aimed ]] && mode=$(( RANDOM % 2 ))
+    targets=("$job" "${ranks[@]}") what="the whole job"
+    if (( mode > 0 )); then
+        r=$(( mode - 1 )) what="rank $(( mode - 1 ))" targets=("$job")
+        for p in "${ranks[@]}"; do
+            tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$r" && targets=("$p")
+        done
+    fi
+    # Wait (a builtin glob, no process started: ~µs per look) until a checkpoint's temporary file exists, at most a few s.
+    if [[ -n $aimed ]]; then
+        for (( i = 0; i < 500000; i++ )); do compgen -G "$run/checkpoints/.step-*.tmp-*" > /dev/null && break; done
+    fi
+    kill -9 "${targets[@]}" 2>/dev/null || true
+    case $mode in 0) whole=$(( whole + 1 )) ;; 1) rank0=$(( rank0 + 1 )) ;; *) rank1=$(( rank1 + 1 )) ;; esac
     # mpirun ends the job when a rank dies; the 30 s limit only guards against a hang.
     for (( i = 0; i < 300; i++ )); do kill -0 "$job" 2>/dev/null || break; sleep 0.1; done
     if kill -0 "$job" 2>/dev/null; then echo "soak: FAIL: the job still runs 30 s after kill $k ($what)"; kill -9 "$job" "${ranks[@]}" 2>/dev/null; exit 1; fi
