@@ -15,3 +15,4 @@ static inline void *carina_mpi_in_place(void) { return MPI_IN_PLACE; }
 static inline MPI_Errhandler carina_mpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 static inline MPI_Request carina_mpi_request_null(void) { return MPI_REQUEST_NULL; }
 static inline MPI_Status *carina_mpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
+static inline int carina_mpi_any_source(void) { return MPI_ANY_SOURCE; }

@@ -43,10 +43,38 @@ public struct CheckpointStore: Sendable {
         guard step >= 0 else { throw CheckpointError.io(path: directory, detail: "cannot save a checkpoint for negative step \(step)") }
         let name = CheckpointStore.fileName(step: step)
         let file = path(name)
-        try CheckpointFile.write(contents, to: file, level: level, shuffle: shuffle, threads: threads)
-        try CheckpointError.writing { try AtomicFile.write(Array((name + "\n").utf8), to: path("latest")) }
+        // On failure nothing appears under a final name (AtomicFile removes its temporary file); the error
+        // says how much room is left, the usual cause.
+        do {
+            try CheckpointFile.write(contents, to: file, level: level, shuffle: shuffle, threads: threads)
+        } catch let CheckpointError.io(failed, detail) {
+            throw CheckpointError.io(path: file, detail: "checkpoint not written (\(failed): \(detail)); \(freeSpace()); "
+                                     + "`latest` and the older checkpoints are untouched")
+        }
+        do {
+            try CheckpointError.writing { try AtomicFile.write(Array((name + "\n").utf8), to: path("latest")) }
+        } catch let CheckpointError.io(failed, detail) {
+            throw CheckpointError.io(path: file, detail: "checkpoint written, but `latest` still names the previous one "
+                                     + "(\(failed): \(detail)); \(freeSpace()); resume finds the newest that verifies either way")
+        }
         prune(keeping: file)
         return file
+    }
+
+    /// "N MB free of M MB on the file system of DIRECTORY" (statvfs), or why it is unknown.
+    public func freeSpace() -> String {
+        var s = statvfs()
+        guard statvfs(directory, &s) == 0 else { return "free space on \(directory) unknown (\(AtomicFile.lastError()))" }
+        let free = Double(s.f_bavail) * Double(s.f_frsize), total = Double(s.f_blocks) * Double(s.f_frsize)
+        return "\(CheckpointStore.bytes(free)) free of \(CheckpointStore.bytes(total)) on the file system of \(directory)"
+    }
+
+    /// A byte count for people: 512 B, 12.3 KB, 4.5 MB, 1.2 GB (powers of 1024).
+    static func bytes(_ n: Double) -> String {
+        let units = ["B", "KB", "MB", "GB", "TB"]
+        var value = n, unit = 0
+        while value >= 1024 && unit < units.count - 1 { value /= 1024; unit += 1 }
+        return unit == 0 ? "\(Int(value)) B" : String(format: "%.1f ", value) + units[unit]
     }
 
     /// Checkpoint files, highest step first. Temporary files are never listed.

@@ -12,8 +12,9 @@ public enum DistError: Error, CustomStringConvertible, Equatable {
     case invalidRoot(call: String, root: Int, size: Int)
     /// Another rank failed; this one stops instead of waiting for it forever.
     case peerFailed(rank: Int, detail: String)
-    /// A collective did not complete within the allowed time (a rank is gone or stuck).
-    case timeout(call: String, seconds: Double)
+    /// A collective did not complete within the allowed time (a rank is gone or stuck); `detail` says
+    /// what is known of the other ranks (MPIWatchdog's roll call), empty when nothing is.
+    case timeout(call: String, seconds: Double, detail: String = "")
     /// Ranks that must agree do not (diverging parameters, different model structure).
     case replicaMismatch(String)
 
@@ -29,8 +30,10 @@ public enum DistError: Error, CustomStringConvertible, Equatable {
             return "\(call): root rank \(root) is outside a world of \(size) ranks"
         case let .peerFailed(rank, detail):
             return "rank \(rank) failed: \(detail)"
-        case let .timeout(call, seconds):
-            return "\(call): no answer from every rank within \(seconds) s; a rank has died or hangs"
+        case let .timeout(call, seconds, detail):
+            // `detail` comes from MPICommunicator's watchdog, whose limit a run sets with train.collectiveTimeout.
+            return detail.isEmpty ? "\(call): no answer from every rank within \(seconds) s; a rank has died or hangs"
+                : "\(call): no answer from every rank within \(seconds) s (the collective timeout, train.collectiveTimeout); \(detail)"
         case let .replicaMismatch(detail):
             return "ranks disagree: \(detail)"
         }

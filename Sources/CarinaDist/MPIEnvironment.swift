@@ -2,6 +2,7 @@
 // finalises MPI at exit. Not for: the collectives themselves (MPICommunicator) or choosing a transport.
 
 import CMPI
+import Foundation
 
 #if canImport(Glibc)
 import Glibc
@@ -36,6 +37,7 @@ public final class MPIEnvironment: @unchecked Sendable {
         try checkMPI(MPI_Initialized(&alreadyInitialized), "MPI_Initialized")
         var provided: Int32 = 0
         if alreadyInitialized == 0 {
+            MPIEnvironment.chooseNonBlockingAllReduce()
             let requested = Int32(MPI_THREAD_SERIALIZED)
             try checkMPI(MPI_Init_thread(nil, nil, requested, &provided), "MPI_Init_thread")
             if provided < requested {
@@ -56,6 +58,18 @@ public final class MPIEnvironment: @unchecked Sendable {
         world = try MPICommunicator(comm: carina_mpi_comm_world())
         rank = world.rank
         size = world.size
+    }
+
+    /// Every all-reduce here is non-blocking (MPICommunicator polls it against the collective timeout), so
+    /// it runs OpenMPI's libnbc algorithms, not the tuned blocking ones. Below 4 ranks libnbc uses a binomial
+    /// tree at any size: on 2 ranks of one node that made 1-64 MB all-reduces 2-5x slower than blocking
+    /// MPI_Allreduce, while its ring matched it (`carina bench comm`, 2026-12). So with 2 or 3 ranks
+    /// (mpirun's OMPI_COMM_WORLD_SIZE) the ring is chosen, unless the user set the parameter; from 4 ranks
+    /// OpenMPI's own choice stays (not measured here). Must run before MPI_Init, which reads it.
+    private static func chooseNonBlockingAllReduce() {
+        let environment = ProcessInfo.processInfo.environment
+        guard let ranks = environment["OMPI_COMM_WORLD_SIZE"].flatMap(Int.init), (2...3).contains(ranks) else { return }
+        setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "1", 0)
     }
 
     /// Prints `message` on stderr and ends every rank of the job with `code` (MPI_Abort); use when

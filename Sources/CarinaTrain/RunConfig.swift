@@ -119,6 +119,15 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var keepEvery = 0
     /// Gradient bucket size for the all-reduce, MB.
     public var bucketMB = 25
+    /// Seconds any one collective (all-reduce, barrier, ...) may wait for the other ranks before the job
+    /// ends with a message naming the ranks that did not arrive (a rank stopped, hung or dead without MPI
+    /// noticing), in 1...604800. It must exceed the longest time one rank works while the others wait:
+    /// rank 0 writing a checkpoint or the vocabulary, an evaluation.
+    public var collectiveTimeout: Double = 600
+    /// A checkpoint that cannot be written (a full disk, an I/O error): "stop" ends the run with the error
+    /// (the default); "continue" logs a warning and trains on, trying again at the next checkpoint. The
+    /// last checkpoint of a run and the one on a stop signal are never skipped: their failure ends the run.
+    public var onCheckpointError = "stop"
 
     public init() {}
 }

@@ -44,6 +44,12 @@ public final class TrainingRun {
         guard config.train.globalBatch % communicator.size == 0 else {
             throw ConfigError("\(configPath): train.globalBatch \(config.train.globalBatch) does not split over \(communicator.size) ranks")
         }
+        guard config.train.collectiveTimeout >= 1 && config.train.collectiveTimeout <= 604_800 else {
+            throw ConfigError("\(configPath): train.collectiveTimeout is \(config.train.collectiveTimeout) s; it must be in 1...604800 (a week)")
+        }
+        guard ["stop", "continue"].contains(config.train.onCheckpointError) else {
+            throw ConfigError("\(configPath): train.onCheckpointError must be stop or continue, got '\(config.train.onCheckpointError)'")
+        }
         guard ["max", "min"].contains(config.eval.selectMode) else {
             throw ConfigError("\(configPath): eval.selectMode must be max or min, got '\(config.eval.selectMode)'")
         }
@@ -59,13 +65,40 @@ public final class TrainingRun {
         self.runDirectory = runDirectory
         self.communicator = communicator
         say = communicator.rank == 0 ? log : { _ in }
+        (communicator as? MPICommunicator)?.collectiveTimeout = config.train.collectiveTimeout
         if communicator.rank == 0 {
             do { try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true) } catch {
                 throw ConfigError("cannot create the run directory \(runDirectory): \(error.localizedDescription)")
             }
+            // A read-only mount or a directory without write permission: say so now, not at the first checkpoint.
+            try TrainingRun.checkWritable(runDirectory)
         }
         try communicator.barrier()
     }
+
+    /// Creates, fsyncs and removes a small file in `directory`; throws naming the directory and the
+    /// system's reason when it cannot.
+    static func checkWritable(_ directory: String) throws {
+        let probe = (directory as NSString).appendingPathComponent(".carina-write-test-\(getpid())")
+        let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        var reason: String? = nil
+        if fd < 0 {
+            reason = String(cString: strerror(errno))
+        } else {
+            let byte: [UInt8] = [0x0A]
+            if byte.withUnsafeBytes({ write(fd, $0.baseAddress, 1) }) != 1 || fsync(fd) != 0 { reason = String(cString: strerror(errno)) }
+            close(fd)
+            unlink(probe)
+        }
+        if let reason {
+            throw TrainingError("the run directory \(directory) is not writable (\(reason)); checkpoints, metrics and the resolved config go "
+                                + "there: fix its permissions or mount, or choose another with --run-dir")
+        }
+    }
+
+    /// The file a run writes when its last step is done and checkpointed (job scripts read it to decide
+    /// whether to requeue); removed when a run starts training.
+    public static let finishedMarker = "finished"
 
     func path(_ name: String) -> String { (runDirectory as NSString).appendingPathComponent(name) }
 
@@ -182,6 +215,7 @@ public final class TrainingRun {
             try data.heldOut.map { $0 + "\n" }.joined().write(toFile: path("heldout.txt"), atomically: true, encoding: .utf8)
         }
         let store = try CheckpointStore(directory: path("checkpoints"), keepLast: config.train.keepCheckpoints, keepEvery: config.train.keepEvery)
+        if communicator.rank == 0 { unlink(path(TrainingRun.finishedMarker)) }
 
         // Resume: every rank reads the same checkpoint; DataParallel then verifies they agree.
         var restored: (path: String, contents: CheckpointContents)? = nil
@@ -249,7 +283,10 @@ public final class TrainingRun {
         var lastSaved: String? = nil
         // Every rank tracks the last saved step (only rank 0 knows the path): ranks must agree on saving.
         var savedStep = restored?.contents.state.step
-        func save(_ t: Trainer, best: Bool = false) throws {
+        /// Writes the checkpoint of this step (rank 0). A failure ends the run, unless `train.onCheckpointError`
+        /// is continue and the checkpoint is not `required` (the last one, the one on a stop signal): then a
+        /// warning, and the next checkpoint step tries again.
+        func save(_ t: Trainer, best: Bool = false, required: Bool = false) throws {
             savedStep = t.step
             let position = loader.samplerState
             let contents = CheckpointContents(
@@ -258,8 +295,18 @@ public final class TrainingRun {
                                 worldSize: communicator.size, optimizerStep: t.optimizer.stepCount, stage: t.stageIndex,
                                 stageName: plan.stages[t.stageIndex].name, config: resolved, extra: selection.extra))
             if communicator.rank == 0 {
-                lastSaved = try store.save(contents, step: t.step)
-                if best, let lastSaved { try store.markBest(lastSaved) }
+                do {
+                    lastSaved = try store.save(contents, step: t.step)
+                    if best, let lastSaved { try store.markBest(lastSaved) }
+                } catch {
+                    guard config.train.onCheckpointError == "continue" && !required else {
+                        throw TrainingError("step \(t.step): \(error)" + (required ? "" : " (train.onCheckpointError: continue would train on)"))
+                    }
+                    let next = config.train.checkpointEvery > 0 ? "the next try is at step \((t.step / config.train.checkpointEvery + 1) * config.train.checkpointEvery)"
+                                                                : "the next try is the last step's"
+                    writeWarning("warning: step \(t.step): checkpoint not written, training goes on (train.onCheckpointError: continue); "
+                                 + "\(next); newest checkpoint: \(store.latestPointer ?? "none"): \(error)")
+                }
             }
             try communicator.barrier()
         }
@@ -281,11 +328,14 @@ public final class TrainingRun {
                 _ = try evaluateAndSelect(t)
             }
             if savedStep != t.step && (stopping || (every > 0 && t.step % every == 0) || t.step == plan.totalSteps) {
-                try save(t)
+                try save(t, required: stopping || t.step == plan.totalSteps)
                 if stopping { say("stop signal: checkpoint written at step \(t.step); resume with --resume auto") }
             }
         }
-        if savedStep != trainer.step { try save(trainer) }
+        if savedStep != trainer.step { try save(trainer, required: true) }
+        if outcome == .finished && communicator.rank == 0 {
+            try AtomicFile.write(Array("step \(trainer.step)\n".utf8), to: path(TrainingRun.finishedMarker))
+        }
         var evaluation: EvaluationReport? = nil, untrained: EvaluationReport? = nil
         if outcome == .finished, evaluationData != nil {
             evaluation = try evaluateAndSelect(trainer)
@@ -390,4 +440,9 @@ struct Selection {
         (bestValue, bestStep) = (value, step)
         return true
     }
+}
+
+/// A line on stderr at once (warnings must not wait in stdout's buffer behind progress lines).
+func writeWarning(_ line: String) {
+    FileHandle.standardError.write(Foundation.Data((line + "\n").utf8))
 }

@@ -1,4 +1,4 @@
-// `carina checkpoint inspect|verify|export PATH`: what a checkpoint holds, whether every checksum matches,
+// `carina checkpoint inspect|verify|export|compare PATH`: what a checkpoint holds, whether every checksum matches,
 // and its model weights as safetensors for PyTorch users. PATH is a checkpoint file, a `latest` pointer, a
 // checkpoint directory or a run directory (their `latest`). Not for: the format itself (CarinaCheckpoint).
 
@@ -11,7 +11,7 @@ struct CheckpointCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "checkpoint",
         abstract: "Inspect, verify or export a checkpoint.",
-        subcommands: [CheckpointInspectCommand.self, CheckpointVerifyCommand.self, CheckpointExportCommand.self]
+        subcommands: [CheckpointInspectCommand.self, CheckpointVerifyCommand.self, CheckpointExportCommand.self, CheckpointCompareCommand.self]
     )
 }
 

@@ -31,6 +31,10 @@ struct TrainCommand: ParsableCommand {
             let run = try TrainingRun(configPath: config, runDirectory: directory, communicator: mpi.world, overrideSteps: steps) { print($0) }
             return try run.run(resume: mode)
         }
+        if case let .preempted(signal) = summary.outcome, mpi.size > 1 {
+            // Every rank says where it stopped: a job log shows they all stopped after the same step.
+            FileHandle.standardError.write(Data("rank \(mpi.rank)/\(mpi.size): stopped by signal \(signal) after step \(summary.steps), exiting 0\n".utf8))
+        }
         guard mpi.rank == 0 else { return }
         if case let .preempted(signal) = summary.outcome {
             print("stopped by signal \(signal) after step \(summary.steps); checkpoint \(summary.checkpoint ?? "-")")

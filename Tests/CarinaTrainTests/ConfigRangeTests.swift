@@ -40,7 +40,10 @@ import CarinaTrain
         let dir = try makeTemporaryDirectory("range")
         for (line, expected) in [("data:\n  imageSize: -3", "data.imageSize is -3"), ("data:\n  imageSize: 1000000000", "data.imageSize is 1000000000"),
                                  ("data:\n  contextLength: 0", "data.contextLength is 0"), ("train:\n  globalBatch: 0", "train.globalBatch is 0"),
-                                 ("train:\n  globalBatch: 7", "train.globalBatch 7 does not split over 2 ranks")] {
+                                 ("train:\n  globalBatch: 7", "train.globalBatch 7 does not split over 2 ranks"),
+                                 ("train:\n  collectiveTimeout: 0", "train.collectiveTimeout is 0.0 s; it must be in 1...604800"),
+                                 ("train:\n  collectiveTimeout: 1.0e9", "train.collectiveTimeout is 1000000000.0 s"),
+                                 ("train:\n  onCheckpointError: retry", "train.onCheckpointError must be stop or continue, got 'retry'")] {
             let path = dir + "/c-\(UUID().uuidString.prefix(6)).yaml"
             try "method: clip\n\(line)\n".write(toFile: path, atomically: true, encoding: .utf8)
             let errors = try LocalWorld.run(size: 2) { comm -> String in
