@@ -45,14 +45,15 @@ private func waitForCheckpoints(_ run: String, _ job: Subprocess, count: Int = 1
     return true
 }
 
-/// The two ranks' process ids, waiting (at most 10 s) until both exist.
-private func ranks(of job: Subprocess) async throws -> [Int: pid_t] {
+/// The two ranks' process ids of the job training into `run`, waiting (at most 30 s) until both exist.
+private func ranks(of job: Subprocess, run: String) async throws -> [Int: pid_t] {
     var found: [Int: pid_t] = [:]
-    for _ in 0..<200 {
-        found = MPIJob.rankPids(of: job.pid)
-        if found.count == 2 { break }
+    for _ in 0..<600 {
+        found = MPIJob.rankPids(commandLineContains: run)
+        if found.count == 2 || job.hasExited() { break }
         try await Task.sleep(for: .milliseconds(50))
     }
+    if found.count < 2 && job.hasExited() { Issue.record("the job ended before its ranks were found:\n\(job.result.stdout)\n\(job.result.stderr)") }
     return found
 }
 
@@ -64,7 +65,7 @@ private func checkpointsAreIntact(_ run: String, sourceLocation: SourceLocation 
     for file in store.list() {
         #expect(throws: Never.self, "\(file) does not verify", sourceLocation: sourceLocation) { try CheckpointFile.verify(file) }
     }
-    guard let valid = store.latestValid() else {
+    guard let valid = try store.latestValid() else {
         Issue.record("no checkpoint verifies in \(run)", sourceLocation: sourceLocation)
         return nil
     }
@@ -112,7 +113,7 @@ struct ClusterFaultTests {
         let run = dir + "/run"
         let job = try startJob(config, run: run)
         guard try await waitForCheckpoints(run, job) else { return }
-        let pids = try await ranks(of: job)
+        let pids = try await ranks(of: job, run: run)
         defer { MPIJob.killLeftovers(pids.values) }
         let victim = try #require(pids[1], "rank 1 of the job not found among mpirun's children: \(pids)")
         blockingSleep(seconds: Double.random(in: 0...0.03))  // somewhere inside a step (steps take ~20 ms)
@@ -139,7 +140,7 @@ struct ClusterFaultTests {
         let run = dir + "/run"
         let job = try startJob(config, run: run)
         guard try await waitForCheckpoints(run, job) else { return }
-        let pids = try await ranks(of: job)
+        let pids = try await ranks(of: job, run: run)
         defer { MPIJob.killLeftovers(pids.values) }
         let victim = try #require(pids[1], "rank 1 of the job not found among mpirun's children: \(pids)")
         kill(victim, SIGSTOP)
@@ -171,7 +172,7 @@ struct ClusterFaultTests {
         // SIGTERM to mpirun itself, with a 2 s grace (the tiny steps and checkpoints take milliseconds).
         let job = try startJob(config, run: run, mpirunOptions: ["--mca", "odls_base_sigkill_timeout", "2"])
         guard try await waitForCheckpoints(run, job) else { return }
-        let pids = try await ranks(of: job)
+        let pids = try await ranks(of: job, run: run)
         defer { MPIJob.killLeftovers(pids.values) }
         kill(job.pid, SIGTERM)
         let first = try await job.wait(timeout: .seconds(60))
@@ -215,7 +216,7 @@ struct ClusterFaultTests {
             defer { disk.unmount() }
             let job = try startJob(config, run: disk.path)
             guard try await waitForCheckpoints(disk.path, job) else { return }
-            let pids = try await ranks(of: job)
+            let pids = try await ranks(of: job, run: disk.path)
             defer { MPIJob.killLeftovers(pids.values) }
             // Fill it, and once more a moment later: a checkpoint that was being written when the first fill
             // ran may have freed an older one.

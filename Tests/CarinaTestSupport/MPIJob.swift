@@ -8,13 +8,15 @@ import Glibc
 #endif
 
 public enum MPIJob {
-    /// The ranks mpirun `mpirun` started on this node, by MPI rank: its child processes that carry
-    /// OMPI_COMM_WORLD_RANK in their environment (OpenMPI puts each rank in a process group of its own,
-    /// so a signal to mpirun's group does not reach them).
-    public static func rankPids(of mpirun: pid_t) -> [Int: pid_t] {
+    /// The ranks of one job on this node, by MPI rank: processes that carry OMPI_COMM_WORLD_RANK in their
+    /// environment and `marker` (the job's run directory) in their command line. Matched by command line, not
+    /// by parent: OpenMPI puts each rank in a process group of its own, and under a loaded suite the parent
+    /// link was seen to miss both ranks of a running job.
+    public static func rankPids(commandLineContains marker: String) -> [Int: pid_t] {
         var ranks: [Int: pid_t] = [:]
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = pid_t(entry), parent(of: pid) == mpirun,
+            guard let pid = pid_t(entry), let commandLine = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline"),
+                  commandLine.split(separator: 0).contains(where: { String(decoding: $0, as: UTF8.self) == marker }),
                   let environ = FileManager.default.contents(atPath: "/proc/\(pid)/environ") else { continue }
             for variable in environ.split(separator: 0) {
                 let text = String(decoding: variable, as: UTF8.self)
