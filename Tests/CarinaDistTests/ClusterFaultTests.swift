@@ -37,7 +37,9 @@ private func startJob(_ config: String, run: String, mpirunOptions: [String] = [
 private func waitForCheckpoints(_ run: String, _ job: Subprocess, count: Int = 1, newerThan step: Int = -1) async throws -> Bool {
     let store = try CheckpointStore(directory: run + "/checkpoints")
     func ready() -> Bool { store.list().count >= count && (store.list().first.flatMap { CheckpointStore.step(of: ($0 as NSString).lastPathComponent) } ?? -1) > step }
-    for _ in 0..<1200 where !ready() && !job.hasExited() { try await Task.sleep(for: .milliseconds(50)) }
+    // Polled with a blocking sleep, not Task.sleep: while the whole suite runs, other tests hold the 2-core
+    // cooperative pool for tens of seconds, and an awaiting test woke only after its 400-step job had ended.
+    for _ in 0..<1200 where !ready() && !job.hasExited() { usleep(50_000) }
     if !ready() {
         Issue.record(job.hasExited() ? "the job ended before its checkpoint:\n\(job.result.stdout)\n\(job.result.stderr)" : "no checkpoint after 60 s")
         return false
@@ -51,7 +53,7 @@ private func ranks(of job: Subprocess, run: String) async throws -> [Int: pid_t]
     for _ in 0..<600 {
         found = MPIJob.rankPids(commandLineContains: run)
         if found.count == 2 || job.hasExited() { break }
-        try await Task.sleep(for: .milliseconds(50))
+        usleep(50_000)  // blocking, as in waitForCheckpoints
     }
     if found.count < 2 && job.hasExited() { Issue.record("the job ended before its ranks were found:\n\(job.result.stdout)\n\(job.result.stderr)") }
     return found
@@ -222,7 +224,7 @@ struct ClusterFaultTests {
             // ran may have freed an older one.
             let filler = disk.path + "/filler"
             TmpfsMount.fill(filler)
-            try await Task.sleep(for: .milliseconds(200))
+            usleep(200_000)
             TmpfsMount.fill(filler)
 
             if policy == "stop" {
@@ -236,7 +238,7 @@ struct ClusterFaultTests {
                 // Two warnings (two checkpoint steps in a row failed), then room again.
                 var warnings = 0
                 for _ in 0..<1200 where warnings < 2 && !job.hasExited() {
-                    try await Task.sleep(for: .milliseconds(50))
+                    usleep(50_000)
                     warnings = job.result.stderr.components(separatedBy: "warning: step").count - 1
                 }
                 #expect(warnings >= 2, "no warnings while the disk was full:\n\(job.result.stderr)")

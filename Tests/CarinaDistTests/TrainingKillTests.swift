@@ -63,7 +63,7 @@ private let tinyConfig = tinyCLIPRunConfig(steps: 40, checkpointEvery: 3,
         // Signal once training is under way (its first checkpoint exists), however slow the start-up; 60 s
         // is only the guard against a run that never checkpoints.
         let store = try CheckpointStore(directory: dir + "/run/checkpoints")
-        for _ in 0..<1200 where store.list().isEmpty && !process.hasExited() { try await Task.sleep(for: .milliseconds(50)) }
+        for _ in 0..<1200 where store.list().isEmpty && !process.hasExited() { usleep(50_000) }  // blocking: see ClusterFaultTests.waitForCheckpoints
         if store.list().isEmpty {
             Issue.record(process.hasExited() ? "training ended before its first checkpoint:\n\(process.result.stderr)" : "no checkpoint after 60 s")
             return
@@ -94,7 +94,7 @@ private let tinyConfig = tinyCLIPRunConfig(steps: 40, checkpointEvery: 3,
                                  environment: environment)
         // Wait for two checkpoints from the 2-rank job (60 s is only the guard), then kill the whole job.
         let store = try CheckpointStore(directory: dir + "/run/checkpoints")
-        for _ in 0..<1200 where store.list().count < 2 && !job.hasExited() { try await Task.sleep(for: .milliseconds(50)) }
+        for _ in 0..<1200 where store.list().count < 2 && !job.hasExited() { usleep(50_000) }
         _ = job.killAndWait()
         let saved = try #require(try store.latestValid(), "the 2-rank job wrote no checkpoint")
         #expect(saved.contents.state.worldSize == 2)
