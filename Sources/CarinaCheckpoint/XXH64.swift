@@ -24,11 +24,7 @@ public enum XXH64 {
                 v4 = round(v4, word(base, i + 24))
                 i += 32
             }
-            h = rotl(v1, 1) &+ rotl(v2, 7) &+ rotl(v3, 12) &+ rotl(v4, 18)
-            h = merge(h, v1)
-            h = merge(h, v2)
-            h = merge(h, v3)
-            h = merge(h, v4)
+            h = converge(v1, v2, v3, v4)
         } else {
             h = seed &+ p5
         }
@@ -75,11 +71,7 @@ public enum XXH64 {
         public func digest() -> UInt64 {
             var h: UInt64
             if total >= 32 {
-                h = rotl(v1, 1) &+ rotl(v2, 7) &+ rotl(v3, 12) &+ rotl(v4, 18)
-                h = merge(h, v1)
-                h = merge(h, v2)
-                h = merge(h, v3)
-                h = merge(h, v4)
+                h = converge(v1, v2, v3, v4)
             } else {
                 h = seed &+ p5
             }
@@ -147,6 +139,16 @@ public enum XXH64 {
     @inline(__always)
     private static func round(_ acc: UInt64, _ input: UInt64) -> UInt64 {
         rotl(acc &+ input &* p2, 31) &* p1
+    }
+
+    /// The four lanes' accumulators folded into one, once every 32-byte stripe is consumed.
+    @inline(__always)
+    private static func converge(_ v1: UInt64, _ v2: UInt64, _ v3: UInt64, _ v4: UInt64) -> UInt64 {
+        var h = rotl(v1, 1) &+ rotl(v2, 7) &+ rotl(v3, 12) &+ rotl(v4, 18)
+        h = merge(h, v1)
+        h = merge(h, v2)
+        h = merge(h, v3)
+        return merge(h, v4)
     }
 
     @inline(__always)
