@@ -1,6 +1,7 @@
 // What a run writes for machines and people: metrics as JSON lines (`metrics.jsonl` in the run directory,
 // one object per record, appended and flushed), and the progress line rank 0 prints. Not for: plots
 // (Plot.swift reads the JSON lines back).
+import CarinaData
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -52,10 +53,17 @@ public final class MetricsLog {
         handle.write(data)
     }
 
-    /// Every record in a metrics.jsonl file; a malformed line is an error naming the file and line.
+    /// The largest metrics file read (a million-step run logging every step stays far below it).
+    public static let maximumBytes = 1 << 30
+
+    /// Every record in a metrics.jsonl file; a malformed line is an error naming the file and line. Only a
+    /// regular file of at most `maximumBytes` is read (`carina compare` reads other people's runs).
     public static func read(_ path: String) throws -> [MetricsRecord] {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw ConfigError("\(path): cannot read metrics")
+        let text: String
+        do {
+            text = try TextFile.read(path, limit: maximumBytes, what: "metrics")
+        } catch {
+            throw ConfigError("\(error)")
         }
         let decoder = JSONDecoder()
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")

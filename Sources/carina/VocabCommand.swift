@@ -30,8 +30,11 @@ struct VocabBuildCommand: ParsableCommand {
                 let c = try table.column(column)
                 texts += table.rows.map { $0[c] }
             } else {
-                guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-                    throw ValidationFailure("\(path): cannot read the corpus as UTF-8 text")
+                let text: String
+                do {
+                    text = try TextFile.read(path, limit: 1 << 30, what: "the corpus as UTF-8 text")
+                } catch {
+                    throw ValidationFailure("\(error)")
                 }
                 texts += text.split(separator: "\n").map(String.init)
             }

@@ -26,6 +26,21 @@ import CarinaTrain
         do { _ = try MetricsLog.read(dir + "/metrics.jsonl") } catch { #expect("\(error)".contains("metrics.jsonl:2")) }
     }
 
+    @Test func aMetricsFileThatIsANamedPipeIsAnErrorNotAHang() throws {
+        // `carina compare` reads other people's run directories.
+        let dir = try makeTemporaryDirectory("metrics-pipe")
+        #expect(mkfifo(dir + "/metrics.jsonl", 0o600) == 0)
+        let done = DispatchSemaphore(value: 0)
+        final class Box: @unchecked Sendable { var message = "" }
+        let box = Box()
+        Thread {
+            do { _ = try MetricsLog.read(dir + "/metrics.jsonl") } catch { box.message = "\(error)" }
+            done.signal()
+        }.start()
+        #expect(done.wait(timeout: .now() + 60) == .success, "reading a named pipe as metrics hung")
+        #expect(box.message == "\(dir)/metrics.jsonl: cannot read metrics: not a regular file (a named pipe)")
+    }
+
     @Test func progressLineShowsStepLossRateThroughputAndETA() {
         let line = ProgressLine.format(step: 120, totalSteps: 1000, epoch: 1, loss: 3.41234, learningRate: 4.8e-4,
                                        samplesPerSecond: 182.3, secondsPerStep: 0.3)
