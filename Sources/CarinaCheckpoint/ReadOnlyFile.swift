@@ -10,7 +10,7 @@ import Darwin
 #endif
 
 /// An open, regular, read-only file. Opening never blocks: a named pipe, a device, a socket or a directory
-/// is an error naming the file, not a hang (the open is non-blocking and the type is checked before any read).
+/// is an error naming the file, not a hang (FileBytes.openRegular).
 final class ReadOnlyFile: @unchecked Sendable {
     let path: String
     /// The file's size when it was opened.
@@ -18,39 +18,18 @@ final class ReadOnlyFile: @unchecked Sendable {
     private let fd: Int32
 
     init(path: String) throws {
-        func fail(_ detail: String) -> CheckpointError { .unreadable(path: path, detail: detail) }
-        // O_NONBLOCK: open(2) of a FIFO without a writer would wait forever, before fstat could reject it.
-        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { throw fail(AtomicFile.lastError()) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else {
-            let detail = AtomicFile.lastError()
-            close(fd)
-            throw fail(detail)
+        // Non-blocking open, regular files only: the data layer's rule for every file it reads.
+        do {
+            let opened = try FileBytes.openRegular(path)
+            fd = opened.fd
+            size = opened.size
+        } catch {
+            throw CheckpointError.unreadable(path: path, detail: error.description)
         }
-        guard (info.st_mode & S_IFMT) == S_IFREG else {
-            close(fd)
-            throw fail("not a regular file (\(ReadOnlyFile.kind(info.st_mode)))")
-        }
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
-        self.fd = fd
         self.path = path
-        size = Int(info.st_size)
     }
 
     deinit { close(fd) }
-
-    /// What a file that is not a regular file is, in words.
-    static func kind(_ mode: mode_t) -> String {
-        switch mode & S_IFMT {
-        case S_IFDIR: return "a directory"
-        case S_IFIFO: return "a named pipe"
-        case S_IFCHR: return "a character device"
-        case S_IFBLK: return "a block device"
-        case S_IFSOCK: return "a socket"
-        default: return "file type \(String(mode & S_IFMT, radix: 8))"
-        }
-    }
 
     /// Fills `buffer` with the file's bytes `offset ..< offset + buffer.count`; a file that ends before
     /// (it shrank after it was opened) is a truncation error naming the byte where it ended.

@@ -8,11 +8,11 @@ import Glibc
 import Darwin
 #endif
 
-enum FileBytes {
+public enum FileBytes {
     /// Opens `path` read-only and returns the descriptor and the file's size, or throws unless it is a
     /// regular file. The open is non-blocking (a named pipe with no writer would otherwise hang it); the
     /// flag is cleared again once the file is known to be regular. Follows symbolic links.
-    static func openRegular(_ path: String) throws(FileReadFailure) -> (fd: Int32, size: Int) {
+    public static func openRegular(_ path: String) throws(FileReadFailure) -> (fd: Int32, size: Int) {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw FileReadFailure(errno: errno) }
         var info = stat()
@@ -66,8 +66,8 @@ enum FileBytes {
 }
 
 /// Why a file could not be read.
-struct FileReadFailure: Error, CustomStringConvertible {
-    let description: String
+public struct FileReadFailure: Error, CustomStringConvertible {
+    public let description: String
     init(reason: String) { description = reason }
     init(errno code: Int32) { description = String(cString: strerror(code)) }
 }
