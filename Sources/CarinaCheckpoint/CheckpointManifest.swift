@@ -125,9 +125,6 @@ struct CheckpointManifest: Codable, Equatable {
         min(chunkBytes, rawBytes - k * chunkBytes)
     }
 
-    /// The longest stored frame of any tensor: what a reader's frame buffer must hold.
-    var longestFrame: Int { tensors.lazy.flatMap(\.frames).max() ?? 0 }
-
     func encoded() throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -101,6 +101,11 @@ enum TensorFrames {
         }
     }
 
+    /// The longest stored frame of these entries: what a reader's frame buffer must hold.
+    static func longestFrame(_ entries: [CheckpointManifest.Entry]) -> Int {
+        entries.lazy.flatMap(\.frames).max() ?? 0
+    }
+
     /// Decodes every entry's frames from `file` (data section at `dataStart`) into new tensors and checks
     /// each tensor's XXH64, on `threads` threads. The manifest has been validated against the file, so the
     /// tensors allocated are backed by frames the file holds; memory is the tensors plus, per thread, one
@@ -110,7 +115,7 @@ enum TensorFrames {
         let tensors = entries.map { Tensor(uninitialized: $0.shape) }  // (shape as stored)
         let chunks = chunks(rawBytes: entries.map(\.rawBytes), chunkBytes: chunkBytes)
         let starts = frameStarts(entries)
-        let longestFrame = entries.lazy.flatMap(\.frames).max() ?? 0
+        let longestFrame = TensorFrames.longestFrame(entries)
         let shuffled = entries.contains { $0.byteShuffle }
         try parallel(chunks.count, threads: threads, scratchBytes: longestFrame + (shuffled ? chunkBytes : 0),
                      state: { try Zstd.Decompressor(context: file.path) }) { decompressor, scratch, job in
@@ -134,7 +139,7 @@ enum TensorFrames {
     /// chunks per thread whatever the file's size.
     static func verify(_ entries: [CheckpointManifest.Entry], file: ReadOnlyFile, dataStart: Int, chunkBytes: Int, threads: Int) throws {
         let starts = frameStarts(entries)
-        let longestFrame = entries.lazy.flatMap(\.frames).max() ?? 0
+        let longestFrame = TensorFrames.longestFrame(entries)
         let slots = max(1, threads)
         let slotBytes = longestFrame + 2 * chunkBytes
         let memory = UnsafeMutableRawPointer.allocate(byteCount: max(1, slots * slotBytes), alignment: 64)
