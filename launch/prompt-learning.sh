@@ -2,7 +2,8 @@
 # PsPG's comparison in one command: on the quickstart's CLIP-tiny (trained first if runs/quickstart is
 # missing), trains CoOp, DualCoOp and PsPG on the phantoms' findings with two findings held out of training
 # (configs/{coop,dualcoop,pspg}-tiny.yaml), and prints one table: seen and unseen macro AUC and mAP,
-# trainable parameters, minutes. The fixed-prompt zero-shot and linear-probe rows are the frozen CLIP
+# trainable parameters, minutes — macro metrics over the findings every row scores (zero-shot has no prompt
+# pair for "No Finding", so it is left out of every row). The fixed-prompt zero-shot and linear-probe rows are the frozen CLIP
 # evaluated inside the PsPG run (the probe needs labels, so it has no unseen column).
 # Where ../shared/data is present (launch/real-data.sh prepared shards/nih and runs/clip-covid), the same
 # on NIH ChestX-ray14's findings from the CLIP pretrained on the COVID notes (REAL=0 skips it).
@@ -22,7 +23,7 @@ table() {  # table TITLE SUFFIX: the runs runs/METHOD-SUFFIX side by side
         "runs/pspg-$s#zero_shot=fixed-prompt zero-shot (frozen CLIP)" "runs/pspg-$s#probe_100pct=linear probe on CLIP features" \
         "runs/coop-$s=CoOp" "runs/dualcoop-$s=DualCoOp" "runs/pspg-$s=PsPG" \
         --metric "_seen/macro_auc=seen macro AUC" --metric "_unseen/macro_auc=unseen macro AUC" \
-        --metric "_seen/map=seen mAP" --metric "_unseen/map=unseen mAP"
+        --metric "_seen/map=seen mAP" --metric "_unseen/map=unseen mAP" --same-classes
 }
 
 for method in coop dualcoop pspg; do

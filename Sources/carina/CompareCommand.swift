@@ -1,5 +1,6 @@
 // `carina compare RUN[#SECTION][=LABEL]... --metric SUFFIX[=TITLE]...`: a Markdown table of runs side by
-// side (the chosen section of their last evaluation, trainable parameters, training minutes). Not for:
+// side (the chosen section of their last evaluation, trainable parameters, training minutes);
+// `--same-classes` compares macro metrics over the classes every row scores. Not for:
 // evaluating (carina eval) or curves (carina plot).
 
 import ArgumentParser
@@ -13,6 +14,9 @@ struct CompareCommand: ParsableCommand {
 
     @Option(name: .customLong("metric"), help: "A metric key after the section (e.g. _seen/macro_auc, /map), optionally =TITLE; repeatable.")
     var metrics: [String] = ["/macro_auc=macro AUC", "/map=mAP"]
+
+    @Flag(help: "Macro AUC and mAP of every row over the classes all rows score (from per-class values), not each section's own classes.")
+    var sameClasses = false
 
     func run() throws {
         func split(_ s: String, at c: Character) -> (String, String?) {
@@ -28,6 +32,6 @@ struct CompareCommand: ParsableCommand {
             let (suffix, title) = split(m, at: "=")
             return (suffix, title ?? suffix)
         }
-        print(try RunComparison(runs: specs).table(metrics: columns))
+        print(try RunComparison(runs: specs).table(metrics: columns, sameClasses: sameClasses))
     }
 }
