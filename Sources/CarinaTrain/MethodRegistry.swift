@@ -10,6 +10,7 @@ public enum MethodRegistry {
         CLIPMethod.registration,
         FineTuneMethod.registration,
         PromptLearningMethod.registration, PromptLearningMethod.coopRegistration, PromptLearningMethod.dualCoOpRegistration,
+        M3AEMethod.registration,
     ]
 
     private static let added = Mutex<[MethodRegistration]>([])

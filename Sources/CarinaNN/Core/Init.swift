@@ -18,6 +18,11 @@ public enum Init {
         return parameter(t)
     }
 
+    /// Normal(0, std), untruncated (MAE's mask token).
+    public static func normal(_ shape: [Int], std: Float, rng: inout RNG) -> Tensor {
+        parameter(Tensor.normal(shape, std: std, rng: &rng))
+    }
+
     /// Kaiming normal, fan-out mode for ReLU networks (torchvision's ResNet conv initialisation).
     public static func kaimingNormalFanOut(_ shape: [Int], rng: inout RNG) -> Tensor {
         let fanOut = shape[0] * shape.dropFirst(2).reduce(1, *)

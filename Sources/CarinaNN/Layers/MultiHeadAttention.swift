@@ -15,9 +15,10 @@ public final class SelfAttention: Module {
     }
 
     /// x (B, T, C); keyPadding (B, T) with 1 = token, 0 = padding -> (B, T, C)
-    public func callAsFunction(_ x: Tensor, keyPadding: Tensor? = nil, causal: Bool = false) throws -> Tensor {
+    /// `dropout` drops attention probabilities (training only; the caller passes nil in evaluation).
+    public func callAsFunction(_ x: Tensor, keyPadding: Tensor? = nil, causal: Bool = false, dropout: AttentionDropout? = nil) throws -> Tensor {
         let fused = try qkv(x)  // (B, T, 3C)
-        return try proj(Tensor.selfAttention(qkv: fused, heads: heads, keyPadding: keyPadding, causal: causal))
+        return try proj(Tensor.selfAttention(qkv: fused, heads: heads, keyPadding: keyPadding, causal: causal, dropout: dropout))
     }
 }
 
@@ -39,8 +40,8 @@ public final class CrossAttention: Module {
     }
 
     /// x (B, Tq, C) attends over context (B, Tk, Ckv); contextPadding (B, Tk) -> (B, Tq, C)
-    public func callAsFunction(_ x: Tensor, context: Tensor, contextPadding: Tensor? = nil) throws -> Tensor {
-        let out = try Tensor.attention(q: query(x), k: key(context), v: value(context), heads: heads, keyPadding: contextPadding)
+    public func callAsFunction(_ x: Tensor, context: Tensor, contextPadding: Tensor? = nil, dropout: AttentionDropout? = nil) throws -> Tensor {
+        let out = try Tensor.attention(q: query(x), k: key(context), v: value(context), heads: heads, keyPadding: contextPadding, dropout: dropout)
         return try proj(out)
     }
 }

@@ -1,0 +1,151 @@
+// M3AE as a training method (methods/M3AE.md §3): three objectives per step, each its own fusion pass on
+// the same batch — masked language modelling (masked report, whole image), masked image modelling
+// (whole report, 25 % of the patches: only those and the class token go through the image encoder and
+// the fusion), image-text matching (whole report, its own image or another sample's from the global
+// batch, never its own). Every loss is a sum over this rank's items divided by the global count, so N
+// ranks train exactly like one process. Evaluated by a linear probe on the image encoder's class token
+// and by retrieval through the ITM head. Registered as `method: m3ae`.
+import CarinaData
+import CarinaDist
+import CarinaNN
+
+public final class M3AEMethod: TrainingMethod, EmbedsImages, ScoresImageTextPairs {
+    public let network: M3AEModel
+    public var config: M3AEConfig { network.config }
+    public var model: Module { network }
+
+    public var requirements: BatchRequirements {
+        BatchRequirements(maskedTokens: .init(probability: config.mlmProbability, wholeWord: config.wholeWordMasking))
+    }
+
+    public init(config: M3AEConfig, seed: UInt64) {
+        network = M3AEModel(config: config, seed: seed)
+    }
+
+    /// Fusion and heads at their factors of the learning rate; weight decay on matrices (Carina's rule),
+    /// and on the vision tower's LayerNorm weights too with `decayVisionNorms` (the official code, M4).
+    public func parameterGroup(_ p: NamedParameter) -> ParameterGroup {
+        let top = String(p.name.split(separator: ".").first ?? "")
+        let scale = M3AEModel.headModules.contains(top) ? config.headLearningRateScale
+            : M3AEModel.fusionModules.contains(top) ? config.fusionLearningRateScale : 1
+        let visionNorm = top == "visual" && p.name.hasSuffix(".weight") && p.tensor.rank == 1
+        return ParameterGroup(learningRateScale: scale, decays: p.decays || (config.decayVisionNorms && visionNorm))
+    }
+
+    /// Which global rows are ITM positives and, for the others, whose image they are paired with: ⌊G/2⌋
+    /// positives chosen by a permutation drawn from (seed, "itm", step); each negative's image is drawn
+    /// uniformly from the G − 1 other rows (never its own — the official code could draw it, M3).
+    public static func matchingPairs(globalBatch g: Int, seed: UInt64, step: Int) -> (partner: [Int], positive: [Bool]) {
+        var rng = RNG(seed: seed, "itm", step)
+        let order = rng.permutation(g)
+        var positive = [Bool](repeating: false, count: g)
+        for i in order.prefix(g / 2) { positive[i] = true }
+        var partner = Array(0..<g)
+        for i in 0..<g where !positive[i] && g > 1 {
+            let j = rng.int(g - 1)
+            partner[i] = j >= i ? j + 1 : j
+        }
+        return (partner, positive)
+    }
+
+    public func loss(_ batch: Batch, context: StepContext) throws -> (loss: Tensor, metrics: [String: Float]) {
+        guard let text = batch.text, let maskedIDs = text.maskedIDs, let maskLabels = text.maskLabels else {
+            throw TensorError.invalidArgument(op: "m3ae", detail: "the batch has no masked report tokens")
+        }
+        let (b, t, w) = (batch.count, text.ids.shape[1], config.fusionWidth)
+        func keys(_ pass: Int) -> FusionDropoutKeys {
+            FusionDropoutKeys(seed: context.seed, step: context.step, pass: pass, firstRow: context.rowOffset, training: context.training)
+        }
+        let image = try network.imageTokens(batch.images)  // (B, 1 + N, W), shared by the MLM and ITM passes
+        let report = try network.textTokens(text.ids, padding: text.padding)  // shared by the MIM and ITM passes
+
+        // MLM: the masked report against the whole image; cross-entropy over the masked tokens.
+        let labels = maskLabels.values
+        let rows = labels.indices.filter { labels[$0] != -100 }
+        let maskedCount = try context.globalSum(Float(rows.count))
+        let mlmText = try network.fuse(text: network.textTokens(maskedIDs, padding: text.padding), padding: text.padding, image: image, keys: keys(0)).text
+        var mlm = Tensor.zeros([])
+        var correct: Float = 0
+        if !rows.isEmpty {
+            let logits = try network.mlmHead(mlmText.reshaped([b * t, w]).indexSelect(axis: 0, rows))
+            let targets = rows.map { labels[$0] }
+            mlm = try logits.crossEntropy(targets: targets, reduction: .sum) / Swift.max(maskedCount, 1)
+            correct = Float(zip(M3AEMethod.argmaxRows(logits), targets).filter { Int32($0) == $1 }.count)
+        }
+
+        // MIM: 25 % of the patches (per sample, by (seed, epoch, sample)) through encoder and fusion; the
+        // image stream entering fusion layer `mimLayer` is decoded; squared error on the removed patches.
+        let n = network.visual.patchCount
+        let masks = batch.indices.map { PatchMask.random(patches: n, ratio: config.maskRatio, seed: context.seed, epoch: context.epoch, sampleIndex: $0) }
+        let keep = masks.map(\.keep)
+        let visible = try network.imageTokens(batch.images, keep: keep)
+        let depth = config.mimLayer < 0 ? config.fusionLayers : config.mimLayer
+        let mimImage = try network.fuse(text: report, padding: text.padding, image: visible, keys: keys(1), layers: depth).image
+        let prediction = try network.mimDecoder(mimImage, keep: keep)  // (B, N, p·p·C)
+        var removed = [Float](repeating: 0, count: b * n)
+        for (s, m) in masks.enumerated() { for i in m.masked { removed[s * n + i] = 1 } }
+        let removedCount = try context.globalSum(removed.reduce(0, +))
+        let perPatch = try (prediction - network.pixelTargets(batch.images)).square().mean(axis: -1)  // (B, N)
+        let mim = try (perPatch * Tensor(shape: [b, n], values: removed)).sum() / Swift.max(removedCount, 1)
+
+        // ITM: each report with its own image or another sample's from the global batch.
+        let (partner, positive) = M3AEMethod.matchingPairs(globalBatch: context.globalBatch, seed: context.seed, step: context.step)
+        let local = context.rowOffset..<(context.rowOffset + b)
+        let allImages = try context.communicator.allGatherWithGradient(image)
+        let paired = try allImages.indexSelect(axis: 0, local.map { partner[$0] })
+        let fused = try network.fuse(text: report, padding: text.padding, image: paired, keys: keys(2))
+        let matchLogits = try network.itmHead(network.pooled(text: fused.text, image: fused.image))  // (B, 2)
+        let itm = try matchLogits.crossEntropy(targets: local.map { positive[$0] ? 1 : 0 }, reduction: .sum) / Float(context.globalBatch)
+        let itmCorrect = Float(zip(M3AEMethod.argmaxRows(matchLogits), local).filter { ($0 == 1) == positive[$1] }.count)
+
+        let total = try mlm * config.mlmWeight + mim * config.mimWeight + itm * config.itmWeight
+        let metrics: [String: Float] = [
+            "mlm": try context.globalSum(mlm.item), "mim": try context.globalSum(mim.item), "itm": try context.globalSum(itm.item),
+            "mlm_accuracy": try context.globalSum(correct) / Swift.max(maskedCount, 1),
+            "itm_accuracy": try context.globalSum(itmCorrect) / Float(context.globalBatch),
+        ]
+        return (total, metrics)
+    }
+
+    /// The column of each row's largest value of a (N, C) matrix.
+    static func argmaxRows(_ x: Tensor) -> [Int] {
+        let c = x.shape[1], v = x.scalars
+        return (0..<x.shape[0]).map { r in (0..<c).max { v[r * c + $0] < v[r * c + $1] } ?? 0 }
+    }
+
+    // MARK: evaluation
+
+    /// The image encoder's class token after its final LayerNorm (B, visionWidth): a probe reads the image
+    /// alone (the fused feature would need the report, which states the findings).
+    public func imageFeatures(_ images: Tensor) throws -> Tensor {
+        let tokens = try network.visual(images)
+        return try tokens.slice(axis: 1, 0, 1).reshaped([images.shape[0], config.visionWidth])
+    }
+
+    /// The ITM head's match logit of each (image, report) pair (the official retrieval score, M5).
+    public func pairLogits(images: Tensor, ids: IndexTensor, padding: Tensor) throws -> Tensor {
+        let keys = FusionDropoutKeys(seed: 0, step: 0, pass: 0, firstRow: 0, training: false)
+        let fused = try network.fuse(text: network.textTokens(ids, padding: padding), padding: padding, image: network.imageTokens(images), keys: keys)
+        let logits = try network.itmHead(network.pooled(text: fused.text, image: fused.image))
+        return try logits.slice(axis: 1, 1, 2).reshaped([images.shape[0]])
+    }
+
+    public static let registration = MethodRegistration(
+        name: "m3ae", summary: "M3AE: masked image (75 %) and language (15 %) modelling with co-attention fusion, and image-text matching",
+        testModel: #"{"patchSize": 4, "visionWidth": 16, "visionDepth": 1, "visionHeads": 2, "textWidth": 16, "textDepth": 1, "textHeads": 2, "fusionWidth": 16, "fusionLayers": 2, "fusionHeads": 2, "mimLayer": 1, "decoderWidth": 8, "decoderDepth": 1, "decoderHeads": 2}"#
+    ) { section, context in
+        var defaults = M3AEConfig()
+        defaults.imageSize = context.imageSize
+        defaults.imageChannels = context.imageChannels
+        defaults.contextLength = context.contextLength
+        defaults.vocabSize = context.vocabularySize
+        let config = try section.decode(M3AEConfig.self, defaults: defaults)
+        try config.validate(source: section.source, path: "model")
+        for (key, value, data) in [("imageSize", config.imageSize, context.imageSize), ("imageChannels", config.imageChannels, context.imageChannels),
+                                   ("contextLength", config.contextLength, context.contextLength), ("vocabSize", config.vocabSize, context.vocabularySize)]
+        where value != data {
+            throw ConfigError("\(section.source): model.\(key) is \(value) but the data gives \(data); set it in the data section only")
+        }
+        return M3AEMethod(config: config, seed: context.seed)
+    }
+}
