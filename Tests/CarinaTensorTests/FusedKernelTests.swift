@@ -91,6 +91,36 @@ import CarinaTestSupport
         }
         expectClose(fused, composed)
     }
+
+    @Test func attentionDropoutIsTheComposedAttentionWithTheSameKeyedMask() throws {
+        let (b, t, c, h, p): (Int, Int, Int, Int, Float) = (2, 5, 8, 2, 0.3)
+        let pad = Tensor(shape: [b, t], values: [1, 1, 1, 1, 0, 1, 1, 1, 1, 1])
+        let key = RandomKey(seed: 5, stream: 9, firstRow: 3)
+        let dropout = AttentionDropout(probability: p, key: key)
+        // Sample s's mask (heads, queries, keys) comes from key.rng(row: s).
+        let mask = Tensor.rowDraws([b, h, t, t], key: key) { g in g.uniform() < p ? 0 : 1 / (1 - p) }
+        #expect(mask.scalars.contains(0) && mask.scalars.contains(1 / (1 - p)))
+        let inputs = [randomTensor([b, t, c], stream: 1), randomTensor([b, t, c], stream: 2), randomTensor([b, t, c], stream: 3)]
+        let fused = try valuesAndGradients(inputs) { x in try Tensor.attention(q: x[0], k: x[1], v: x[2], heads: h, keyPadding: pad, dropout: dropout) }
+        let composed = try valuesAndGradients(inputs) { x in
+            func heads(_ y: Tensor) throws -> Tensor { try y.reshaped([b, t, h, c / h]).permuted([0, 2, 1, 3]) }
+            let scores = try heads(x[0]).matmul(heads(x[1]), transposeOther: true) / Float(c / h).squareRoot()
+            var blocked = [Float](repeating: 0, count: b * t * t)
+            for s in 0..<b { for i in 0..<t { for j in 0..<t where pad[s, j] == 0 { blocked[(s * t + i) * t + j] = 1 } } }
+            let masked = try scores.maskedFill(Tensor(shape: [b, 1, t, t], values: blocked), -1e9)
+            return try (masked.softmax() * mask).matmul(heads(x[2])).permuted([0, 2, 1, 3]).reshaped([b, t, c])
+        }
+        expectClose(fused, composed)
+        // Keyed by sample: sample 1 alone, at global row 4, is dropped exactly as in the pair.
+        let alone = try Tensor.attention(q: inputs[0].slice(axis: 0, 1, 2), k: inputs[1].slice(axis: 0, 1, 2), v: inputs[2].slice(axis: 0, 1, 2), heads: h,
+                                         keyPadding: pad.slice(axis: 0, 1, 2), dropout: AttentionDropout(probability: p, key: RandomKey(seed: 5, stream: 9, firstRow: 4)))
+        #expect(alone.scalars == Array(fused.0[(t * c)...]))
+        // p = 0 is plain attention.
+        let plain = try Tensor.attention(q: inputs[0], k: inputs[1], v: inputs[2], heads: h, keyPadding: pad)
+        let zero = try Tensor.attention(q: inputs[0], k: inputs[1], v: inputs[2], heads: h, keyPadding: pad, dropout: AttentionDropout(probability: 0, key: key))
+        #expect(plain.scalars == zero.scalars)
+        #expect(throws: TensorError.self) { try Tensor.attention(q: inputs[0], k: inputs[1], v: inputs[2], heads: h, dropout: AttentionDropout(probability: 1, key: key)) }
+    }
 }
 
 /// The vector max / min / clamp behind exp, relu, clamp, maximum and row maxima: exact values at the

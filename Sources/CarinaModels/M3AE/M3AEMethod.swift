@@ -125,7 +125,12 @@ public final class M3AEMethod: TrainingMethod, EmbedsImages, ScoresImageTextPair
     /// The ITM head's match logit of each (image, report) pair (the official retrieval score, M5).
     public func pairLogits(images: Tensor, ids: IndexTensor, padding: Tensor) throws -> Tensor {
         let keys = FusionDropoutKeys(seed: 0, step: 0, pass: 0, firstRow: 0, training: false)
-        let fused = try network.fuse(text: network.textTokens(ids, padding: padding), padding: padding, image: network.imageTokens(images), keys: keys)
+        // Retrieval scores one image against many reports: encode it once when every row is the same image.
+        let b = images.shape[0], per = images.count / Swift.max(b, 1), pixels = images.scalars
+        let same = b > 1 && (1..<b).allSatisfy { r in pixels[(r * per)..<((r + 1) * per)].elementsEqual(pixels[0..<per]) }
+        let image = same ? try network.imageTokens(images.slice(axis: 0, 0, 1)).expanded(to: [b, network.visual.patchCount + 1, config.fusionWidth])
+            : try network.imageTokens(images)
+        let fused = try network.fuse(text: network.textTokens(ids, padding: padding), padding: padding, image: image, keys: keys)
         let logits = try network.itmHead(network.pooled(text: fused.text, image: fused.image))
         return try logits.slice(axis: 1, 1, 2).reshaped([images.shape[0]])
     }

@@ -1,0 +1,195 @@
+// M3AE (method m3ae): the ITM pairing over the global batch, the MAE decoder's unshuffling and fixed
+// sin-cos positions, the pixel targets, the parameter groups, config checks, and a tiny run that learns.
+// The data-parallel equivalence (2 and 4 ranks, mpirun -np 2) runs for every registered method in
+// DataParallelTests and the selftest.
+import Foundation
+import Testing
+import CarinaData
+import CarinaModels
+import CarinaNN
+import CarinaTestSupport
+@testable import CarinaTrain
+
+@Suite struct M3AETests {
+    @Test func matchingPairsHalfPositivesAndNegativesNeverTheirOwnImage() throws {
+        for g in 1...12 {
+            for step in 0..<20 {
+                let (partner, positive) = M3AEMethod.matchingPairs(globalBatch: g, seed: 7, step: step)
+                #expect(positive.filter { $0 }.count == g / 2)
+                for i in 0..<g {
+                    #expect((0..<g).contains(partner[i]))
+                    #expect((partner[i] == i) == positive[i] || g == 1, "g \(g) step \(step): row \(i)")
+                }
+                let again = M3AEMethod.matchingPairs(globalBatch: g, seed: 7, step: step)
+                #expect(again.partner == partner && again.positive == positive)
+            }
+        }
+        // Negatives draw every other row: over many steps each partner of row 0 of 4 appears.
+        var seen = Set<Int>()
+        for step in 0..<200 {
+            let (partner, positive) = M3AEMethod.matchingPairs(globalBatch: 4, seed: 1, step: step)
+            if !positive[0] { seen.insert(partner[0]) }
+        }
+        #expect(seen == [1, 2, 3])
+    }
+
+    @Test func coAttentionLayerGradientsWithDropoutAgainstFiniteDifferences() throws {
+        var rng = RNG(seed: 4, "test")
+        let layer = CoAttentionLayer(width: 8, heads: 2, mlpRatio: 2, dropout: 0.2, attentionDropout: 0.2, rng: &rng)
+        let x = randomTensor([2, 3, 8], stream: 1), other = randomTensor([2, 4, 8], stream: 2)
+        let padding = Tensor(shape: [2, 3], values: [1, 1, 0, 1, 1, 1])
+        let keys = FusionDropoutKeys(seed: 9, step: 3, pass: 1, firstRow: 2, training: true)
+        try checkGradients([x, other, layer.selfAttention.qkv.weight, layer.crossAttention.key.weight, layer.crossAttention.value.bias!,
+                            layer.mlp.fc1.weight, layer.norm2.weight, layer.norm3.bias]) { t in
+            try layer(t[0], padding: padding, other: t[1], otherPadding: nil, keys: keys, site: 0)
+        }
+        // The masks are keyed: the same keys give the same output, another step another; no dropout in evaluation.
+        let a = try layer(x, padding: padding, other: other, otherPadding: nil, keys: keys, site: 0).scalars
+        #expect(try layer(x, padding: padding, other: other, otherPadding: nil, keys: keys, site: 0).scalars == a)
+        let next = FusionDropoutKeys(seed: 9, step: 4, pass: 1, firstRow: 2, training: true)
+        #expect(try layer(x, padding: padding, other: other, otherPadding: nil, keys: next, site: 0).scalars != a)
+        let evaluation = FusionDropoutKeys(seed: 9, step: 3, pass: 1, firstRow: 2, training: false)
+        #expect(try layer(x, padding: padding, other: other, otherPadding: nil, keys: evaluation, site: 0).scalars != a)
+    }
+
+    @Test func sinCosPositionsAreMAEs() {
+        // width 8: quarter 2, ω = [1, 1/100]; the first half encodes the column, the second the row.
+        let p = MIMDecoder.sinCosPositions(width: 8, grid: 2)
+        #expect(p.count == 4 * 8)
+        let rowOneColumnZero = Array(p[(2 * 8)..<(3 * 8)])
+        let expected: [Float] = [0, 0, 1, 1, Float(sin(1.0)), Float(sin(0.01)), Float(cos(1.0)), Float(cos(0.01))]
+        for (a, b) in zip(rowOneColumnZero, expected) { #expect(abs(a - b) < 1e-6) }
+        let rowZeroColumnOne = Array(p[8..<16])
+        #expect(abs(rowZeroColumnOne[0] - Float(sin(1.0))) < 1e-6 && rowZeroColumnOne[4] == 0 && rowZeroColumnOne[6] == 1)
+    }
+
+    @Test func decoderPutsVisibleTokensAndMaskTokensBackInRasterOrder() throws {
+        // No blocks: each output position is head(LN(embed(its token) + position)), so the order is visible.
+        var rng = RNG(seed: 3, "test")
+        let decoder = MIMDecoder(inputWidth: 6, width: 8, depth: 0, heads: 2, mlpRatio: 2, grid: 2, patchPixels: 3, rng: &rng)
+        let keep = [[1, 3], [0, 2]]
+        let tokens = Tensor.normal([2, 3, 6], rng: &rng)
+        let out = try decoder(tokens, keep: keep)  // (2, 4, 3)
+        #expect(out.shape == [2, 4, 3])
+        let positions = MIMDecoder.sinCosPositions(width: 8, grid: 2)
+        for s in 0..<2 {
+            for i in 0..<4 {
+                let input: Tensor
+                if let j = keep[s].firstIndex(of: i) {
+                    input = try decoder.embed(tokens.slice(axis: 0, s, s + 1).slice(axis: 1, 1 + j, 2 + j).reshaped([1, 6]))
+                } else {
+                    input = try decoder.maskToken.reshaped([1, 8])
+                }
+                let expected = try decoder.pixelHead(decoder.blocks.norm(input + Tensor(shape: [1, 8], values: Array(positions[(i * 8)..<(i * 8 + 8)]))))
+                let got = try out.slice(axis: 0, s, s + 1).slice(axis: 1, i, i + 1).reshaped([1, 3])
+                for (a, b) in zip(got.scalars, expected.scalars) { #expect(abs(a - b) < 1e-5, "sample \(s) patch \(i)") }
+            }
+        }
+        #expect(throws: TensorError.self) { try decoder(tokens, keep: [[1, 1], [0, 2]]) }
+    }
+
+    @Test func pixelTargetsArePatchesInRowColumnChannelOrderNormalisedPerPatch() throws {
+        var config = M3AEConfig()
+        (config.imageSize, config.imageChannels, config.patchSize, config.visionWidth, config.visionDepth, config.visionHeads) = (4, 2, 2, 4, 0, 1)
+        (config.textWidth, config.textDepth, config.textHeads, config.fusionWidth, config.fusionLayers, config.fusionHeads) = (4, 0, 1, 4, 1, 1)
+        (config.vocabSize, config.contextLength, config.decoderWidth, config.decoderDepth, config.decoderHeads, config.mimLayer) = (8, 4, 4, 0, 1, 1)
+        config.normalizePixelTargets = false
+        let image = Tensor(shape: [1, 2, 4, 4], values: (0..<32).map(Float.init))  // value = channel·16 + row·4 + column
+        let raw = try M3AEModel(config: config, seed: 1).pixelTargets(image)
+        #expect(raw.shape == [1, 4, 8])
+        // Patch 1 (top right): rows 0–1, columns 2–3; channel fastest.
+        #expect(Array(raw.scalars[8..<16]) == [2, 18, 3, 19, 6, 22, 7, 23])
+        config.normalizePixelTargets = true
+        let normalised = try M3AEModel(config: config, seed: 1).pixelTargets(image)
+        for patch in 0..<4 {
+            let v = normalised.scalars[(patch * 8)..<(patch * 8 + 8)].map(Double.init)
+            let mean = v.reduce(0, +) / 8
+            let unbiased = v.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 7
+            #expect(abs(mean) < 1e-5 && abs(unbiased - 1) < 1e-4)
+        }
+    }
+
+    func build(_ model: String) throws -> M3AEMethod {
+        let context = MethodContext(seed: 1, imageSize: 16, contextLength: 16, vocabularySize: 50, classNames: ["A"])
+        let values = try #require(try JSONSerialization.jsonObject(with: Data(model.utf8)) as? [String: Any])
+        let method = try M3AEMethod.registration.build(ModelSection(values: values, source: "m3ae.yaml"), context)
+        return try #require(method as? M3AEMethod)
+    }
+
+    @Test func fusionAndHeadsTrainAtTheirFactorsAndVisionNormsDecayOnlyWhenAsked() throws {
+        let method = try build(M3AEMethod.registration.testModel)
+        let groups = Dictionary(uniqueKeysWithValues: method.model.namedParameters.map { ($0.name, method.parameterGroup($0)) })
+        #expect(groups["visual.patchEmbed.weight"] == ParameterGroup(learningRateScale: 1, decays: true))
+        #expect(groups["text.encoder.blocks.0.norm1.weight"] == ParameterGroup(learningRateScale: 1, decays: false))
+        #expect(groups["textLayers.0.crossAttention.query.weight"] == ParameterGroup(learningRateScale: 5, decays: true))
+        #expect(groups["imagePooler.bias"] == ParameterGroup(learningRateScale: 5, decays: false))
+        #expect(groups["mimDecoder.pixelHead.weight"] == ParameterGroup(learningRateScale: 5, decays: true))
+        #expect(groups["mlmHead.decoder.weight"]?.learningRateScale == 5 && groups["itmHead.weight"]?.learningRateScale == 5)
+        #expect(groups["visual.encoder.blocks.0.norm1.weight"]?.decays == false)
+        let official = try build(M3AEMethod.registration.testModel.replacingOccurrences(of: "}", with: #", "decayVisionNorms": true}"#))
+        let norm = try #require(official.model.namedParameters.first { $0.name == "visual.encoder.blocks.0.norm1.weight" })
+        #expect(official.parameterGroup(norm).decays)
+    }
+
+    @Test func badSizesAreNamed() throws {
+        func error(_ json: String) -> String {
+            do { _ = try build(json); return "no error" } catch { return "\(error)" }
+        }
+        #expect(error(#"{"fusionLayers": 2, "mimLayer": 3, "patchSize": 4}"#).contains("model.mimLayer is 3"))
+        #expect(error(#"{"decoderWidth": 6, "decoderHeads": 2, "patchSize": 4}"#).contains("multiple of 4"))
+        #expect(error(#"{"patchSize": 16, "maskRatio": 0.99}"#).contains("leaves no visible patch"))
+        #expect(error(#"{"patchSize": 4, "imageSize": 32}"#).contains("the data gives 16"))
+    }
+
+    @Test func aTinyRunLearnsAllThreeObjectives() throws {
+        let dir = try makeTemporaryDirectory("m3ae")
+        let yaml = """
+            method: m3ae
+            seed: 2
+            model:
+              patchSize: 8
+              visionWidth: 32
+              visionDepth: 1
+              visionHeads: 2
+              textWidth: 32
+              textDepth: 1
+              textHeads: 2
+              fusionWidth: 32
+              fusionLayers: 2
+              fusionHeads: 2
+              mimLayer: 1
+              decoderWidth: 16
+              decoderDepth: 1
+              decoderHeads: 2
+            data:
+              syntheticCount: 480
+              imageSize: 32
+              contextLength: 24
+              vocabularySize: 200
+              workers: 2
+            train:
+              globalBatch: 16
+              steps: 150
+              learningRate: 1.0e-3
+              warmupSteps: 10
+              schedule: linear
+              logEvery: 10
+              checkpointEvery: 0
+            eval:
+              probeFractions: [1.0]
+              pairRetrievalSamples: 32
+              bootstrap: 0
+            """
+        try yaml.write(toFile: dir + "/m3ae.yaml", atomically: true, encoding: .utf8)
+        let summary = try train(dir + "/m3ae.yaml", dir + "/run", ranks: 2)
+        let records = try MetricsLog.read(dir + "/run/metrics.jsonl").filter { $0.kind == "train" }
+        let (first, last) = (try #require(records.first?.values), try #require(records.last?.values))
+        func mean(_ key: String, _ range: ArraySlice<MetricsRecord>) -> Double { range.map { $0.values[key] ?? .nan }.reduce(0, +) / Double(range.count) }
+        let early = records.prefix(3), late = records.suffix(3)
+        #expect(mean("mlm", late) < mean("mlm", early) - 0.5, "MLM \(first) -> \(last)")
+        #expect(mean("mim", late) < mean("mim", early) - 0.05, "MIM \(first) -> \(last)")
+        #expect(mean("mlm_accuracy", late) > mean("mlm_accuracy", early) + 0.05, "MLM accuracy \(first) -> \(last)")
+        let report = try #require(summary.evaluation)
+        #expect(report.section("probe_100pct") != nil && report.section("pair_retrieval") != nil, "\(report.sections.map(\.key))")
+    }
+}
