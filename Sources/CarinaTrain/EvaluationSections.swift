@@ -103,4 +103,40 @@ extension MethodEvaluation {
         let gathered = try communicator.allGatherVariable(scores).values  // rank order = image order
         return retrievalSection("pair_retrieval", "pair-score retrieval (\(n) samples)", gathered, n: n)
     }
+
+    /// The method's own objectives over the set (MeasuresObjectives): global batch k is assembled whole and
+    /// computed by rank k mod size as a world of one; the sums and counts are added over ranks.
+    func objectivesSection(_ method: MeasuresObjectives, _ set: EvaluationSet, tokenizer: WordPieceTokenizer?) throws -> EvaluationReport.Section? {
+        let wants = method.requirements
+        let text: TextPipeline?
+        if wants.tokens {
+            guard let tokenizer else { return nil }
+            text = TextPipeline(tokenizer: tokenizer, contextLength: contextLength, requirements: wants, training: true)
+        } else {
+            text = nil
+        }
+        let assembler = BatchAssembler(source: set.source, transform: transform, seed: settings.seed, text: text, threads: workers)
+        let alone = LocalWorld(size: 1).communicators()[0]
+        let names = method.objectiveTerms
+        var totals: [String: (sum: Double, count: Double)] = [:]
+        for (k, start) in stride(from: 0, to: set.indices.count, by: settings.batch).enumerated() where k % communicator.size == communicator.rank {
+            let indices = Array(set.indices[start..<Swift.min(start + settings.batch, set.indices.count)])
+            let batch = try assembler.assemble(indices: indices, epoch: 0).batch
+            let context = StepContext(step: 0, epoch: 0, stage: StageInfo(index: 0, name: "evaluation", step: 0, steps: 1), seed: settings.seed,
+                                      communicator: alone, globalBatch: batch.count, rowOffset: 0, training: false)
+            for (name, term) in try method.objectives(batch, context: context) where names.contains(name) {
+                let t = totals[name] ?? (0, 0)
+                totals[name] = (t.sum + term.sum, t.count + term.count)
+            }
+        }
+        // Every rank adds the same terms in the same order, whether or not it computed a batch.
+        var flat: [Double] = names.flatMap { name -> [Double] in [totals[name]?.sum ?? 0, totals[name]?.count ?? 0] }
+        try communicator.allReduceSum(&flat)
+        var means: [String: Double] = [:]
+        for (i, name) in names.enumerated() where flat[2 * i + 1] > 0 { means[name] = flat[2 * i] / flat[2 * i + 1] }
+        guard !means.isEmpty else { return nil }
+        var metrics = names.filter { means[$0] != nil }.map { EvaluationReport.Metric($0, $0.replacingOccurrences(of: "_", with: " "), means[$0]) }
+        if let score = method.objectiveScore(means) { metrics.append(EvaluationReport.Metric("score", "selection score", score)) }
+        return EvaluationReport.Section(key: "objectives", title: "objectives", metrics: metrics, perClass: [])
+    }
 }

@@ -16,6 +16,7 @@ public struct EvaluationSettings: Sendable {
     public var linearProbe = true
     public var retrieval = true
     public var classifier = true
+    public var objectives = true
     public var probeFractions: [Float] = [0.01, 0.1, 1]
     public var probeC: Float = 1
     public var bootstrap = 1000
@@ -34,7 +35,7 @@ public struct EvaluationSettings: Sendable {
     public init() {}
 
     public init(_ eval: EvalConfig, seed: UInt64) {
-        (zeroShot, linearProbe, retrieval, classifier) = (eval.zeroShot, eval.linearProbe, eval.retrieval, eval.classifier)
+        (zeroShot, linearProbe, retrieval, classifier, objectives) = (eval.zeroShot, eval.linearProbe, eval.retrieval, eval.classifier, eval.objectives)
         (probeFractions, probeC, bootstrap, batch, pairRetrievalSamples) = (eval.probeFractions, eval.probeC, eval.bootstrap, eval.batch, eval.pairRetrievalSamples)
         zeroShotTemplates = (eval.zeroShotPositive, eval.zeroShotNegative)
         self.seed = seed
@@ -158,6 +159,9 @@ public struct MethodEvaluation {
         }
         if settings.retrieval, let pairs = method as? ScoresImageTextPairs, let tokenizer, n > 0 {
             if let section = try pairRetrieval(pairs, set, tokenizer: tokenizer) { sections.append(section) }
+        }
+        if settings.objectives, let measured = method as? MeasuresObjectives, let section = try objectivesSection(measured, set, tokenizer: tokenizer) {
+            sections.append(section)
         }
         return EvaluationReport(title: set.name, samples: n, sections: sections, bootstrapResamples: settings.bootstrap)
     }

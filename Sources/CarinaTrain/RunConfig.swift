@@ -196,6 +196,9 @@ public struct EvalConfig: Codable, Sendable, Equatable {
     public var linearProbe = true
     public var retrieval = true
     public var classifier = true
+    /// The method's own training objectives on the evaluation split (M3AE: MLM accuracy, MIM loss, ITM
+    /// accuracy and its selection score `objectives/score`).
+    public var objectives = true
     /// The zero-shot prompt pair, "{}" standing for the finding (lower-cased). PsPG's fixed-prompt
     /// baseline is "Findings suggesting {}." / "No evidence of {}.".
     public var zeroShotPositive = ZeroShot.defaultTemplates.positive

@@ -43,6 +43,20 @@ import CarinaTestSupport
                             layer.mlp.fc1.weight, layer.norm2.weight, layer.norm3.bias]) { t in
             try layer(t[0], padding: padding, other: t[1], otherPadding: nil, keys: keys, site: 0)
         }
+        // Without dropout it is METER's post-LN layer composed by hand: LN(x + SA(x)), LN(h + CA(h, other)), LN(h + FFN(h)).
+        let plain = try layer(x, padding: padding, other: other, otherPadding: nil, keys: FusionDropoutKeys(seed: 9, step: 3, pass: 1, firstRow: 2, training: false), site: 0)
+        func ln(_ t: Tensor, _ norm: LayerNorm) throws -> Tensor {  // (t − mean) / sqrt(var + eps) · γ + β over the last axis
+            let mean = try t.mean(axis: -1, keepDims: true), centred = try t - mean
+            let variance = try centred.square().mean(axis: -1, keepDims: true)
+            return try centred / (variance + 1e-12).sqrt() * norm.weight + norm.bias
+        }
+        let sa = layer.selfAttention, ca = layer.crossAttention
+        let qkv = try sa.qkv(x)
+        let attended = try sa.proj(Tensor.attention(q: qkv.slice(axis: 2, 0, 8), k: qkv.slice(axis: 2, 8, 16), v: qkv.slice(axis: 2, 16, 24), heads: 2, keyPadding: padding))
+        var h = try ln(x + attended, layer.norm1)
+        h = try ln(h + ca.proj(Tensor.attention(q: ca.query(h), k: ca.key(other), v: ca.value(other), heads: 2)), layer.norm2)
+        let composed = try ln(h + layer.mlp.fc2(layer.mlp.fc1(h).gelu()), layer.norm3)
+        #expect(zip(plain.scalars, composed.scalars).allSatisfy { abs($0 - $1) < 1e-4 })
         // The masks are keyed: the same keys give the same output, another step another; no dropout in evaluation.
         let a = try layer(x, padding: padding, other: other, otherPadding: nil, keys: keys, site: 0).scalars
         #expect(try layer(x, padding: padding, other: other, otherPadding: nil, keys: keys, site: 0).scalars == a)
@@ -176,6 +190,7 @@ import CarinaTestSupport
               logEvery: 10
               checkpointEvery: 0
             eval:
+              zeroShot: false
               probeFractions: [1.0]
               pairRetrievalSamples: 32
               bootstrap: 0
@@ -190,6 +205,16 @@ import CarinaTestSupport
         #expect(mean("mim", late) < mean("mim", early) - 0.05, "MIM \(first) -> \(last)")
         #expect(mean("mlm_accuracy", late) > mean("mlm_accuracy", early) + 0.05, "MLM accuracy \(first) -> \(last)")
         let report = try #require(summary.evaluation)
-        #expect(report.section("probe_100pct") != nil && report.section("pair_retrieval") != nil, "\(report.sections.map(\.key))")
+        #expect(report.section("probe_100pct") != nil && report.section("pair_retrieval") != nil && report.section("retrieval") != nil,
+                "\(report.sections.map(\.key))")
+        // The objectives on the evaluation split, and the official selection score.
+        let objectives = try #require(report.section("objectives"))
+        let values = Dictionary(uniqueKeysWithValues: objectives.metrics.compactMap { m in m.value.map { (m.key, $0) } })
+        #expect(Set(values.keys) == ["mlm_accuracy", "mlm_loss", "mim_loss", "itm_accuracy", "itm_loss", "score"], "\(values)")
+        #expect(abs(values["score"]! - (values["mlm_accuracy"]! + values["itm_accuracy"]! - values["mim_loss"]!)) < 1e-12)
+        // On the validation split too, against the same model untrained.
+        let before = try #require(summary.untrained?.section("objectives"))
+        let start = Dictionary(uniqueKeysWithValues: before.metrics.compactMap { m in m.value.map { (m.key, $0) } })
+        #expect(values["mlm_accuracy"]! > start["mlm_accuracy"]! + 0.05 && values["mim_loss"]! < start["mim_loss"]! - 0.05, "\(start) -> \(values)")
     }
 }

@@ -73,7 +73,7 @@ public struct M3AEConfig: Sendable, Codable, Equatable {
         try check("visionDepth", visionDepth, 0...256)
         try check("visionHeads", visionHeads, 1...visionWidth)
         try check("vocabSize", vocabSize, 5...1_000_000)
-        try check("contextLength", contextLength, 2...8192)
+        try check("contextLength", contextLength, 3...8192)  // [CLS], at least one token to mask, [SEP]
         try check("textWidth", textWidth, 1...16384)
         try check("textDepth", textDepth, 0...256)
         try check("textHeads", textHeads, 1...textWidth)

@@ -9,7 +9,7 @@ import CarinaData
 import CarinaDist
 import CarinaNN
 
-public final class M3AEMethod: TrainingMethod, EmbedsImages, ScoresImageTextPairs {
+public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImageTextPairs, MeasuresObjectives {
     public let network: M3AEModel
     public var config: M3AEConfig { network.config }
     public var model: Module { network }
@@ -48,7 +48,14 @@ public final class M3AEMethod: TrainingMethod, EmbedsImages, ScoresImageTextPair
         return (partner, positive)
     }
 
-    public func loss(_ batch: Batch, context: StepContext) throws -> (loss: Tensor, metrics: [String: Float]) {
+    /// The three objectives on this rank's rows as sums (with gradient) and counts over those rows.
+    struct Terms {
+        var mlm: Tensor, masked: Float, mlmCorrect: Float
+        var mim: Tensor, removed: Float
+        var itm: Tensor, pairs: Float, itmCorrect: Float
+    }
+
+    func terms(_ batch: Batch, context: StepContext) throws -> Terms {
         guard let text = batch.text, let maskedIDs = text.maskedIDs, let maskLabels = text.maskLabels else {
             throw TensorError.invalidArgument(op: "m3ae", detail: "the batch has no masked report tokens")
         }
@@ -59,22 +66,21 @@ public final class M3AEMethod: TrainingMethod, EmbedsImages, ScoresImageTextPair
         let image = try network.imageTokens(batch.images)  // (B, 1 + N, W), shared by the MLM and ITM passes
         let report = try network.textTokens(text.ids, padding: text.padding)  // shared by the MIM and ITM passes
 
-        // MLM: the masked report against the whole image; cross-entropy over the masked tokens.
+        // MLM: the masked report against the whole image; cross-entropy summed over the masked tokens.
         let labels = maskLabels.values
         let rows = labels.indices.filter { labels[$0] != -100 }
-        let maskedCount = try context.globalSum(Float(rows.count))
         let mlmText = try network.fuse(text: network.textTokens(maskedIDs, padding: text.padding), padding: text.padding, image: image, keys: keys(0)).text
         var mlm = Tensor.zeros([])
-        var correct: Float = 0
+        var mlmCorrect: Float = 0
         if !rows.isEmpty {
             let logits = try network.mlmHead(mlmText.reshaped([b * t, w]).indexSelect(axis: 0, rows))
             let targets = rows.map { labels[$0] }
-            mlm = try logits.crossEntropy(targets: targets, reduction: .sum) / Swift.max(maskedCount, 1)
-            correct = Float(zip(M3AEMethod.argmaxRows(logits), targets).filter { Int32($0) == $1 }.count)
+            mlm = try logits.crossEntropy(targets: targets, reduction: .sum)
+            mlmCorrect = Float(zip(M3AEMethod.argmaxRows(logits), targets).filter { Int32($0) == $1 }.count)
         }
 
         // MIM: 25 % of the patches (per sample, by (seed, epoch, sample)) through encoder and fusion; the
-        // image stream entering fusion layer `mimLayer` is decoded; squared error on the removed patches.
+        // image stream entering fusion layer `mimLayer` is decoded; squared error summed over removed patches.
         let n = network.visual.patchCount
         let masks = batch.indices.map { PatchMask.random(patches: n, ratio: config.maskRatio, seed: context.seed, epoch: context.epoch, sampleIndex: $0) }
         let keep = masks.map(\.keep)
@@ -84,9 +90,8 @@ public final class M3AEMethod: TrainingMethod, EmbedsImages, ScoresImageTextPair
         let prediction = try network.mimDecoder(mimImage, keep: keep)  // (B, N, p·p·C)
         var removed = [Float](repeating: 0, count: b * n)
         for (s, m) in masks.enumerated() { for i in m.masked { removed[s * n + i] = 1 } }
-        let removedCount = try context.globalSum(removed.reduce(0, +))
         let perPatch = try (prediction - network.pixelTargets(batch.images)).square().mean(axis: -1)  // (B, N)
-        let mim = try (perPatch * Tensor(shape: [b, n], values: removed)).sum() / Swift.max(removedCount, 1)
+        let mim = try (perPatch * Tensor(shape: [b, n], values: removed)).sum()
 
         // ITM: each report with its own image or another sample's from the global batch.
         let (partner, positive) = M3AEMethod.matchingPairs(globalBatch: context.globalBatch, seed: context.seed, step: context.step)
@@ -95,16 +100,39 @@ public final class M3AEMethod: TrainingMethod, EmbedsImages, ScoresImageTextPair
         let paired = try allImages.indexSelect(axis: 0, local.map { partner[$0] })
         let fused = try network.fuse(text: report, padding: text.padding, image: paired, keys: keys(2))
         let matchLogits = try network.itmHead(network.pooled(text: fused.text, image: fused.image))  // (B, 2)
-        let itm = try matchLogits.crossEntropy(targets: local.map { positive[$0] ? 1 : 0 }, reduction: .sum) / Float(context.globalBatch)
+        let itm = try matchLogits.crossEntropy(targets: local.map { positive[$0] ? 1 : 0 }, reduction: .sum)
         let itmCorrect = Float(zip(M3AEMethod.argmaxRows(matchLogits), local).filter { ($0 == 1) == positive[$1] }.count)
+        return Terms(mlm: mlm, masked: Float(rows.count), mlmCorrect: mlmCorrect, mim: mim, removed: removed.reduce(0, +),
+                     itm: itm, pairs: Float(b), itmCorrect: itmCorrect)
+    }
 
+    /// Each objective is its sum over this rank's items divided by the global count of those items.
+    public func loss(_ batch: Batch, context: StepContext) throws -> (loss: Tensor, metrics: [String: Float]) {
+        let terms = try self.terms(batch, context: context)
+        var counts = [terms.masked, terms.removed, terms.mlmCorrect, terms.itmCorrect]
+        try context.communicator.allReduceSum(&counts)
+        let (masked, removed) = (Swift.max(counts[0], 1), Swift.max(counts[1], 1))
+        let (mlm, mim, itm) = (try terms.mlm / masked, try terms.mim / removed, try terms.itm / Float(context.globalBatch))
         let total = try mlm * config.mlmWeight + mim * config.mimWeight + itm * config.itmWeight
-        let metrics: [String: Float] = [
-            "mlm": try context.globalSum(mlm.item), "mim": try context.globalSum(mim.item), "itm": try context.globalSum(itm.item),
-            "mlm_accuracy": try context.globalSum(correct) / Swift.max(maskedCount, 1),
-            "itm_accuracy": try context.globalSum(itmCorrect) / Float(context.globalBatch),
-        ]
-        return (total, metrics)
+        var values = [mlm.item, mim.item, itm.item]
+        try context.communicator.allReduceSum(&values)
+        return (total, ["mlm": values[0], "mim": values[1], "itm": values[2], "mlm_accuracy": counts[2] / masked,
+                        "itm_accuracy": counts[3] / Float(context.globalBatch)])
+    }
+
+    public var objectiveTerms: [String] { ["mlm_accuracy", "mlm_loss", "mim_loss", "itm_accuracy", "itm_loss"] }
+
+    public func objectives(_ batch: Batch, context: StepContext) throws -> [String: (sum: Double, count: Double)] {
+        let t = try terms(batch, context: context)
+        return ["mlm_accuracy": (Double(t.mlmCorrect), Double(t.masked)), "mlm_loss": (Double(t.mlm.item), Double(t.masked)),
+                "mim_loss": (Double(t.mim.item), Double(t.removed)), "itm_accuracy": (Double(t.itmCorrect), Double(t.pairs)),
+                "itm_loss": (Double(t.itm.item), Double(t.pairs))]
+    }
+
+    /// The official `val/the_metric`: MLM accuracy + ITM accuracy − MIM loss.
+    public func objectiveScore(_ means: [String: Double]) -> Double? {
+        guard let mlm = means["mlm_accuracy"], let itm = means["itm_accuracy"], let mim = means["mim_loss"] else { return nil }
+        return mlm + itm - mim
     }
 
     /// The column of each row's largest value of a (N, C) matrix.
@@ -121,6 +149,21 @@ public final class M3AEMethod: TrainingMethod, EmbedsImages, ScoresImageTextPair
         let tokens = try network.visual(images)
         return try tokens.slice(axis: 1, 0, 1).reshaped([images.shape[0], config.visionWidth])
     }
+
+    /// Retrieval by pooled-feature similarity: the encoders' first tokens (image class token, report [CLS])
+    /// through the fusion's input projections, L2-normalised. M3AE has no contrastive term, so nothing
+    /// aligns these two spaces — the evaluation measures how far that gets (methods/M3AE.md has no such
+    /// protocol; retrieval by the matching head is the paper's).
+    public func imageEmbeddings(_ images: Tensor) throws -> Tensor {
+        try network.imageProjection(imageFeatures(images)).l2Normalized()
+    }
+
+    public func textEmbeddings(ids: IndexTensor, padding: Tensor) throws -> Tensor {
+        let tokens = try network.text(ids, padding: padding)
+        return try network.textProjection(tokens.slice(axis: 1, 0, 1).reshaped([ids.shape[0], config.textWidth])).l2Normalized()
+    }
+
+    public var similarityScale: Float { 1 }
 
     /// The ITM head's match logit of each (image, report) pair (the official retrieval score, M5).
     public func pairLogits(images: Tensor, ids: IndexTensor, padding: Tensor) throws -> Tensor {

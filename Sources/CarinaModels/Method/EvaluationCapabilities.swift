@@ -56,6 +56,21 @@ extension ScoresImageClasses {
     public var scoresCoupleBatch: Bool { false }
 }
 
+/// A method whose training objectives can be measured on held-out data (M3AE: MLM accuracy and loss, MIM
+/// loss, ITM accuracy). Evaluation assembles each global evaluation batch as training would (token masks
+/// drawn from the evaluation seed at epoch 0, no augmentation), runs it as a world of one with dropout off,
+/// and reports Σ sum / Σ count of every term over the set — so the numbers do not depend on the world size.
+public protocol MeasuresObjectives: TrainingMethod {
+    /// The terms `objectives` reports, in the order the evaluation lists them.
+    var objectiveTerms: [String] { get }
+    /// Each term's sum and count over `batch` (the whole global batch; `context.communicator` is a world of
+    /// one and `context.training` is false), e.g. "mlm_accuracy": (correct, masked tokens).
+    func objectives(_ batch: Batch, context: StepContext) throws -> [String: (sum: Double, count: Double)]
+    /// One number from the terms' means to select the best checkpoint by (higher is better): M3AE's
+    /// MLM accuracy + ITM accuracy − MIM loss. nil: none.
+    func objectiveScore(_ means: [String: Double]) -> Double?
+}
+
 /// A matching logit per (image, text) pair from a fused model (M3AE's image-text matching head).
 public protocol ScoresImageTextPairs: TrainingMethod {
     /// images (B, 1, H, W) with ids, padding (B, T): row i of each is one pair -> logits (B).
