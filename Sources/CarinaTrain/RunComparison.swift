@@ -39,7 +39,8 @@ public struct RunComparison {
 
     /// A Markdown table with a column per metric — the key is the row's section followed by the metric's
     /// suffix (`_seen/macro_auc`, `/map`), "—" where a run has none — then trainable parameters and
-    /// training minutes (on `classifier` rows: the other sections evaluate parts the run did not train).
+    /// training minutes (on `classifier` rows, and rows without a section whose metrics name their own
+    /// sections: a zero-shot or probe section of a frozen part did not train them).
     /// With `sameClasses`, a macro metric (`…macro_auc`, `…map`) is the mean of the row's per-class values
     /// (`…auc/NAME`, `…ap/NAME`) over the classes every row has a value for — the macro AUC's own rule, as
     /// classes without both labels have no per-class AUC — and the table says over which classes. A row
@@ -76,7 +77,7 @@ public struct RunComparison {
             let cells = metrics.map { m in value(row, m.suffix).map { $0.isNaN ? "—" : String(format: "%.3f", $0) } ?? "—" }
             // A run's size and time belong to its method's own scores; another section (zero-shot or a probe
             // of its frozen parts) did not train them.
-            let own = row.section == "classifier"
+            let own = row.section == "classifier" || row.section.isEmpty
             let parameters = own ? row.trainableParameters.map { String(format: "%.0f", $0) } ?? "—" : "—"
             let minutes = own ? String(format: "%.1f", row.trainingSeconds / 60) : "—"
             lines.append("| \(row.label) | " + cells.joined(separator: " | ") + " | \(parameters) | \(minutes) |")

@@ -9,7 +9,7 @@ import CarinaTrain
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "compare", abstract: "Print runs' final evaluations side by side.")
 
-    @Argument(help: "Run directories, each optionally followed by #SECTION (default classifier) and =LABEL (default: the run as given).")
+    @Argument(help: "Run directories, each optionally followed by #SECTION (default classifier; an empty section: metrics name their sections) and =LABEL (default: the run as given).")
     var runs: [String]
 
     @Option(name: .customLong("metric"), help: "A metric key after the section (e.g. _seen/macro_auc, /map), optionally =TITLE; repeatable.")

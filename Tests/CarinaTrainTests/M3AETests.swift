@@ -217,4 +217,68 @@ import CarinaTestSupport
         let start = Dictionary(uniqueKeysWithValues: before.metrics.compactMap { m in m.value.map { (m.key, $0) } })
         #expect(values["mlm_accuracy"]! > start["mlm_accuracy"]! + 0.05 && values["mim_loss"]! < start["mim_loss"]! - 0.05, "\(start) -> \(values)")
     }
+
+    @Test func encodersStartFromACLIPRunWithItsSizesAndVocabulary() throws {
+        let dir = try makeTemporaryDirectory("m3ae-init")
+        try tinyCLIPRunConfig(steps: 2, checkpointEvery: 0, eval: "  linearProbe: false\n  zeroShot: false\n  retrieval: false\n  compareUntrained: false")
+            .write(toFile: dir + "/clip.yaml", atomically: true, encoding: .utf8)
+        try train(dir + "/clip.yaml", dir + "/clip", ranks: 1)
+        func config(_ extra: String, from source: String = "clip") throws -> String {
+            let yaml = """
+                method: m3ae
+                seed: 2
+                model:
+                  initFrom: \(dir)/\(source)
+                  fusionWidth: 8
+                  fusionLayers: 1
+                  fusionHeads: 2
+                  mimLayer: 1
+                  decoderWidth: 8
+                  decoderDepth: 1
+                  decoderHeads: 2
+                \(extra)
+                data:
+                  syntheticCount: 120
+                  imageSize: 32
+                  vocabularySize: 150
+                  workers: 1
+                train:
+                  globalBatch: 8
+                  steps: 1
+                  learningRate: 1.0e-12
+                  warmupSteps: 0
+                  checkpointEvery: 0
+                eval:
+                  zeroShot: false
+                  linearProbe: false
+                  retrieval: false
+                  bootstrap: 0
+                  compareUntrained: false
+                """
+            let path = dir + "/m3ae-\(UUID().uuidString.prefix(6)).yaml"
+            try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        try train(config(""), dir + "/m3ae", ranks: 1)
+        let clip = Dictionary(uniqueKeysWithValues: try finalCheckpoint(dir + "/clip").model.map { ($0.name, $0.tensor.scalars) })
+        let m3ae = try finalCheckpoint(dir + "/m3ae").model
+        let encoders = m3ae.filter { $0.name.hasPrefix("visual.") || $0.name.hasPrefix("text.") }
+        #expect(!encoders.isEmpty)
+        for (name, tensor) in encoders {
+            let start = try #require(clip[name], "\(name) is not in the CLIP run")
+            #expect(zip(tensor.scalars, start).allSatisfy { abs($0 - $1) <= 1e-6 * max(1, abs($1)) }, "\(name)")
+        }
+        // The CLIP's sizes were used; the reports were read with the CLIP's vocabulary (16 tokens, 200 words).
+        let resolved = try String(contentsOfFile: dir + "/m3ae/config.yaml", encoding: .utf8)
+        #expect(resolved.contains("visionWidth: 16") && resolved.contains("contextLength: 16") && resolved.contains("vocabSize: 200"), "\(resolved)")
+        func startUpError(_ extra: String, from source: String = "clip") -> String {
+            do { try train(config(extra, from: source), dir + "/failed-" + UUID().uuidString.prefix(6), ranks: 1); return "no error" } catch { return "\(error)" }
+        }
+        let sizes = startUpError("  visionWidth: 32")
+        #expect(sizes.contains("model.visionWidth is 32 but the CLIP run") && sizes.contains("leave it out"), "\(sizes)")
+        let notCLIP = startUpError("", from: "m3ae")
+        #expect(notCLIP.contains("is a 'm3ae' run") && notCLIP.contains("CLIP run's encoders"), "\(notCLIP)")
+        let missing = startUpError("", from: "nowhere")
+        #expect(missing.contains("model.initFrom") && missing.contains("nowhere"), "\(missing)")
+    }
 }

@@ -5,6 +5,10 @@
 import CarinaNN
 
 public struct M3AEConfig: Sendable, Codable, Equatable {
+    /// A CLIP run directory or checkpoint file whose ViT and report encoder initialise `visual.*` and
+    /// `text.*` (as the paper starts from CLIP's and RoBERTa's); their sizes and the CLIP's vocabulary are
+    /// used. "" = from scratch.
+    public var initFrom = ""
     public var imageSize = 128
     public var imageChannels = 1
     /// ViT image encoder (pre-LN, final LayerNorm on every token: CLIP's ln_post).

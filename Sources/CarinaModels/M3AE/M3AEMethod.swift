@@ -18,9 +18,20 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
         BatchRequirements(maskedTokens: .init(probability: config.mlmProbability, wholeWord: config.wholeWordMasking))
     }
 
-    public init(config: M3AEConfig, seed: UInt64) {
+    /// The CLIP run's vocabulary when the encoders start from one (reports are read with it).
+    public let tokenizer: WordPieceTokenizer?
+
+    public init(config: M3AEConfig, seed: UInt64, tokenizer: WordPieceTokenizer? = nil) {
         network = M3AEModel(config: config, seed: seed)
+        self.tokenizer = tokenizer
     }
+
+    /// With `initFrom`: the CLIP run's image and report encoders, by the same names.
+    public var weightSources: [WeightSource] {
+        config.initFrom.isEmpty ? [] : [WeightSource(path: config.initFrom, include: ["visual.", "text."], purpose: "the image and report encoders")]
+    }
+
+    public var textEncoding: TextEncoding? { tokenizer.map { TextEncoding(tokenizer: $0, contextLength: config.contextLength) } }
 
     /// Fusion and heads at their factors of the learning rate; weight decay on matrices (Carina's rule),
     /// and on the vision tower's LayerNorm weights too with `decayVisionNorms` (the official code, M4).
@@ -182,18 +193,56 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
         name: "m3ae", summary: "M3AE: masked image (75 %) and language (15 %) modelling with co-attention fusion, and image-text matching",
         testModel: #"{"patchSize": 4, "visionWidth": 16, "visionDepth": 1, "visionHeads": 2, "textWidth": 16, "textDepth": 1, "textHeads": 2, "fusionWidth": 16, "fusionLayers": 2, "fusionHeads": 2, "mimLayer": 1, "decoderWidth": 8, "decoderDepth": 1, "decoderHeads": 2}"#
     ) { section, context in
+        let source = section.source
         var defaults = M3AEConfig()
-        defaults.imageSize = context.imageSize
-        defaults.imageChannels = context.imageChannels
-        defaults.contextLength = context.contextLength
-        defaults.vocabSize = context.vocabularySize
-        let config = try section.decode(M3AEConfig.self, defaults: defaults)
-        try config.validate(source: section.source, path: "model")
-        for (key, value, data) in [("imageSize", config.imageSize, context.imageSize), ("imageChannels", config.imageChannels, context.imageChannels),
-                                   ("contextLength", config.contextLength, context.contextLength), ("vocabSize", config.vocabSize, context.vocabularySize)]
-        where value != data {
-            throw ConfigError("\(section.source): model.\(key) is \(value) but the data gives \(data); set it in the data section only")
+        (defaults.imageSize, defaults.imageChannels) = (context.imageSize, context.imageChannels)
+        (defaults.contextLength, defaults.vocabSize) = (context.contextLength, context.vocabularySize)
+        var clip: CLIPConfig? = nil
+        var tokenizer: WordPieceTokenizer? = nil
+        let first = try section.decode(M3AEConfig.self, defaults: defaults)
+        if !first.initFrom.isEmpty {
+            guard let readRun = context.readRun else { throw ConfigError("\(source): model.initFrom cannot be read here (no run files)") }
+            let run: SourceRun
+            do { run = try readRun(first.initFrom) } catch { throw ConfigError("\(source): model.initFrom '\(first.initFrom)': \(error)") }
+            guard run.method == "clip" else {
+                throw ConfigError("\(source): model.initFrom: \(run.checkpoint) is a '\(run.method)' run; M3AE starts from a CLIP run's encoders")
+            }
+            var clipDefaults = CLIPConfig()
+            (clipDefaults.imageSize, clipDefaults.imageChannels, clipDefaults.contextLength) = (run.imageSize, run.imageChannels, run.contextLength)
+            if let found = run.tokenizer { clipDefaults.vocabSize = found.vocabularySize }
+            let c = try run.model.decode(CLIPConfig.self, defaults: clipDefaults)
+            guard c.imageEncoder == .vit else {
+                throw ConfigError("\(source): model.initFrom: \(run.checkpoint) has a ResNet image encoder; M3AE masks ViT patches")
+            }
+            guard let found = run.tokenizer, found.vocabularySize == c.vocabSize else {
+                throw ConfigError("\(source): model.initFrom: no vocabulary of \(c.vocabSize) tokens found for \(run.checkpoint)")
+            }
+            (defaults.imageSize, defaults.imageChannels, defaults.patchSize) = (c.imageSize, c.imageChannels, c.patchSize)
+            (defaults.visionWidth, defaults.visionDepth, defaults.visionHeads) = (c.visionWidth, c.visionDepth, c.visionHeads)
+            (defaults.textWidth, defaults.textDepth, defaults.textHeads) = (c.textWidth, c.textDepth, c.textHeads)
+            (defaults.contextLength, defaults.vocabSize, defaults.mlpRatio) = (c.contextLength, c.vocabSize, c.mlpRatio)
+            (clip, tokenizer) = (c, found)
         }
-        return M3AEMethod(config: config, seed: context.seed)
+        let config = try section.decode(M3AEConfig.self, defaults: defaults)
+        if clip != nil {
+            let keys: [(String, KeyPath<M3AEConfig, Int>)] = [("patchSize", \.patchSize), ("visionWidth", \.visionWidth), ("visionDepth", \.visionDepth),
+                ("visionHeads", \.visionHeads), ("textWidth", \.textWidth), ("textDepth", \.textDepth), ("textHeads", \.textHeads),
+                ("contextLength", \.contextLength), ("vocabSize", \.vocabSize)]
+            for (key, path) in keys where config[keyPath: path] != defaults[keyPath: path] {
+                throw ConfigError("\(source): model.\(key) is \(config[keyPath: path]) but the CLIP run at \(config.initFrom) has \(defaults[keyPath: path]); "
+                                  + "leave it out: the CLIP's encoder sizes are used")
+            }
+            guard config.mlpRatio == defaults.mlpRatio else {
+                throw ConfigError("\(source): model.mlpRatio is \(config.mlpRatio) but the CLIP run at \(config.initFrom) has \(defaults.mlpRatio)")
+            }
+        }
+        try config.validate(source: source, path: "model")
+        var mustMatch = [("imageSize", config.imageSize, context.imageSize), ("imageChannels", config.imageChannels, context.imageChannels)]
+        if clip == nil { mustMatch += [("contextLength", config.contextLength, context.contextLength), ("vocabSize", config.vocabSize, context.vocabularySize)] }
+        for (key, value, data) in mustMatch where value != data {
+            throw ConfigError("\(source): model.\(key) is \(value) but the data gives \(data)"
+                              + (clip == nil ? "; set it in the data section only" : " (the CLIP run at \(config.initFrom) was trained on that size)"))
+        }
+        return M3AEMethod(config: config, seed: context.seed, tokenizer: tokenizer)
     }
 }
