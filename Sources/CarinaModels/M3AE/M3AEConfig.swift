@@ -29,6 +29,11 @@ public struct M3AEConfig: Sendable, Codable, Equatable {
     public var fusionWidth = 192
     public var fusionLayers = 6
     public var fusionHeads = 3
+    /// Standard deviation of the initial weights of the fusion (projections, co-attention layers, poolers)
+    /// and the heads: the official N(0, 0.02) suits width 768; 0 = 1/√fusionWidth, which keeps the
+    /// co-attention's sub-layers comparable to their residual at small widths (at width 16 with 0.02 the
+    /// cross-attention starts ~100× below its residual and image-text matching does not learn: measured).
+    public var initStd: Float = 0.02
     /// Dropout on the fusion's hidden states and on its attention probabilities (0.1 in the paper).
     public var dropout: Float = 0.1
     public var attentionDropout: Float = 0.1
@@ -89,6 +94,7 @@ public struct M3AEConfig: Sendable, Codable, Equatable {
         try check("decoderDepth", decoderDepth, 0...64)
         try check("decoderHeads", decoderHeads, 1...decoderWidth)
         try check("mlpRatio", mlpRatio, 0.01...64)
+        try check("initStd", initStd, 0...1)
         try check("dropout", dropout, 0...1, open: true)
         try check("attentionDropout", attentionDropout, 0...1, open: true)
         try check("maskRatio", maskRatio, 0...1, open: true)

@@ -39,12 +39,12 @@ public final class CoAttentionLayer: Module {
     public let dropout: Float
     public let attentionDropout: Float
 
-    public init(width: Int, heads: Int, mlpRatio: Float, dropout: Float, attentionDropout: Float, rng: inout RNG) {
-        selfAttention = SelfAttention(dim: width, heads: heads, rng: &rng)
+    public init(width: Int, heads: Int, mlpRatio: Float, dropout: Float, attentionDropout: Float, std: Float = 0.02, rng: inout RNG) {
+        selfAttention = SelfAttention(dim: width, heads: heads, std: std, rng: &rng)
         norm1 = LayerNorm(width, eps: 1e-12)
-        crossAttention = CrossAttention(dim: width, heads: heads, rng: &rng)
+        crossAttention = CrossAttention(dim: width, heads: heads, std: std, rng: &rng)
         norm2 = LayerNorm(width, eps: 1e-12)
-        mlp = MLP(dim: width, hidden: Int((Float(width) * mlpRatio).rounded()), activation: .gelu, rng: &rng)
+        mlp = MLP(dim: width, hidden: Int((Float(width) * mlpRatio).rounded()), activation: .gelu, std: std, rng: &rng)
         norm3 = LayerNorm(width, eps: 1e-12)
         self.dropout = dropout
         self.attentionDropout = attentionDropout
@@ -80,11 +80,11 @@ public final class MIMDecoder: Module {
     public let patches: Int
     override public var weightDecayExempt: Set<String> { ["maskToken"] }
 
-    public init(inputWidth: Int, width: Int, depth: Int, heads: Int, mlpRatio: Float, grid: Int, patchPixels: Int, rng: inout RNG) {
-        embed = Linear(inputWidth, width, std: 0.02, rng: &rng)
+    public init(inputWidth: Int, width: Int, depth: Int, heads: Int, mlpRatio: Float, grid: Int, patchPixels: Int, std: Float = 0.02, rng: inout RNG) {
+        embed = Linear(inputWidth, width, std: std, rng: &rng)
         maskToken = Init.normal([width], std: 0.02, rng: &rng)
         blocks = Transformer(dim: width, depth: depth, heads: heads, mlpRatio: mlpRatio, activation: .quickGELU, rng: &rng)
-        pixelHead = Linear(width, patchPixels, std: 0.02, rng: &rng)
+        pixelHead = Linear(width, patchPixels, std: std, rng: &rng)
         patches = grid * grid
         positions = [Float](repeating: 0, count: width) + MIMDecoder.sinCosPositions(width: width, grid: grid)
     }
@@ -152,10 +152,10 @@ public final class MLMHead: Module {
     public let norm: LayerNorm
     public let decoder: Linear
 
-    public init(width: Int, vocabSize: Int, rng: inout RNG) {
-        dense = Linear(width, width, std: 0.02, rng: &rng)
+    public init(width: Int, vocabSize: Int, std: Float = 0.02, rng: inout RNG) {
+        dense = Linear(width, width, std: std, rng: &rng)
         norm = LayerNorm(width, eps: 1e-12)
-        decoder = Linear(width, vocabSize, std: 0.02, rng: &rng)
+        decoder = Linear(width, vocabSize, std: std, rng: &rng)
     }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor { try decoder(norm(dense(x).gelu())) }
@@ -188,23 +188,24 @@ public final class M3AEModel: Module {
                      heads: c.visionHeads, mlpRatio: c.mlpRatio, activation: c.visionActivation, rng: &rng)
         text = TextEncoder(vocabSize: c.vocabSize, contextLength: c.contextLength, width: c.textWidth, depth: c.textDepth, heads: c.textHeads,
                            mlpRatio: c.mlpRatio, rng: &rng)
-        imageProjection = Linear(c.visionWidth, c.fusionWidth, std: 0.02, rng: &rng)
-        textProjection = Linear(c.textWidth, c.fusionWidth, std: 0.02, rng: &rng)
-        modalityType = Embedding(2, c.fusionWidth, std: 0.02, rng: &rng)
+        let std = c.initStd > 0 ? c.initStd : 1 / Float(c.fusionWidth).squareRoot()
+        imageProjection = Linear(c.visionWidth, c.fusionWidth, std: std, rng: &rng)
+        textProjection = Linear(c.textWidth, c.fusionWidth, std: std, rng: &rng)
+        modalityType = Embedding(2, c.fusionWidth, std: std, rng: &rng)
         func layers() -> [CoAttentionLayer] {
             (0..<c.fusionLayers).map { _ in
                 CoAttentionLayer(width: c.fusionWidth, heads: c.fusionHeads, mlpRatio: c.mlpRatio, dropout: c.dropout,
-                                 attentionDropout: c.attentionDropout, rng: &rng)
+                                 attentionDropout: c.attentionDropout, std: std, rng: &rng)
             }
         }
         textLayers = layers()
         imageLayers = layers()
-        textPooler = Linear(c.fusionWidth, c.fusionWidth, std: 0.02, rng: &rng)
-        imagePooler = Linear(c.fusionWidth, c.fusionWidth, std: 0.02, rng: &rng)
+        textPooler = Linear(c.fusionWidth, c.fusionWidth, std: std, rng: &rng)
+        imagePooler = Linear(c.fusionWidth, c.fusionWidth, std: std, rng: &rng)
         mimDecoder = MIMDecoder(inputWidth: c.fusionWidth, width: c.decoderWidth, depth: c.decoderDepth, heads: c.decoderHeads, mlpRatio: c.mlpRatio,
-                                grid: c.imageSize / c.patchSize, patchPixels: c.patchSize * c.patchSize * c.imageChannels, rng: &rng)
-        mlmHead = MLMHead(width: c.fusionWidth, vocabSize: c.vocabSize, rng: &rng)
-        itmHead = Linear(2 * c.fusionWidth, 2, std: 0.02, rng: &rng)
+                                grid: c.imageSize / c.patchSize, patchPixels: c.patchSize * c.patchSize * c.imageChannels, std: std, rng: &rng)
+        mlmHead = MLMHead(width: c.fusionWidth, vocabSize: c.vocabSize, std: std, rng: &rng)
+        itmHead = Linear(2 * c.fusionWidth, 2, std: std, rng: &rng)
     }
 
     func typed(_ x: Tensor, _ type: Int32) throws -> Tensor {
