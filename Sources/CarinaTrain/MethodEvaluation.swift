@@ -185,7 +185,8 @@ public struct MethodEvaluation {
     /// One pass over `set` in global evaluation batches: each rank its slices; gathered into set order.
     func pass(_ set: EvaluationSet, method: TrainingMethod, features: EmbedsImages?, joint: EmbedsImagesAndTexts?,
               scorer: ScoresImageClasses?, scoredClasses: [String]) throws -> Pass {
-        let wantsText = (joint != nil && settings.retrieval) && tokenizer != nil
+        // Reports are read for retrieval, and for a classifier that reads them (M3AE fine-tuned with `text: report`).
+        let wantsText = ((joint != nil && settings.retrieval) || (scorer?.requirements.tokens ?? false)) && tokenizer != nil
         let text = wantsText ? TextPipeline(tokenizer: tokenizer!, contextLength: contextLength) : nil
         let assembler = BatchAssembler(source: set.source, transform: transform, seed: settings.seed, text: text, threads: workers)
         let batches = EvaluationBatches(assembler: assembler, indices: set.indices, batch: settings.batch, rank: communicator.rank,

@@ -10,7 +10,7 @@ public enum MethodRegistry {
         CLIPMethod.registration,
         FineTuneMethod.registration,
         PromptLearningMethod.registration, PromptLearningMethod.coopRegistration, PromptLearningMethod.dualCoOpRegistration,
-        M3AEMethod.registration,
+        M3AEMethod.registration, M3AEFineTuneMethod.registration,
     ]
 
     private static let added = Mutex<[MethodRegistration]>([])

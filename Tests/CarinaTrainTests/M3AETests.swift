@@ -330,4 +330,51 @@ import CarinaTestSupport
         // (With the official initial std 0.02 at this width the loss stays at ln 2: fusion initStd 0 = 1/√W.)
         #expect(late > 0.65 && held["itm_loss"]!.sum / held["itm_loss"]!.count < 0.62, "training accuracy \(late), held out \(held)")
     }
+
+    @Test func fineTuningReadsThePretrainedModelAndScoresFindingsFromTheJointFeature() throws {
+        let dir = try makeTemporaryDirectory("m3ae-finetune")
+        let pretrain = """
+            method: m3ae
+            seed: 2
+            model: {patchSize: 8, visionWidth: 16, visionDepth: 1, visionHeads: 2, textWidth: 16, textDepth: 1, textHeads: 2, fusionWidth: 16, fusionLayers: 1, fusionHeads: 2, mimLayer: 1, decoderWidth: 8, decoderDepth: 1, decoderHeads: 2, initStd: 0}
+            data: {syntheticCount: 160, imageSize: 32, contextLength: 24, vocabularySize: 150, workers: 1}
+            train: {globalBatch: 8, steps: 3, warmupSteps: 1, checkpointEvery: 0}
+            eval: {zeroShot: false, linearProbe: false, retrieval: false, bootstrap: 0, compareUntrained: false}
+            """
+        try pretrain.write(toFile: dir + "/m3ae.yaml", atomically: true, encoding: .utf8)
+        try train(dir + "/m3ae.yaml", dir + "/m3ae", ranks: 1)
+        func config(_ text: String, from source: String = "m3ae") throws -> String {
+            let yaml = """
+                method: m3ae-finetune
+                seed: 2
+                model: {initFrom: \(dir)/\(source), text: \(text)}
+                data: {syntheticCount: 160, imageSize: 32, workers: 1}
+                train: {globalBatch: 8, steps: 30, learningRate: 1.0e-3, warmupSteps: 2, logEvery: 5, checkpointEvery: 0}
+                eval: {zeroShot: false, retrieval: false, bootstrap: 0, probeFractions: [1.0]}
+                """
+            let path = dir + "/finetune-\(UUID().uuidString.prefix(6)).yaml"
+            try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let summary = try train(config("none"), dir + "/none", ranks: 2)
+        let report = try #require(summary.evaluation), untrained = try #require(summary.untrained)
+        #expect(report.section("classifier")?.perClass.count == PhantomFindings.classNames.count)
+        #expect(report.section("probe_100pct") != nil)
+        // It started from the pre-trained weights (untrained = those weights and a fresh head) and trained.
+        let pretrained = Dictionary(uniqueKeysWithValues: try finalCheckpoint(dir + "/m3ae").model.map { ($0.name, $0.tensor.scalars) })
+        let tuned = try finalCheckpoint(dir + "/none").model
+        #expect(tuned.contains { $0.name == "m3ae.visual.patchEmbed.weight" } && tuned.contains { $0.name == "head.output.weight" })
+        // Unused pre-training heads are carried unchanged.
+        #expect(tuned.first { $0.name == "m3ae.itmHead.weight" }?.tensor.scalars == pretrained["itmHead.weight"])
+        #expect(report.values["classifier/macro_auc"] != untrained.values["classifier/macro_auc"])
+        // The report as the text; an M3AE run is required.
+        let withReports = try train(config("report"), dir + "/report", ranks: 1)
+        #expect(withReports.evaluation?.section("classifier") != nil)
+        let wrong: String
+        do { try train(config("none", from: "none"), dir + "/wrong", ranks: 1); wrong = "no error" } catch { wrong = "\(error)" }
+        #expect(wrong.contains("is a 'm3ae-finetune' run, not an M3AE run"), "\(wrong)")
+        let badText: String
+        do { try train(config("caption"), dir + "/bad-text", ranks: 1); badText = "no error" } catch { badText = "\(error)" }
+        #expect(badText.contains("model.text must be none or report"), "\(badText)")
+    }
 }

@@ -16,7 +16,7 @@ private let configs = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
         // The runs that configs build on (`model.clipFrom`) do not exist in a clone: each stands for the run
         // its config makes, with a vocabulary of that config's size.
         let producers = ["runs/quickstart": "clip-tiny.yaml", "runs/clip-covid": "clip-covid.yaml",
-                         "runs/convirt-resnet50-mimic": "convirt-resnet50-mimic.yaml"]
+                         "runs/convirt-resnet50-mimic": "convirt-resnet50-mimic.yaml", "runs/m3ae-tiny": "m3ae-tiny.yaml"]
         let readRun: @Sendable (String) throws -> SourceRun = { path in
             guard let producer = producers[path] else { throw ConfigError("no shipped config makes \(path)") }
             let file = try RunConfigFile(path: configs.appendingPathComponent(producer).path)
