@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 # Reference token ids for Carina's tokenizer tests, computed by the libraries Carina must agree with: HF
 # `transformers` / `tokenizers` (CLIPTokenizer, RobertaTokenizer, BertTokenizer and its Python legacy
-# twin) and open_clip's own SimpleTokenizer (OpenAI CLIP's code, with ftfy). Python is for making and
-# checking fixtures only: the build and the tests never run it.
+# twin) and open_clip's own SimpleTokenizer (OpenAI CLIP's code, with ftfy); and a check of a run's TensorBoard
+# files with tensorboard's own reader. Python is for making and checking fixtures only: the build and the
+# tests never run it.
 #
 # Run from the repository root:
 #     python3 scripts/tokenizer-fixtures.py             # fixtures + the real vocabularies (see below)
 #     python3 scripts/tokenizer-fixtures.py --fetch     # only fetch the real vocabularies
 #     python3 scripts/tokenizer-fixtures.py --check-tensorboard runs/quickstart   # read a run's TensorBoard
-#                                                       # files with tensorboard's own reader
+#                     files with tensorboard's own reader and compare every scalar with its metrics.jsonl
 # It creates its virtual environment itself (.build/tokenizer-fixtures-venv: transformers, tokenizers, ftfy,
 # regex, torch, tensorboard, open_clip_torch) and re-runs itself there; pip needs network access or a local
 # wheel directory (PIP_FIND_LINKS); CARINA_TORCH=path/to/torch-*+cpu*.whl picks a CPU-only torch (4 GB smaller).
@@ -414,24 +415,37 @@ def make_fixtures(clip_dir, minilm_dir):
 
 
 def check_tensorboard(run_dir):
-    """Reads every event file under run_dir with tensorboard's EventAccumulator and prints its scalars."""
+    """Reads a run's event files with tensorboard's own EventAccumulator (the whole directory, as
+    `tensorboard --logdir` does) and checks every scalar against metrics.jsonl (as float32; for a step written
+    twice, by a run and its resumption, the later value)."""
+    import math
+    import struct
     from tensorboard.backend.event_processing import event_accumulator
-    found = False
-    for directory, _, files in os.walk(run_dir):
-        for name in sorted(files):
-            if not name.startswith("events.out.tfevents."):
-                continue
-            found = True
-            path = os.path.join(directory, name)
-            acc = event_accumulator.EventAccumulator(path, size_guidance={event_accumulator.SCALARS: 0})
-            acc.Reload()
-            tags = acc.Tags()["scalars"]
-            print("%s: %d scalar tags" % (os.path.relpath(path, run_dir), len(tags)))
-            for tag in tags:
-                events = acc.Scalars(tag)
-                print("  %-40s %4d points, steps %d..%d, last %.6g" % (tag, len(events), events[0].step, events[-1].step, events[-1].value))
-    if not found:
-        sys.exit("no events.out.tfevents.* files under %s" % run_dir)
+    files = sorted(n for n in os.listdir(run_dir) if n.startswith("events.out.tfevents."))
+    if not files:
+        sys.exit("no events.out.tfevents.* files in %s" % run_dir)
+    acc = event_accumulator.EventAccumulator(run_dir, size_guidance={event_accumulator.SCALARS: 0})
+    acc.Reload()
+    tags = acc.Tags()["scalars"]
+    print("%s: %d event file(s), %d scalar tags" % (run_dir, len(files), len(tags)))
+    actual = {}
+    for tag in tags:
+        events = acc.Scalars(tag)
+        for e in events:
+            actual[(tag, e.step)] = e.value
+        if tag.startswith("train/") or tag in ("eval/zero_shot/macro_auc", "eval/zero_shot/map") or tag.count("/") == 1:
+            print("  %-36s %4d points, steps %d..%d, last %.6g" % (tag, len(events), events[0].step, events[-1].step, events[-1].value))
+    expected = {}
+    with open(os.path.join(run_dir, "metrics.jsonl"), encoding="utf-8") as f:
+        for line in f:
+            record = json.loads(line)
+            for key, value in record["values"].items():
+                value = float(value)  # "NaN" is written as a string
+                expected[(record["kind"] + "/" + key, record["step"])] = struct.unpack("f", struct.pack("f", value))[0]
+    same = sum(1 for k, v in expected.items() if k in actual and (actual[k] == v or (math.isnan(v) and math.isnan(actual[k]))))
+    print("tensorboard read %d scalars; metrics.jsonl has %d (tag, step) values; %d identical" % (len(actual), len(expected), same))
+    if same != len(expected) or len(actual) != len(expected):
+        sys.exit("TensorBoard's scalars differ from metrics.jsonl")
 
 
 def main():
