@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "CarinaTensorTests", dependencies: ["CarinaTensor", "CarinaTestSupport"]),
         .testTarget(name: "CarinaNNTests", dependencies: ["CarinaNN", "CarinaTestSupport"]),
         .testTarget(name: "CarinaDistLocalTests", dependencies: ["CarinaBench", "CarinaTrain", "CarinaTestSupport"]),
-        .testTarget(name: "CarinaDataTests", dependencies: ["CarinaData"], exclude: ["reference"]),
+        .testTarget(name: "CarinaDataTests", dependencies: ["CarinaData"], exclude: ["reference", "Fixtures"]),
         .testTarget(name: "CarinaCheckpointTests", dependencies: ["CarinaCheckpoint", "CarinaTensor", "CarinaTestSupport"]),
         .testTarget(name: "CarinaBenchTests", dependencies: ["CarinaBench"]),
         .testTarget(name: "CarinaEvalTests", dependencies: ["CarinaEval"], exclude: ["reference"]),

@@ -1,6 +1,7 @@
 // libFuzzer harnesses for every reader of untrusted input: checkpoints, safetensors, shards with their index
-// and dataset.json, PNG and JPEG decoding, CSV and JSON-lines manifests, YAML configs and the WordPiece
-// tokenizer. Each turns the fuzzer's bytes into the file the reader expects and calls it: a thrown error is
+// and dataset.json, PNG and JPEG decoding, CSV and JSON-lines manifests, YAML configs, the WordPiece
+// tokenizer and the byte-level BPE tokenizer's files (vocab.json, merges.txt, tokenizer_config.json). Each
+// turns the fuzzer's bytes into the file the reader expects and calls it: a thrown error is
 // the right answer, a crash, a hang, a leak of the input's size into an allocation (libFuzzer's malloc
 // limit) is a bug. Built only by launch/fuzz.sh (CARINA_FUZZ=1, -sanitize=fuzzer,address); `seeds DIR`
 // writes the seed corpora from Carina's own writers. Not for: the normal build or the test suite (every crash
@@ -143,6 +144,34 @@ let harnesses: [Harness] = [
     }, seeds: {
         [Array("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nheart\nsize\nnormal\n##ly\nno\neff\n##usion\n.\n".utf8) + partSeparator
             + Array("Heart size normally normal. No effusion! Ünïcode 心 \u{0301}".utf8)]
+    }),
+    Harness(name: "bpe", run: { bytes in
+        // vocab.json, merges.txt, tokenizer_config.json and a text: the directory's tokenizer, and the merges
+        // read as open_clip's bpe file (a CLIP vocabulary made from them), each encoding the text.
+        let dir = scratch + "/tokenizer"
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let files = parts(bytes, count: 4)
+        for (name, content) in zip(["vocab.json", "merges.txt", "tokenizer_config.json"], files) {
+            FileManager.default.createFile(atPath: dir + "/" + name, contents: Data(content))
+        }
+        let text = String(decoding: files[3], as: UTF8.self)
+        if let tokenizer = try? TokenizerFiles.load(directory: dir) {
+            _ = tokenizer.encode(text, contextLength: 32)
+        }
+        if let clip = try? ByteLevelBPETokenizer(clipBPEFile: dir + "/merges.txt") {
+            _ = clip.decode(clip.encode(text, contextLength: 77).ids)
+        }
+    }, seeds: {
+        let merges = [("l", "u"), ("lu", "n"), ("lun", "g"), ("Ġ", "lung"), ("e", "ff")]
+        let vocabulary = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"] + ByteLevelBPETokenizer.byteSymbols + merges.map { $0.0 + $0.1 }
+        let json = try JSONSerialization.data(withJSONObject: Dictionary(uniqueKeysWithValues: vocabulary.enumerated().map { ($0.element, $0.offset) }),
+                                              options: [.sortedKeys])
+        let mergeLines = "#version: 0.2\n" + merges.map { "\($0.0) \($0.1)\n" }.joined()
+        let text = Array("Left lung: small effusion &amp; 12.5 cm; it's “unchanged” — ﬁne. 肺".utf8)
+        return [[UInt8](json) + partSeparator + Array(mergeLines.utf8) + partSeparator + Array("{\"tokenizer_class\": \"RobertaTokenizerFast\"}".utf8)
+                    + partSeparator + text,
+                [UInt8](json) + partSeparator + Array(mergeLines.utf8) + partSeparator + Array("{\"do_lower_case\": false, \"mask_token\": {\"content\": \"<mask>\"}}".utf8)
+                    + partSeparator + text]
     }),
 ]
 

@@ -11,7 +11,7 @@
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-targets=(checkpoint safetensors shard png jpeg csv jsonl yaml wordpiece)
+targets=(checkpoint safetensors shard png jpeg csv jsonl yaml wordpiece bpe)
 which=${1:-all}
 budget=${2:-600}
 if [[ $which != all ]] && [[ ! " ${targets[*]} " == *" $which "* ]]; then

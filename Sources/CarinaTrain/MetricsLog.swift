@@ -1,6 +1,7 @@
 // What a run writes for machines and people: metrics as JSON lines (`metrics.jsonl` in the run directory,
-// one object per record, appended and flushed), and the progress line rank 0 prints. Not for: plots
-// (Plot.swift reads the JSON lines back).
+// one object per record, appended and flushed) and the same values as TensorBoard scalars (an
+// `events.out.tfevents.*` file per process start, TensorBoardEvents.swift), and the progress line rank 0
+// prints. Not for: plots (Plot.swift reads the JSON lines back).
 import CarinaData
 import Foundation
 #if canImport(Glibc)
@@ -25,10 +26,14 @@ public struct MetricsRecord: Codable, Sendable, Equatable {
 
 public final class MetricsLog {
     public let path: String
+    /// This process's TensorBoard event file in the same directory: each record's values as scalars tagged
+    /// `kind/name` ("train/loss", "eval/zero_shot/macro_auc") at the record's step.
+    public let events: TensorBoardEventWriter
     private let handle: FileHandle
     private let encoder: JSONEncoder
 
-    /// Opens (creating or appending to) `directory/metrics.jsonl`.
+    /// Opens (creating or appending to) `directory/metrics.jsonl`, and creates a new TensorBoard event file
+    /// beside it.
     public init(directory: String) throws {
         path = (directory as NSString).appendingPathComponent("metrics.jsonl")
         if !FileManager.default.fileExists(atPath: path) {
@@ -39,6 +44,7 @@ public final class MetricsLog {
         guard let handle = FileHandle(forWritingAtPath: path) else { throw ConfigError("cannot open \(path) for writing") }
         handle.seekToEndOfFile()
         self.handle = handle
+        events = try TensorBoardEventWriter(directory: directory)
         encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         // An undefined metric (AUC of a class without positives) is NaN: written as the string "NaN".
@@ -47,10 +53,16 @@ public final class MetricsLog {
 
     deinit { try? handle.close() }
 
+    /// Appends the record to metrics.jsonl and to the event file, each written at once.
     public func append(_ record: MetricsRecord) throws {
         var data = try encoder.encode(record)
         data.append(0x0A)
-        handle.write(data)
+        do {
+            try handle.write(contentsOf: data)
+        } catch {
+            throw ConfigError("cannot write \(path): \(error.localizedDescription)")
+        }
+        try events.write(step: record.step, scalars: record.values.sorted { $0.key < $1.key }.map { (record.kind + "/" + $0.key, Float($0.value)) })
     }
 
     /// The largest metrics file read (a million-step run logging every step stays far below it).

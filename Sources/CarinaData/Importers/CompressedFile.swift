@@ -20,7 +20,9 @@ enum CompressedFile {
     /// The (decompressed) bytes of `path`. Errors name the file: a damaged or truncated .gz, gzip data in a
     /// file not named .gz (or a .gz that is not gzip), more than `maxBytes` bytes, or a line longer than
     /// `maxLineBytes` (both checked as the data arrives, before more is read). Only regular files are read.
-    static func contents(of path: String, maxBytes: Int = maxBytes, maxLineBytes: Int = maxLineBytes) throws -> [UInt8] {
+    /// `what` names the kind of file in the limit errors.
+    static func contents(of path: String, maxBytes: Int = maxBytes, maxLineBytes: Int = maxLineBytes,
+                         what: String = "a manifest or label file") throws -> [UInt8] {
         func bad(_ record: String, _ problem: String) -> DataError {
             .badRecord(file: path, record: record, column: nil, problem: problem)
         }
@@ -40,7 +42,7 @@ enum CompressedFile {
                       ? "the name ends in .gz but the content is not gzip data (no 1F 8B at its start); rename it without .gz"
                       : "the content is gzip-compressed but the name does not end in .gz; rename it to end in .gz, or decompress it")
         }
-        var reader = BoundedText(path: path, maxBytes: maxBytes, maxLineBytes: maxLineBytes)
+        var reader = BoundedText(path: path, maxBytes: maxBytes, maxLineBytes: maxLineBytes, what: what)
         guard isGzip else {
             defer { close(opened.fd) }
             guard opened.size <= maxBytes else {
@@ -87,21 +89,23 @@ private struct BoundedText {
     let path: String
     let maxBytes: Int
     let maxLineBytes: Int
+    let what: String
     var bytes = [UInt8]()
     /// Bytes since the last newline, and the 1-based number of the line they belong to.
     var lineLength = 0
     var line = 1
 
-    init(path: String, maxBytes: Int, maxLineBytes: Int) {
+    init(path: String, maxBytes: Int, maxLineBytes: Int, what: String) {
         self.path = path
         self.maxBytes = maxBytes
         self.maxLineBytes = maxLineBytes
+        self.what = what
     }
 
     mutating func append(_ chunk: ArraySlice<UInt8>) throws {
         guard chunk.count <= maxBytes - bytes.count else {
             throw DataError.badRecord(file: path, record: "whole file", column: nil,
-                                      problem: "more than \(maxBytes) bytes (decompressed); the limit for a manifest or label file is \(maxBytes) bytes")
+                                      problem: "more than \(maxBytes) bytes (decompressed); the limit for \(what) is \(maxBytes) bytes")
         }
         for byte in chunk {
             if byte == 10 {
@@ -111,7 +115,7 @@ private struct BoundedText {
                 lineLength += 1
                 if lineLength > maxLineBytes {
                     throw DataError.badRecord(file: path, record: "line \(line)", column: nil,
-                                              problem: "the line is longer than \(maxLineBytes) bytes (the limit for a manifest or label file line)")
+                                              problem: "the line is longer than \(maxLineBytes) bytes (the limit for \(what) line)")
                 }
             }
         }

@@ -1,15 +1,22 @@
 // BERT's WordPiece tokenizer: basic tokenisation (control characters dropped, CJK ideographs split,
 // lower-casing, accent stripping, splitting on whitespace and punctuation), then greedy longest-match-first
 // word pieces with `##` continuations and [UNK] for words that cannot be split; [CLS] ... [SEP], truncation
-// and [PAD] to a context length. Loads a BERT vocab.txt (line number = id). Not for: building vocabularies.
+// and [PAD] to a context length. Loads a BERT vocab.txt (line number = id); the cased/uncased settings of a
+// HF directory come from its tokenizer_config.json (TokenizerFiles). Not for: building vocabularies.
 import Foundation
 
-public struct WordPieceTokenizer: Sendable {
+public struct WordPieceTokenizer: TextTokenizer {
     public let vocabulary: [String]
     private let ids: [String: Int32]
+    /// HF's `do_lower_case`: lower-case (and, unless `stripAccents` is false, strip accents).
     public let lowercase: Bool
+    /// HF's `strip_accents`: nil follows `lowercase`; true strips accents from cased text too; false keeps
+    /// them in lower-cased text.
+    public let stripAccents: Bool?
+    /// HF's `tokenize_chinese_chars`: put spaces around CJK ideographs, so each is a word.
+    public let tokenizeChineseChars: Bool
     public let clsID: Int32, sepID: Int32, padID: Int32, maskID: Int32, unkID: Int32
-    /// Words longer than this (in characters) become [UNK], as in BERT.
+    /// Words longer than this (in Unicode scalars) become [UNK], as in BERT.
     public let maxWordLength = 100
 
     public static let specialTokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -23,8 +30,10 @@ public struct WordPieceTokenizer: Sendable {
 
     /// A tokenizer over `vocabulary` (index = id). Throws, naming `source` and the token's line (id + 1),
     /// on more than `maxVocabularyTokens` tokens, an empty or over-long token, a token listed twice, or a
-    /// missing special token.
-    public init(vocabulary: [String], lowercase: Bool = true, source: String = "vocabulary") throws {
+    /// missing special token. `lowercase`, `stripAccents` and `tokenizeChineseChars` are HF's
+    /// `do_lower_case`, `strip_accents` and `tokenize_chinese_chars` (defaults: BERT uncased).
+    public init(vocabulary: [String], lowercase: Bool = true, stripAccents: Bool? = nil, tokenizeChineseChars: Bool = true,
+                source: String = "vocabulary") throws {
         guard vocabulary.count <= Self.maxVocabularyTokens else {
             throw DataError.badText(source: source, problem: "\(vocabulary.count) tokens, over the limit of \(Self.maxVocabularyTokens)")
         }
@@ -46,6 +55,8 @@ public struct WordPieceTokenizer: Sendable {
         self.vocabulary = vocabulary
         self.ids = ids
         self.lowercase = lowercase
+        self.stripAccents = stripAccents
+        self.tokenizeChineseChars = tokenizeChineseChars
         clsID = try special("[CLS]")
         sepID = try special("[SEP]")
         padID = try special("[PAD]")
@@ -56,7 +67,7 @@ public struct WordPieceTokenizer: Sendable {
     /// Loads a BERT-format vocab.txt: one token per line, the line number (from 0) is its id. Only a regular
     /// file of at most `maxVocabularyFileBytes` is read; lines are checked as they are split (a line over
     /// `maxTokenBytes`, or more than `maxVocabularyTokens` lines, stops the read naming the line).
-    public init(vocabularyFile path: String, lowercase: Bool = true) throws {
+    public init(vocabularyFile path: String, lowercase: Bool = true, stripAccents: Bool? = nil, tokenizeChineseChars: Bool = true) throws {
         let data: [UInt8]
         do {
             data = try FileBytes.contents(of: path, maxBytes: Self.maxVocabularyFileBytes)
@@ -81,33 +92,38 @@ public struct WordPieceTokenizer: Sendable {
             lines.append(token)
             start = end + 1
         }
-        try self.init(vocabulary: lines, lowercase: lowercase, source: path)
+        try self.init(vocabulary: lines, lowercase: lowercase, stripAccents: stripAccents, tokenizeChineseChars: tokenizeChineseChars,
+                      source: path)
     }
 
     public var vocabularySize: Int { vocabulary.count }
 
+    public var specials: SpecialTokenIDs { SpecialTokenIDs(start: clsID, end: sepID, pad: padID, unknown: unkID, mask: maskID) }
+
     public func id(of token: String) -> Int32? { ids[token] }
 
-    /// BERT's basic tokenisation, as HF transformers' Python `BasicTokenizer` (tokenize_chinese_chars on,
-    /// strip_accents unset) with `do_lower_case = lowercase`, over Unicode scalars (Python's characters):
+    /// BERT's basic tokenisation, as HF transformers' Python `BasicTokenizer` with `do_lower_case =
+    /// lowercase`, `strip_accents = stripAccents` and `tokenize_chinese_chars = tokenizeChineseChars`, over
+    /// Unicode scalars (Python's characters):
     /// delete U+0000, U+FFFD and every category-C scalar except \t \n \r (so U+000B, U+000C, U+0085 and
     /// format characters such as U+200D vanish, joining their neighbours); turn " ", \t, \n, \r and Zs into
-    /// spaces; put spaces around CJK ideographs; NFC; split on whitespace (also U+2028, U+2029, as
-    /// Python's `str.split`); when lower-casing, lower-case each word (Python's `str.lower`, final sigma
-    /// included), NFD and drop Mn marks; then every punctuation scalar is its own token.
+    /// spaces; put spaces around CJK ideographs (when `tokenizeChineseChars`); NFC; split on whitespace (also
+    /// U+2028, U+2029, as Python's `str.split`); when lower-casing, lower-case each word (Python's `str.lower`,
+    /// final sigma included); strip accents (NFD and drop Mn marks) when `stripAccents` is true, or nil and
+    /// lower-casing; then every punctuation scalar is its own token.
     ///
     /// Residual differences from HF: the Unicode tables are Swift's, newer than those of the Python HF ran
     /// on (Python 3.11 has Unicode 14), so a scalar assigned since (U+1FAE8 is Unicode 15) is kept here but
     /// deleted there as unassigned (Cn). HF's Rust `BertTokenizer` (the default in transformers 5, the
     /// "fast" one before) differs from its own Python one: no NFC and no final sigma; this follows the
     /// Python one (and original BERT, which lacks only the NFC step).
-    public static func basicTokens(_ text: String, lowercase: Bool) -> [String] {
+    public static func basicTokens(_ text: String, lowercase: Bool, stripAccents: Bool? = nil, tokenizeChineseChars: Bool = true) -> [String] {
         var cleaned = String.UnicodeScalarView()
         for u in text.unicodeScalars {
             if u.value == 0 || u.value == 0xFFFD || isControl(u) { continue }
             if isWhitespace(u) {
                 cleaned.append(" ")
-            } else if isCJKIdeograph(u) {
+            } else if tokenizeChineseChars && isCJKIdeograph(u) {
                 cleaned.append(" "); cleaned.append(u); cleaned.append(" ")
             } else {
                 cleaned.append(u)
@@ -118,8 +134,9 @@ public struct WordPieceTokenizer: Sendable {
         // After cleaning only spaces and U+2028, U+2029 are left of Python's `str.split` whitespace.
         for word in normalised.unicodeScalars.split(whereSeparator: { $0.properties.isWhitespace }) {
             var scalars = Array(word)
-            if lowercase {
-                scalars = normalized(String(String.UnicodeScalarView(pythonLowercased(scalars))), decomposed: true)
+            if lowercase { scalars = pythonLowercased(scalars) }
+            if stripAccents ?? lowercase {
+                scalars = normalized(String(String.UnicodeScalarView(scalars)), decomposed: true)
                     .unicodeScalars.filter { $0.properties.generalCategory != .nonspacingMark }
             }
             var current = String.UnicodeScalarView()
@@ -202,9 +219,11 @@ public struct WordPieceTokenizer: Sendable {
         return decomposed ? s.decomposedStringWithCanonicalMapping : s.precomposedStringWithCanonicalMapping
     }
 
-    /// The word pieces of one basic token: greedy longest match first; [UNK] if some part matches nothing.
+    /// The word pieces of one basic token: greedy longest match first over Unicode scalars (as HF, so a
+    /// piece may end inside a grapheme cluster); [UNK] if some part matches nothing or the word has more
+    /// than `maxWordLength` scalars.
     public func wordPieces(_ word: String) -> [String] {
-        let chars = Array(word)
+        let chars = Array(word.unicodeScalars)
         if chars.count > maxWordLength { return ["[UNK]"] }
         var pieces: [String] = []
         var start = 0
@@ -212,7 +231,7 @@ public struct WordPieceTokenizer: Sendable {
             var end = chars.count
             var found: String? = nil
             while start < end {
-                let piece = (start > 0 ? "##" : "") + String(chars[start..<end])
+                let piece = (start > 0 ? "##" : "") + String(String.UnicodeScalarView(chars[start..<end]))
                 if ids[piece] != nil { found = piece; break }
                 end -= 1
             }
@@ -225,8 +244,11 @@ public struct WordPieceTokenizer: Sendable {
 
     /// Word pieces of a text (no [CLS]/[SEP]).
     public func tokenize(_ text: String) -> [String] {
-        WordPieceTokenizer.basicTokens(text, lowercase: lowercase).flatMap(wordPieces)
+        WordPieceTokenizer.basicTokens(text, lowercase: lowercase, stripAccents: stripAccents, tokenizeChineseChars: tokenizeChineseChars)
+            .flatMap(wordPieces)
     }
+
+    public func tokenIDs(_ text: String) -> [Int32] { tokenize(text).map { ids[$0] ?? unkID } }
 
     /// [CLS] pieces [SEP], truncated to `contextLength` (keeping [SEP] last) and padded with [PAD]; the
     /// padding mask has 1 for tokens and 0 for padding.
