@@ -69,22 +69,13 @@ public final class FineTuneMethod: TrainingMethod, ScoresImageClasses, EmbedsIma
     /// Mean BCE over the known labels of the global batch (each rank divides its sum by the global count,
     /// so the ranks' losses add up to the one-process loss).
     public func loss(_ batch: Batch, context: StepContext) throws -> (loss: Tensor, metrics: [String: Float]) {
-        let known = try context.globalSum(batch.labelMask.scalars.reduce(0, +))
-        let targets = Tensor(shape: batch.labels.shape, values: batch.labels.scalars.map { $0 == 1 ? 1 : 0 })  // unknown: masked out
-        let logits = try network(batch.images)
-        let sum = try logits.binaryCrossEntropyWithLogits(targets: targets, weight: batch.labelMask, reduction: .sum)
-        return (sum / Swift.max(known, 1), ["known_labels": known])
+        try MultiLabelScoring.loss(logits: network(batch.images), batch: batch, context: context)
     }
 
     public var scorableClasses: [String]? { classNames }
 
     public func classLogits(_ batch: Batch, classes: [String], context: EvaluationContext) throws -> Tensor {
-        let columns = try classes.map { name -> Int in
-            guard let j = classNames.firstIndex(of: name) else {
-                throw TensorError.invalidArgument(op: "finetune", detail: "the head has no class '\(name)' (it scores \(classNames.joined(separator: ", ")))")
-            }
-            return j
-        }
+        let columns = try MultiLabelScoring.columns(of: classes, in: classNames, op: "finetune")
         return try network(batch.images).indexSelect(axis: 1, columns)
     }
 

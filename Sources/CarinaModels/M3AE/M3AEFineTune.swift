@@ -106,22 +106,14 @@ public final class M3AEFineTuneMethod: TrainingMethod, ScoresImageClasses, Embed
 
     /// Mean BCE over the known labels of the global batch.
     public func loss(_ batch: Batch, context: StepContext) throws -> (loss: Tensor, metrics: [String: Float]) {
-        let known = try context.globalSum(batch.labelMask.scalars.reduce(0, +))
-        let targets = Tensor(shape: batch.labels.shape, values: batch.labels.scalars.map { $0 == 1 ? 1 : 0 })
         let logits = try self.logits(batch, training: context.training, seed: context.seed, step: context.step, firstRow: context.rowOffset)
-        let sum = try logits.binaryCrossEntropyWithLogits(targets: targets, weight: batch.labelMask, reduction: .sum)
-        return (sum / Swift.max(known, 1), ["known_labels": known])
+        return try MultiLabelScoring.loss(logits: logits, batch: batch, context: context)
     }
 
     public var scorableClasses: [String]? { classNames }
 
     public func classLogits(_ batch: Batch, classes: [String], context: EvaluationContext) throws -> Tensor {
-        let columns = try classes.map { name -> Int in
-            guard let j = classNames.firstIndex(of: name) else {
-                throw TensorError.invalidArgument(op: "m3ae-finetune", detail: "the head has no class '\(name)' (it scores \(classNames.joined(separator: ", ")))")
-            }
-            return j
-        }
+        let columns = try MultiLabelScoring.columns(of: classes, in: classNames, op: "m3ae-finetune")
         return try logits(batch, training: false, seed: context.seed, step: 0, firstRow: context.rowOffset).indexSelect(axis: 1, columns)
     }
 
