@@ -22,10 +22,16 @@ enum WeightLoader {
                     throw ConfigError("\(path): \(source.purpose): tensor '\(name)'" + (targetName == name ? "" : " (renamed '\(targetName)')")
                                       + " has no counterpart in this model")
                 }
-                guard target.shape == tensor.shape else {
+                var stored = tensor
+                if target.shape != tensor.shape, source.resizedPositions.contains(targetName), target.rank == 2, tensor.rank == 2,
+                   target.shape[1] == tensor.shape[1], let grid = ViT.squareGrid(rows: target.shape[0]), ViT.squareGrid(rows: tensor.shape[0]) != nil {
+                    stored = try ViT.resizePositionEmbedding(tensor, toGrid: grid)
+                    lines.append("\(targetName): positions resized from a \(ViT.squareGrid(rows: tensor.shape[0])!)² grid to \(grid)² (bicubic)")
+                }
+                guard target.shape == stored.shape else {
                     throw ConfigError("\(path): \(source.purpose): tensor '\(name)' has shape \(tensor.shape) there but \(target.shape) in this model")
                 }
-                pairs.append((tensor, target))
+                pairs.append((stored, target))
             }
             guard !pairs.isEmpty else {
                 throw ConfigError("\(path): \(source.purpose): no tensor there starts with \(source.include.map { "'\($0)'" }.joined(separator: " or "))")

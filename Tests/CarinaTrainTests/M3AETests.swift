@@ -225,7 +225,7 @@ import CarinaTestSupport
         try tinyCLIPRunConfig(steps: 2, checkpointEvery: 0, eval: "  linearProbe: false\n  zeroShot: false\n  retrieval: false\n  compareUntrained: false")
             .write(toFile: dir + "/clip.yaml", atomically: true, encoding: .utf8)
         try train(dir + "/clip.yaml", dir + "/clip", ranks: 1)
-        func config(_ extra: String, from source: String = "clip") throws -> String {
+        func config(_ extra: String, from source: String = "clip", imageSize: Int = 32) throws -> String {
             let yaml = """
                 method: m3ae
                 seed: 2
@@ -241,7 +241,7 @@ import CarinaTestSupport
                 \(extra)
                 data:
                   syntheticCount: 120
-                  imageSize: 32
+                  imageSize: \(imageSize)
                   vocabularySize: 150
                   workers: 1
                 train:
@@ -280,6 +280,11 @@ import CarinaTestSupport
         #expect(sizes.contains("model.visionWidth is 32 but the CLIP run") && sizes.contains("leave it out"), "\(sizes)")
         let notCLIP = startUpError("", from: "m3ae")
         #expect(notCLIP.contains("is a 'm3ae' run") && notCLIP.contains("CLIP run's encoders"), "\(notCLIP)")
+        // At another image size the ViT's positions are resized bicubically to the new grid (4² -> 6²).
+        try train(config("", imageSize: 48), dir + "/m3ae-48", ranks: 1)
+        let resized = try #require(try finalCheckpoint(dir + "/m3ae-48").model.first { $0.name == "visual.positionEmbedding" }).tensor
+        let expected = try ViT.resizePositionEmbedding(Tensor(shape: [17, 16], values: clip["visual.positionEmbedding"]!), toGrid: 6)
+        #expect(resized.shape == [37, 16] && zip(resized.scalars, expected.scalars).allSatisfy { abs($0 - $1) <= 1e-5 })
         let missing = startUpError("", from: "nowhere")
         #expect(missing.contains("model.initFrom") && missing.contains("nowhere"), "\(missing)")
     }

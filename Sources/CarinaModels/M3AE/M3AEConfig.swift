@@ -7,7 +7,8 @@ import CarinaNN
 public struct M3AEConfig: Sendable, Codable, Equatable {
     /// A CLIP run directory or checkpoint file whose ViT and report encoder initialise `visual.*` and
     /// `text.*` (as the paper starts from CLIP's and RoBERTa's); their sizes and the CLIP's vocabulary are
-    /// used. "" = from scratch.
+    /// used, and the ViT's position table is resized bicubically when this run's image size gives another
+    /// patch grid. "" = from scratch.
     public var initFrom = ""
     public var imageSize = 128
     public var imageChannels = 1

@@ -26,9 +26,11 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
         self.tokenizer = tokenizer
     }
 
-    /// With `initFrom`: the CLIP run's image and report encoders, by the same names.
+    /// With `initFrom`: the CLIP run's image and report encoders, by the same names; the ViT's positions
+    /// resized bicubically when this run's images give another patch grid (M3AE's 224 → 288 px).
     public var weightSources: [WeightSource] {
-        config.initFrom.isEmpty ? [] : [WeightSource(path: config.initFrom, include: ["visual.", "text."], purpose: "the image and report encoders")]
+        config.initFrom.isEmpty ? [] : [WeightSource(path: config.initFrom, include: ["visual.", "text."], purpose: "the image and report encoders",
+                                                     resizedPositions: ["visual.positionEmbedding"])]
     }
 
     public var textEncoding: TextEncoding? { tokenizer.map { TextEncoding(tokenizer: $0, contextLength: config.contextLength) } }
@@ -217,7 +219,8 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
             guard let found = run.tokenizer, found.vocabularySize == c.vocabSize else {
                 throw ConfigError("\(source): model.initFrom: no vocabulary of \(c.vocabSize) tokens found for \(run.checkpoint)")
             }
-            (defaults.imageSize, defaults.imageChannels, defaults.patchSize) = (c.imageSize, c.imageChannels, c.patchSize)
+            // The image size is this run's (the ViT's positions are resized to its grid); the channels are the CLIP's.
+            (defaults.imageChannels, defaults.patchSize) = (c.imageChannels, c.patchSize)
             (defaults.visionWidth, defaults.visionDepth, defaults.visionHeads) = (c.visionWidth, c.visionDepth, c.visionHeads)
             (defaults.textWidth, defaults.textDepth, defaults.textHeads) = (c.textWidth, c.textDepth, c.textHeads)
             (defaults.contextLength, defaults.vocabSize, defaults.mlpRatio) = (c.contextLength, c.vocabSize, c.mlpRatio)
@@ -241,7 +244,7 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
         if clip == nil { mustMatch += [("contextLength", config.contextLength, context.contextLength), ("vocabSize", config.vocabSize, context.vocabularySize)] }
         for (key, value, data) in mustMatch where value != data {
             throw ConfigError("\(source): model.\(key) is \(value) but the data gives \(data)"
-                              + (clip == nil ? "; set it in the data section only" : " (the CLIP run at \(config.initFrom) was trained on that size)"))
+                              + (clip == nil || key == "imageSize" ? "; set it in the data section only" : " (the CLIP run at \(config.initFrom) was trained on that)"))
         }
         return M3AEMethod(config: config, seed: context.seed, tokenizer: tokenizer)
     }

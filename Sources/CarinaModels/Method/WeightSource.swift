@@ -24,12 +24,17 @@ public struct WeightSource: Sendable, Equatable {
     public var rename: [Rename]
     /// What these weights are, for the log ("the image encoder of").
     public var purpose: String
+    /// Names (in this model) of ViT position tables (1 + g², W) that may come from another grid: they are
+    /// resized bicubically (`ViT.resizePositionEmbedding`), so a model can start from weights trained at
+    /// another image size.
+    public var resizedPositions: Set<String>
 
-    public init(path: String, include: [String] = [], rename: [Rename] = [], purpose: String = "weights") {
+    public init(path: String, include: [String] = [], rename: [Rename] = [], purpose: String = "weights", resizedPositions: Set<String> = []) {
         self.path = path
         self.include = include
         self.rename = rename
         self.purpose = purpose
+        self.resizedPositions = resizedPositions
     }
 
     /// The name a stored tensor takes in this model, or nil when it is not selected.

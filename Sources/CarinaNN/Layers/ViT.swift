@@ -70,3 +70,54 @@ public final class ViT: Module {
         return try encoder(Tensor.concat([cls, x], axis: 1))
     }
 }
+
+extension ViT {
+    /// g when `rows` = 1 + g² (a class row and a square grid), else nil.
+    public static func squareGrid(rows: Int) -> Int? {
+        let g = Int(Double(Swift.max(rows - 1, 0)).squareRoot().rounded())
+        return rows >= 2 && g * g == rows - 1 ? g : nil
+    }
+
+    /// A position table (1 + g², W) — the class token's row, then a g × g grid in raster order — resized to
+    /// a `grid` × `grid` grid as PyTorch's `F.interpolate(mode="bicubic", align_corners=False)` does (what
+    /// M3AE and timm do to start a ViT at another image size): cubic convolution with A = −0.75, source
+    /// coordinate (i + 0.5)·(g / grid) − 0.5, neighbours clamped to the border; the class row is kept.
+    public static func resizePositionEmbedding(_ table: Tensor, toGrid grid: Int) throws -> Tensor {
+        let w = table.shape.last ?? 0
+        guard table.rank == 2, let g = squareGrid(rows: table.shape[0]), grid >= 1 else {
+            throw TensorError.shapeMismatch(op: "resize_position_embedding", shapes: [table.shape],
+                                            detail: "expected (1 + g², width) with a square grid, and a positive target grid")
+        }
+        if g == grid { return table.copy() }
+        let a = -0.75
+        func near(_ x: Double) -> Double { ((a + 2) * x - (a + 3)) * x * x + 1 }  // |x| <= 1
+        func far(_ x: Double) -> Double { ((a * x - 5 * a) * x + 8 * a) * x - 4 * a }  // 1 < |x| < 2
+        /// For each output index: the four source indices (clamped) and their weights.
+        let scale = Double(g) / Double(grid)
+        let taps: [[(Int, Double)]] = (0..<grid).map { i in
+            let source = (Double(i) + 0.5) * scale - 0.5
+            let base = source.rounded(.down), t = source - base
+            let weights = [far(t + 1), near(t), near(1 - t), far(2 - t)]
+            return (0..<4).map { k in (Swift.min(Swift.max(Int(base) - 1 + k, 0), g - 1), weights[k]) }
+        }
+        let v = table.scalars
+        var out = [Float](repeating: 0, count: (1 + grid * grid) * w)
+        for c in 0..<w { out[c] = v[c] }
+        for y in 0..<grid {
+            for x in 0..<grid {
+                let o = (1 + y * grid + x) * w
+                for c in 0..<w {
+                    var sum = 0.0
+                    for (sy, wy) in taps[y] {
+                        var row = 0.0
+                        for (sx, wx) in taps[x] { row += wx * Double(v[(1 + sy * g + sx) * w + c]) }
+                        sum += wy * row
+                    }
+                    out[o + c] = Float(sum)
+                }
+            }
+        }
+        return Tensor(shape: [1 + grid * grid, w], values: out)
+    }
+}
+
