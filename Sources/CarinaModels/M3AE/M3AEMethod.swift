@@ -125,7 +125,7 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
         var counts = [terms.masked, terms.removed, terms.mlmCorrect, terms.itmCorrect]
         try context.communicator.allReduceSum(&counts)
         let (masked, removed) = (Swift.max(counts[0], 1), Swift.max(counts[1], 1))
-        let (mlm, mim, itm) = (try terms.mlm / masked, try terms.mim / removed, try terms.itm / Float(context.globalBatch))
+        let (mlm, mim, itm) = (terms.mlm / masked, terms.mim / removed, terms.itm / Float(context.globalBatch))
         let total = try mlm * config.mlmWeight + mim * config.mimWeight + itm * config.itmWeight
         var values = [mlm.item, mim.item, itm.item]
         try context.communicator.allReduceSum(&values)
