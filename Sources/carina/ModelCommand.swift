@@ -3,6 +3,7 @@
 // their learning-rate factor where the method's parameter groups set one.
 
 import ArgumentParser
+import CarinaData
 import CarinaTrain
 import Foundation
 
@@ -23,9 +24,15 @@ struct ModelDescribeCommand: ParsableCommand {
     @Option(help: "Vocabulary size to assume (default: the config's data.vocabularySize).")
     var vocabularySize: Int?
 
+    @Option(help: "Findings a classifier head scores, comma-separated (default: the phantoms' less data.holdOutClasses).")
+    var classes: String?
+
     func run() throws {
         let file = try RunConfigFile(path: config)
-        let (method, _) = try file.buildMethod(classNames: [], vocabularySize: vocabularySize ?? file.run.data.vocabularySize)
+        // A method with a per-finding head (fine-tuning, prompt learning) needs the findings it is built for.
+        let findings = classes.map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+            ?? PhantomFindings.classNames.filter { !file.run.data.holdOutClasses.contains($0) }
+        let (method, _) = try file.buildMethod(classNames: findings, vocabularySize: vocabularySize ?? file.run.data.vocabularySize)
         let parameters = method.model.namedParameters
         let width = parameters.map(\.name.count).max() ?? 0
         for p in parameters {
