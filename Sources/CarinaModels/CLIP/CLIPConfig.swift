@@ -12,6 +12,10 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
     public var visionWidth = 192
     public var visionDepth = 6
     public var visionHeads = 3
+    /// OpenAI CLIP's visual tower: a bias-free patch projection (`patchBias: false`) and `ln_pre`
+    /// (`preNorm: true`, `visual.preNorm.*`); the defaults are timm's ViT.
+    public var patchBias = true
+    public var preNorm = false
     /// ResNet (bottleneck blocks per stage, e.g. [3, 4, 6, 3] for ResNet-50) and the attention pool's heads.
     public var resnetBlocks = [3, 4, 6, 3]
     public var resnetWidth = 64

@@ -79,7 +79,7 @@ public final class CLIPModel: Module {
         case .vit:
             return (ViT(imageSize: config.imageSize, patchSize: config.patchSize, channels: config.imageChannels,
                         width: config.visionWidth, depth: config.visionDepth, heads: config.visionHeads,
-                        mlpRatio: config.mlpRatio, rng: &rng), nil, nil)
+                        mlpRatio: config.mlpRatio, patchBias: config.patchBias, preNorm: config.preNorm, rng: &rng), nil, nil)
         case .resnet:
             let net = ResNet(kind: .bottleneck, blocks: config.resnetBlocks, width: config.resnetWidth,
                              inChannels: config.imageChannels, rng: &rng)

@@ -19,6 +19,9 @@ public struct M3AEConfig: Sendable, Codable, Equatable {
     public var visionHeads = 3
     /// gelu, or quick_gelu for CLIP-initialised towers.
     public var visionActivation: Activation = .gelu
+    /// OpenAI CLIP's visual tower: a bias-free patch projection and `ln_pre` (`visual.preNorm.*`).
+    public var patchBias = true
+    public var preNorm = false
     /// Report encoder (Carina's pre-LN transformer over WordPiece ids).
     public var vocabSize = 8192
     public var contextLength = 64

@@ -224,6 +224,7 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
             (defaults.visionWidth, defaults.visionDepth, defaults.visionHeads) = (c.visionWidth, c.visionDepth, c.visionHeads)
             (defaults.textWidth, defaults.textDepth, defaults.textHeads) = (c.textWidth, c.textDepth, c.textHeads)
             (defaults.contextLength, defaults.vocabSize, defaults.mlpRatio) = (c.contextLength, c.vocabSize, c.mlpRatio)
+            (defaults.patchBias, defaults.preNorm) = (c.patchBias, c.preNorm)
             (clip, tokenizer) = (c, found)
         }
         let config = try section.decode(M3AEConfig.self, defaults: defaults)
@@ -234,6 +235,10 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
             for (key, path) in keys where config[keyPath: path] != defaults[keyPath: path] {
                 throw ConfigError("\(source): model.\(key) is \(config[keyPath: path]) but the CLIP run at \(config.initFrom) has \(defaults[keyPath: path]); "
                                   + "leave it out: the CLIP's encoder sizes are used")
+            }
+            guard config.patchBias == defaults.patchBias, config.preNorm == defaults.preNorm else {
+                throw ConfigError("\(source): model.patchBias / model.preNorm differ from the CLIP run at \(config.initFrom) "
+                                  + "(\(defaults.patchBias) / \(defaults.preNorm)); leave them out: the CLIP's ViT is used")
             }
             guard config.mlpRatio == defaults.mlpRatio else {
                 throw ConfigError("\(source): model.mlpRatio is \(config.mlpRatio) but the CLIP run at \(config.initFrom) has \(defaults.mlpRatio)")

@@ -185,7 +185,7 @@ public final class M3AEModel: Module {
         config = c
         var rng = RNG(seed: seed, "init.m3ae")
         visual = ViT(imageSize: c.imageSize, patchSize: c.patchSize, channels: c.imageChannels, width: c.visionWidth, depth: c.visionDepth,
-                     heads: c.visionHeads, mlpRatio: c.mlpRatio, activation: c.visionActivation, rng: &rng)
+                     heads: c.visionHeads, mlpRatio: c.mlpRatio, activation: c.visionActivation, patchBias: c.patchBias, preNorm: c.preNorm, rng: &rng)
         text = TextEncoder(vocabSize: c.vocabSize, contextLength: c.contextLength, width: c.textWidth, depth: c.textDepth, heads: c.textHeads,
                            mlpRatio: c.mlpRatio, rng: &rng)
         let std = c.initStd > 0 ? c.initStd : 1 / Float(c.fusionWidth).squareRoot()

@@ -7,6 +7,8 @@ public final class ViT: Module {
     public let patchEmbed: Linear  // (C·p·p) -> W, input pixels in (channel, row, col) order
     public let classToken: Tensor  // (W)
     public let positionEmbedding: Tensor  // (1 + N, W), row 0 for the class token
+    /// OpenAI CLIP's `ln_pre`: a LayerNorm on the whole sequence before the blocks (nil: none).
+    public let preNorm: LayerNorm?
     public let encoder: Transformer
 
     public let imageSize: Int
@@ -20,17 +22,20 @@ public final class ViT: Module {
     public var grid: Int { imageSize / patchSize }
     public var patchCount: Int { grid * grid }
 
+    /// `patchBias: false` and `preNorm: true` build OpenAI CLIP's visual tower (a bias-free patch convolution,
+    /// `ln_pre`); the defaults are timm's ViT.
     public init(imageSize: Int, patchSize: Int, channels: Int = 1, width: Int, depth: Int, heads: Int,
-                mlpRatio: Float = 4, activation: Activation = .gelu, rng: inout RNG) {
+                mlpRatio: Float = 4, activation: Activation = .gelu, patchBias: Bool = true, preNorm: Bool = false, rng: inout RNG) {
         precondition(imageSize % patchSize == 0, "image size \(imageSize) is not a multiple of patch size \(patchSize)")
         self.imageSize = imageSize
         self.patchSize = patchSize
         self.channels = channels
         self.width = width
         let n = (imageSize / patchSize) * (imageSize / patchSize)
-        patchEmbed = Linear(channels * patchSize * patchSize, width, std: 0.02, rng: &rng)
+        patchEmbed = Linear(channels * patchSize * patchSize, width, bias: patchBias, std: 0.02, rng: &rng)
         classToken = Init.truncatedNormal([width], std: 0.02, rng: &rng)
         positionEmbedding = Init.truncatedNormal([1 + n, width], std: 0.02, rng: &rng)
+        self.preNorm = preNorm ? LayerNorm(width) : nil
         encoder = Transformer(dim: width, depth: depth, heads: heads, mlpRatio: mlpRatio, activation: activation, rng: &rng)
     }
 
@@ -67,7 +72,8 @@ public final class ViT: Module {
         }
         let cls = try (classToken + positionEmbedding.slice(axis: 0, 0, 1).reshaped([width])).reshaped([1, 1, width])
             .expanded(to: [b, 1, width])
-        return try encoder(Tensor.concat([cls, x], axis: 1))
+        let sequence = try Tensor.concat([cls, x], axis: 1)
+        return try encoder(preNorm.map { try $0(sequence) } ?? sequence)
     }
 }
 
