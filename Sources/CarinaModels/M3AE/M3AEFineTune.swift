@@ -119,7 +119,7 @@ public final class M3AEFineTuneMethod: TrainingMethod, ScoresImageClasses, Embed
 
     /// The image encoder's class token, for a linear probe.
     public func imageFeatures(_ images: Tensor) throws -> Tensor {
-        try network.m3ae.visual(images).slice(axis: 1, 0, 1).reshaped([images.shape[0], config.visionWidth])
+        try CLIPModel.imageFeatures(images, visual: network.m3ae.visual, resnet: nil, attentionPool: nil, width: config.visionWidth)
     }
 
     public static let registration = MethodRegistration(

@@ -159,8 +159,7 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
     /// The image encoder's class token after its final LayerNorm (B, visionWidth): a probe reads the image
     /// alone (the fused feature would need the report, which states the findings).
     public func imageFeatures(_ images: Tensor) throws -> Tensor {
-        let tokens = try network.visual(images)
-        return try tokens.slice(axis: 1, 0, 1).reshaped([images.shape[0], config.visionWidth])
+        try CLIPModel.imageFeatures(images, visual: network.visual, resnet: nil, attentionPool: nil, width: config.visionWidth)
     }
 
     /// Retrieval by pooled-feature similarity: the encoders' first tokens (image class token, report [CLS])
