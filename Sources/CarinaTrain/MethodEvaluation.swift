@@ -176,10 +176,19 @@ public struct MethodEvaluation {
         return out
     }
 
+    /// Prompts as a text batch: each one sentence for a method that reads sentences (PRIOR).
     func embed(_ prompts: [String], _ joint: EmbedsImagesAndTexts, _ tokenizer: WordPieceTokenizer) throws -> Tensor {
+        let shape = [prompts.count, contextLength]
+        if joint.requirements.sentences != nil {
+            let encoded = prompts.map { tokenizer.encodeSentences([$0], contextLength: contextLength) }
+            return try joint.textEmbeddings(TextBatch(ids: IndexTensor(shape: shape, values: encoded.flatMap(\.ids)),
+                                                      padding: Tensor(shape: shape, values: encoded.flatMap(\.padding)),
+                                                      sentenceIDs: IndexTensor(shape: shape, values: encoded.flatMap(\.sentenceIDs)),
+                                                      sentenceCounts: encoded.map(\.count)))
+        }
         let encoded = prompts.map { tokenizer.encode($0, contextLength: contextLength) }
-        return try joint.textEmbeddings(ids: IndexTensor(shape: [prompts.count, contextLength], values: encoded.flatMap(\.ids)),
-                                        padding: Tensor(shape: [prompts.count, contextLength], values: encoded.flatMap(\.padding)))
+        return try joint.textEmbeddings(TextBatch(ids: IndexTensor(shape: shape, values: encoded.flatMap(\.ids)),
+                                                  padding: Tensor(shape: shape, values: encoded.flatMap(\.padding))))
     }
 
     /// One pass over `set` in global evaluation batches: each rank its slices; gathered into set order.
@@ -187,7 +196,10 @@ public struct MethodEvaluation {
               scorer: ScoresImageClasses?, scoredClasses: [String]) throws -> Pass {
         // Reports are read for retrieval, and for a classifier that reads them (M3AE fine-tuned with `text: report`).
         let wantsText = ((joint != nil && settings.retrieval) || (scorer?.requirements.tokens ?? false)) && tokenizer != nil
-        let text = wantsText ? TextPipeline(tokenizer: tokenizer!, contextLength: contextLength) : nil
+        // Sentence ids too for a method that reads reports by sentence (evaluation keeps the written order).
+        let sentences = joint?.requirements.sentences ?? scorer?.requirements.sentences
+        let text = wantsText ? TextPipeline(tokenizer: tokenizer!, contextLength: contextLength,
+                                            requirements: BatchRequirements(tokens: true, sentences: sentences)) : nil
         let assembler = BatchAssembler(source: set.source, transform: transform, seed: settings.seed, text: text, threads: workers)
         let batches = EvaluationBatches(assembler: assembler, indices: set.indices, batch: settings.batch, rank: communicator.rank,
                                         size: communicator.size)
@@ -214,7 +226,7 @@ public struct MethodEvaluation {
                 local.embedWidth = i.shape[1]
                 local.images += i.scalars
                 if let t = batch.text {
-                    local.reports += try joint.textEmbeddings(ids: t.ids, padding: t.padding).scalars
+                    local.reports += try joint.textEmbeddings(t).scalars
                     local.hasReports = local.hasReports || batch.reports.contains { !$0.isEmpty }
                 }
             }

@@ -11,6 +11,7 @@ public enum MethodRegistry {
         FineTuneMethod.registration,
         PromptLearningMethod.registration, PromptLearningMethod.coopRegistration, PromptLearningMethod.dualCoOpRegistration,
         M3AEMethod.registration, M3AEFineTuneMethod.registration,
+        PRIORMethod.registration,
     ]
 
     private static let added = Mutex<[MethodRegistration]>([])

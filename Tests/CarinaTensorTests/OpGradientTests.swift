@@ -147,6 +147,14 @@ import CarinaTestSupport
         try checkGradients([randomTensor([1, 2, 4, 4])]) { try $0[0].avgPool2d(kernel: 3, stride: 1, padding: 1) }
     }
 
+    @Test func nearestUpsampling() throws {
+        try checkGradients([randomTensor([2, 3, 2, 3])]) { try $0[0].upsampleNearest2d(factor: 2) }
+        try checkGradients([randomTensor([1, 1, 3, 2])]) { try $0[0].upsampleNearest2d(factor: 3) }
+        // Every output pixel copies its source pixel: (y, x) <- (y / f, x / f), as torch's nearest mode.
+        let x = Tensor(shape: [1, 1, 2, 2], values: [1, 2, 3, 4])
+        #expect(try x.upsampleNearest2d(factor: 2).scalars == [1, 1, 2, 2, 1, 1, 2, 2, 3, 3, 4, 4, 3, 3, 4, 4])
+    }
+
     @Test(arguments: [false, true]) func attention(_ causal: Bool) throws {
         let (b, t, c) = (2, 5, 8)
         try checkGradients([randomTensor([b, t, c], stream: 1), randomTensor([b, t, c], stream: 2), randomTensor([b, t, c], stream: 3)]) {

@@ -49,8 +49,8 @@ final class MarginEmbedder: TrainingMethod, EmbedsImagesAndTexts {
         }
         return Tensor(shape: [b, 2], values: rows)
     }
-    func textEmbeddings(ids: IndexTensor, padding: Tensor) throws -> Tensor {
-        let (b, t) = (ids.shape[0], ids.shape[1])
+    func textEmbeddings(_ text: TextBatch) throws -> Tensor {
+        let ids = text.ids, (b, t) = (ids.shape[0], ids.shape[1])
         return Tensor(shape: [b, 2], values: (0..<b).flatMap { i in ids.values[(i * t)..<((i + 1) * t)].contains(negativeToken) ? [0, 0] : [1, 0] })
     }
     var similarityScale: Float { 100 }

@@ -28,7 +28,7 @@ public final class CLIPMethod: TrainingMethod, EmbedsImagesAndTexts {
 
     public func imageFeatures(_ images: Tensor) throws -> Tensor { try clip.embedImages(images) }
     public func imageEmbeddings(_ images: Tensor) throws -> Tensor { try clip.embedImages(images) }
-    public func textEmbeddings(ids: IndexTensor, padding: Tensor) throws -> Tensor { try clip.embedText(ids, padding: padding) }
+    public func textEmbeddings(_ text: TextBatch) throws -> Tensor { try clip.embedText(text.ids, padding: text.padding) }
     public var similarityScale: Float { Autograd.withoutGrad { clip.logitScale().item } }
 
     public static let registration = MethodRegistration(

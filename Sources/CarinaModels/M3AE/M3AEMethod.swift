@@ -170,9 +170,9 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
         try network.imageProjection(imageFeatures(images)).l2Normalized()
     }
 
-    public func textEmbeddings(ids: IndexTensor, padding: Tensor) throws -> Tensor {
-        let tokens = try network.text(ids, padding: padding)
-        return try network.textProjection(tokens.slice(axis: 1, 0, 1).reshaped([ids.shape[0], config.textWidth])).l2Normalized()
+    public func textEmbeddings(_ text: TextBatch) throws -> Tensor {
+        let tokens = try network.text(text.ids, padding: text.padding)
+        return try network.textProjection(tokens.slice(axis: 1, 0, 1).reshaped([text.ids.shape[0], config.textWidth])).l2Normalized()
     }
 
     public var similarityScale: Float { 1 }

@@ -51,8 +51,10 @@ public final class CoAttentionLayer: Module {
     }
 
     /// x (B, T, W) with padding (B, T) attends to itself, then to `other` (B, To, W) with its padding.
-    /// Dropout sites `site ..< site + 5`.
-    public func callAsFunction(_ x: Tensor, padding: Tensor?, other: Tensor, otherPadding: Tensor?, keys: FusionDropoutKeys, site: Int) throws -> Tensor {
+    /// Dropout sites `site ..< site + 5`. `causal`: each position attends to itself and earlier ones only
+    /// (PRIOR's sentence decoder as the official code runs it; M3AE's fusion never is).
+    public func callAsFunction(_ x: Tensor, padding: Tensor?, other: Tensor, otherPadding: Tensor?, keys: FusionDropoutKeys, site: Int,
+                               causal: Bool = false) throws -> Tensor {
         func attentionDrop(_ s: Int) -> AttentionDropout? {
             keys.key(site + s).flatMap { attentionDropout > 0 ? AttentionDropout(probability: attentionDropout, key: $0) : nil }
         }
@@ -60,7 +62,7 @@ public final class CoAttentionLayer: Module {
             guard let key = keys.key(site + s), dropout > 0 else { return t }
             return try t.dropout(dropout, training: true, key: key)
         }
-        var h = try norm1(x + drop(selfAttention(x, keyPadding: padding, dropout: attentionDrop(0)), 1))
+        var h = try norm1(x + drop(selfAttention(x, keyPadding: padding, causal: causal, dropout: attentionDrop(0)), 1))
         h = try norm2(h + drop(crossAttention(h, context: other, contextPadding: otherPadding, dropout: attentionDrop(2)), 3))
         return try norm3(h + drop(mlp(h), 4))
     }

@@ -33,8 +33,10 @@ public protocol EmbedsImages: TrainingMethod {
 public protocol EmbedsImagesAndTexts: EmbedsImages {
     /// images (B, 1, H, W) -> L2-normalised embeddings (B, E).
     func imageEmbeddings(_ images: Tensor) throws -> Tensor
-    /// ids, padding (B, T) -> L2-normalised embeddings (B, E).
-    func textEmbeddings(ids: IndexTensor, padding: Tensor) throws -> Tensor
+    /// Reports or prompts -> L2-normalised embeddings (B, E). The batch carries what the method's
+    /// `requirements` ask for beyond ids and padding (sentence ids for a sentence-level encoder such as
+    /// PRIOR's; a prompt is then one sentence).
+    func textEmbeddings(_ text: TextBatch) throws -> Tensor
     /// The factor on cosine similarities (exp of the learned logit scale).
     var similarityScale: Float { get }
 }

@@ -284,7 +284,7 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
     public var textEncoding: TextEncoding? { TextEncoding(tokenizer: tokenizer, contextLength: network.clip.config.contextLength) }
     public func imageFeatures(_ images: Tensor) throws -> Tensor { try network.clip.embedImages(images) }
     public func imageEmbeddings(_ images: Tensor) throws -> Tensor { try network.clip.embedImages(images) }
-    public func textEmbeddings(ids: IndexTensor, padding: Tensor) throws -> Tensor { try network.clip.embedText(ids, padding: padding) }
+    public func textEmbeddings(_ text: TextBatch) throws -> Tensor { try network.clip.embedText(text.ids, padding: text.padding) }
     public var similarityScale: Float { Autograd.withoutGrad { network.clip.logitScale().item } }
 
     // MARK: registration

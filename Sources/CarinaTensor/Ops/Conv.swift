@@ -265,4 +265,33 @@ extension Tensor {
             }
         }
     }
+
+    /// Nearest-neighbour upsampling by an integer `factor` (PyTorch's `interpolate(mode="nearest",
+    /// scale_factor=factor)`): output pixel (y, x) copies input pixel (y / factor, x / factor).
+    /// PRIOR's image decoder doubles its map before every block.
+    public func upsampleNearest2d(factor: Int) throws -> Tensor {
+        guard rank == 4 else { throw TensorError.wrongRank(op: "upsample_nearest2d", shape: shape, expected: "(N, C, H, W)") }
+        guard factor >= 1, factor <= 64 else { throw TensorError.invalidArgument(op: "upsample_nearest2d", detail: "factor \(factor) must be in 1...64") }
+        let (n, c, h, w) = (shape[0], shape[1], shape[2], shape[3])
+        let (oh, ow) = (h * factor, w * factor)
+        let out = Tensor(uninitialized: [n, c, oh, ow])
+        let x = pointer, o = out.pointer
+        for plane in 0..<(n * c) {
+            let xp = x + plane * h * w, op = o + plane * oh * ow
+            for oy in 0..<oh {
+                let row = xp + (oy / factor) * w, orow = op + oy * ow
+                for ox in 0..<ow { orow[ox] = row[ox / factor] }
+            }
+        }
+        return Autograd.record(out, "upsample_nearest2d", [self]) { [self] gOut in
+            let d = gradZeroed()
+            for plane in 0..<(n * c) {
+                let dp = d + plane * h * w, gp = gOut.pointer + plane * oh * ow
+                for oy in 0..<oh {
+                    let row = dp + (oy / factor) * w, grow = gp + oy * ow
+                    for ox in 0..<ow { row[ox / factor] += grow[ox] }
+                }
+            }
+        }
+    }
 }
