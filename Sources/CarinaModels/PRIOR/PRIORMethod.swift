@@ -156,7 +156,8 @@ public final class PRIORMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImag
         let generatedMask = Tensor(shape: [b, q], values: (0..<(b * q)).map { kept[$0 / q] && $0 % q < used[$0 / q] ? 1 : 0 })
         let generatedSentences = try network.prototypes(matched * generatedMask.reshaped([b, q, 1]), temperature: config.gumbelTemperature,
                                                         key: key(context, "spb-generated")).output
-        let generatedGlobal = try network.sentencePool(generatedSentences, mask: generatedMask).l2Normalized()
+        let generatedPooled = try network.sentencePool(generatedSentences, mask: generatedMask)
+        let generatedGlobal = try generatedPooled.l2Normalized()
         let generatedAlignment = try PRIORMethod.maskedInfoNCE(generatedGlobal, textGlobal, communicator: context.communicator, kept: kept,
                                                                keptAll: keptAll, rowOffset: context.rowOffset, scale: scale, divisor: keptGlobal)
         (terms.imageReconstruction, terms.sentenceGeneration, terms.kl, terms.generatedAlignment) =
@@ -190,7 +191,7 @@ public final class PRIORMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImag
     /// Symmetric InfoNCE of this rank's rows (a, b) against every rank's (gathered with gradient), targets
     /// at the global row offset; rows left out of the step are neither anchors nor negatives. The sum is
     /// divided by 2 × `divisor` (the global count of rows taking part).
-    static func maskedInfoNCE(_ a: Tensor, _ b: Tensor, communicator: Communicator, kept: [Bool], keptAll: [Bool], rowOffset: Int,
+    public static func maskedInfoNCE(_ a: Tensor, _ b: Tensor, communicator: Communicator, kept: [Bool], keptAll: [Bool], rowOffset: Int,
                               scale: Tensor, divisor: Float) throws -> Tensor {
         let rows = a.shape[0]
         let allA = try communicator.allGatherWithGradient(a), allB = try communicator.allGatherWithGradient(b)
@@ -207,7 +208,7 @@ public final class PRIORMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImag
     /// The intra-report contrast summed over rows: per row, InfoNCE both ways between its sentences and the
     /// image content each sentence gathered (other sentences of the same report are the negatives), the
     /// mean over its `used` sentences; rows with none add 0.
-    static func intraReportContrast(sentences: Tensor, gathered: Tensor, used: [Int], scale: Tensor) throws -> Tensor {
+    public static func intraReportContrast(sentences: Tensor, gathered: Tensor, used: [Int], scale: Tensor) throws -> Tensor {
         let (b, s) = (sentences.shape[0], sentences.shape[1])
         let a = try sentences.l2Normalized(), g = try gathered.l2Normalized()
         var bias = [Float](repeating: 0, count: b * s * s), pick = [Float](repeating: 0, count: b * s * s)
@@ -226,7 +227,7 @@ public final class PRIORMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImag
     /// For each (row, target j), the generated row matched to target j: the Hungarian assignment on the
     /// L1 distances between the Q generated vectors and the Q targets (padding included, as the official
     /// code), inverted so target order is kept (the fix of R2).
-    static func matching(generated: [Float], targets: [Float], rows b: Int, queries q: Int, width e: Int) -> [Int] {
+    public static func matching(generated: [Float], targets: [Float], rows b: Int, queries q: Int, width e: Int) -> [Int] {
         var out: [Int] = []
         out.reserveCapacity(b * q)
         for i in 0..<b {

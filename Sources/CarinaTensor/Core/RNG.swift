@@ -134,6 +134,14 @@ public struct RNG: Sendable {
 
     /// Gumbel(0, 1) draw: -log(-log(u)).
     public mutating func gumbel() -> Float {
-        -Float(log(-log(Double(uniformOpen()))))
+        RNG.gumbel(bits: nextUInt32())
+    }
+
+    /// The Gumbel draw of 32 random bits: u = (top 24 bits + 0.5) / 2²⁴ in Double, strictly inside (0, 1).
+    /// (In Float the largest such u rounds to 1, whose draw is +∞ and turns a Gumbel-softmax into NaN:
+    /// one draw in 2²⁴ did, in a PRIOR run.)
+    public static func gumbel(bits: UInt32) -> Float {
+        let u = (Double(bits >> 8) + 0.5) * (1.0 / 16_777_216.0)
+        return -Float(log(-log(u)))
     }
 }
