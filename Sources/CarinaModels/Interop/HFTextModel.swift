@@ -61,7 +61,7 @@ public struct HFTextModel: Sendable, Equatable {
                 if let value { return value }
                 throw InteropError(file: path, "'\(key)' is missing")
             }
-            guard let number = raw as? NSNumber, !(raw is Bool), let double = Double(exactly: number.doubleValue), double.rounded() == double,
+            guard let number = raw as? NSNumber, let double = Double(exactly: number.doubleValue), double.rounded() == double,
                   abs(double) < 1e15, range.contains(Int(double)) else {
                 throw InteropError(file: path, "'\(key)' is \(String(describing: raw).prefix(40)); it must be a whole number in \(range.lowerBound)...\(range.upperBound)")
             }
@@ -102,7 +102,7 @@ public struct HFTextModel: Sendable, Equatable {
             throw InteropError(file: path, "max_position_embeddings \(maxPositions) leaves no positions after pad_token_id \(padTokenID)")
         }
         let eps = object["layer_norm_eps"] ?? 1e-12
-        guard let epsNumber = eps as? NSNumber, !(eps is Bool), epsNumber.doubleValue > 0, epsNumber.doubleValue < 1 else {
+        guard let epsNumber = eps as? NSNumber, epsNumber.doubleValue > 0, epsNumber.doubleValue < 1 else {
             throw InteropError(file: path, "'layer_norm_eps' is \(String(describing: eps).prefix(40)); it must be a number in (0, 1)")
         }
         layerNormEps = epsNumber.floatValue
