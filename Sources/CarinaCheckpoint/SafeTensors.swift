@@ -110,7 +110,7 @@ public enum SafeTensors {
             var elements = 1
             for extent in shape {
                 let (product, overflow) = elements.multipliedReportingOverflow(by: extent)
-                guard !overflow, product <= Int.max / 8 else { throw badTensor("impossible shape \(shape)") }
+                guard !overflow, product <= Int.max / width else { throw badTensor("impossible shape \(shape)") }
                 elements = product
             }
             guard offsets[1] - offsets[0] == elements * width else {
@@ -132,7 +132,7 @@ public enum SafeTensors {
         }
         guard expected == file.size - dataStart else { throw bad("\(file.size - dataStart - expected) bytes after the last tensor") }
         let read = entries.filter { readable.contains($0.dtype) }
-        let needed = read.reduce(0) { $0 + $1.elements * 4 }  // as Float32; no overflow: each is under Int.max / 2 and sums to at most twice the file
+        let needed = read.reduce(0) { $0 + $1.elements * 4 }  // as Float32; no overflow: the data fits the file, and widening at most doubles it
         guard needed <= PhysicalMemory.bytes else {
             throw CheckpointError.tooLarge(path: path, detail: "its tensors need \(PhysicalMemory.gib(needed)) of memory as Float32, this machine has \(PhysicalMemory.gib(PhysicalMemory.bytes))")
         }
