@@ -77,6 +77,18 @@ private func config(_ dir: String, model extra: String = "", contextLength: Int 
         #expect(resumed.evaluation?.section("retrieval") != nil)
         let moved = try finalCheckpoint(dir + "/whole").model.first { $0.name == "text.encoder.blocks.0.attn.qkv.weight" }!.tensor.scalars
         #expect(!close(moved, qkv), "the imported encoder trains")
+        // A method that builds on the run (PsPG's frozen CLIP) reads class names with the imported vocabulary.
+        let pspg = dir + "/pspg.yaml"
+        try """
+            method: pspg
+            seed: 3
+            model: {clipFrom: \(dir)/whole, promptLength: 2, decoderHidden: 8, decoderHeads: 2}
+            data: {syntheticCount: 64, imageSize: 32, workers: 1}
+            train: {globalBatch: 8, steps: 1, optimizer: sgd, learningRate: 1.0e-2, warmupSteps: 0, checkpointEvery: 0}
+            eval: {maxSamples: 16, linearProbe: false, retrieval: false, bootstrap: 0, compareUntrained: false}
+            """.write(toFile: pspg, atomically: true, encoding: .utf8)
+        let method = try RunConfigFile(path: pspg).buildMethod(classNames: ["Cardiomegaly", "Effusion"], vocabularySize: 100).method
+        #expect(method.textEncoding?.tokenizer.vocabularySize == 64 && method.textEncoding?.contextLength == 16)
     }
 
     @Test func configsThatContradictTheDirectoryStopAtStartUpNamingTheKey() throws {
