@@ -81,7 +81,7 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
         try check("textIntermediate", textIntermediate, 0...262_144)
         try check("textPositions", textPositions, 0...65_536)
         let needed = contextLength + (textArchitecture == .roberta ? textPaddingIndex + 1 : 0)
-        if textPositions > 0, textPositions < needed {
+        if (textPositions > 0 ? textPositions : contextLength) < needed {
             throw ConfigError("\(source): \(path).textPositions is \(textPositions); contextLength \(contextLength) needs at least \(needed)"
                               + (textArchitecture == .roberta ? " (RoBERTa's positions start after textPaddingIndex \(textPaddingIndex))" : ""))
         }
