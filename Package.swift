@@ -54,7 +54,8 @@ let package = Package(
         .testTarget(name: "CarinaCheckpointTests", dependencies: ["CarinaCheckpoint", "CarinaTensor", "CarinaTestSupport"]),
         .testTarget(name: "CarinaBenchTests", dependencies: ["CarinaBench"]),
         .testTarget(name: "CarinaEvalTests", dependencies: ["CarinaEval"], exclude: ["reference"]),
-        .testTarget(name: "CarinaTrainTests", dependencies: ["CarinaTrain", "CarinaTestSupport", .product(name: "Yams", package: "Yams")]),
+        .testTarget(name: "CarinaTrainTests", dependencies: ["CarinaTrain", "CarinaTestSupport", .product(name: "Yams", package: "Yams")],
+                    exclude: ["Fixtures"]),
         // Runs the built `carina` binary (alone and under mpirun) as a subprocess; `swift build` and
         // `swift test` both build it, so it is never stale.
         .testTarget(name: "CarinaDistTests", dependencies: ["CarinaTestSupport", "CarinaCheckpoint"]),

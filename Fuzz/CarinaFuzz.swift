@@ -84,7 +84,11 @@ let harnesses: [Harness] = [
     }, seeds: {
         let path = scratch + "/seed.safetensors"
         try SafeTensors.write([("a", Tensor.zeros([2, 3])), ("b", Tensor(Float(1)))], metadata: ["format": "pt"], to: path)
-        return [[UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))]
+        // Public weights' dtypes: F16 and BF16 (widened) and an I64 buffer (listed, not read).
+        var header = Array(#"{"h":{"dtype":"F16","shape":[2],"data_offsets":[0,4]},"b":{"dtype":"BF16","shape":[1],"data_offsets":[4,6]},"i":{"dtype":"I64","shape":[1],"data_offsets":[6,14]}}"#.utf8)
+        while header.count % 8 != 0 { header.append(0x20) }
+        let mixed = (0..<8).map { UInt8(truncatingIfNeeded: header.count >> (8 * $0)) } + header + [0, 0x3c, 0, 0xc1, 0x80, 0x3f] + [UInt8](repeating: 0, count: 8)
+        return [[UInt8](try Data(contentsOf: URL(fileURLWithPath: path))), mixed]
     }),
     Harness(name: "shard", run: { bytes in
         // dataset.json, the shard's tar and its index, separated; every sample read.

@@ -43,7 +43,7 @@ public enum FileBytes {
 
     /// The bytes of the regular file at `path`, or an error text such as "No such file or directory".
     /// A file over `maxBytes` is refused before anything is allocated for it.
-    static func contents(of path: String, maxBytes: Int = Int.max) throws(FileReadFailure) -> [UInt8] {
+    public static func contents(of path: String, maxBytes: Int = Int.max) throws(FileReadFailure) -> [UInt8] {
         let (fd, size) = try openRegular(path)
         defer { close(fd) }
         guard size <= maxBytes else {

@@ -58,8 +58,9 @@ public struct RunConfigFile {
 
 extension RunConfigFile {
     /// Another run as its checkpoint records it (for a method that builds on it): the checkpoint `path`
-    /// resolves to, its config, and its vocabulary (its config's `data.vocabulary`, else `vocab.txt` in
-    /// its run directory: the directory given, or the one holding `checkpoints/`).
+    /// resolves to, its config, and its vocabulary (a CLIP run's `model.initFrom: hf:DIR` tokenizer, else its
+    /// config's `data.vocabulary`, else `vocab.txt` in its run directory: the directory given, or the one
+    /// holding `checkpoints/`).
     static func sourceRun(_ path: String) throws -> SourceRun {
         let checkpoint = try CheckpointStore.resolve(path)
         let state = try CheckpointFile.summary(checkpoint).state
@@ -69,6 +70,13 @@ extension RunConfigFile {
         let folder = (checkpoint as NSString).deletingLastPathComponent
         candidates.append(((folder as NSString).lastPathComponent == "checkpoints" ? (folder as NSString).deletingLastPathComponent : folder) + "/vocab.txt")
         var tokenizer: WordPieceTokenizer? = nil, found: String? = nil
+        if file.run.method == "clip", let initFrom = file.modelSection["initFrom"] as? String, initFrom.hasPrefix("hf:") {
+            // Its reports were read with the imported model's vocabulary and case settings.
+            let directory = String(initFrom.dropFirst(3))
+            tokenizer = try TokenizerFiles.load(directory: directory) as? WordPieceTokenizer
+            found = directory + "/vocab.txt"
+            candidates = []
+        }
         for candidate in candidates where FileManager.default.fileExists(atPath: candidate) {
             tokenizer = try WordPieceTokenizer(vocabularyFile: candidate)
             found = candidate

@@ -1,6 +1,7 @@
-// Starting weights from other runs: each of a method's weight sources names a run directory or checkpoint,
-// which tensors to take (by prefix) and how to rename them; they are copied into the model by name, all or
-// nothing, every shape checked. Not for: resuming a run (TrainingRun loads its own checkpoints whole).
+// Starting weights from other runs or public weights: each of a method's weight sources names a run directory
+// or checkpoint (or a Hugging Face model directory, converted by its name map), which tensors to take (by
+// prefix) and how to rename them; they are copied into the model by name, all or nothing, every shape checked.
+// Not for: resuming a run (TrainingRun loads its own checkpoints whole).
 import CarinaCheckpoint
 import CarinaModels
 import CarinaNN
@@ -13,6 +14,10 @@ enum WeightLoader {
         let targets = Dictionary(model.namedState.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         var read: [String: [(name: String, tensor: Tensor)]] = [:]  // each file once, however many sources name it
         for source in sources {
+            if case let .huggingFaceText(layers, pooler) = source.format {
+                lines += try loadHuggingFaceText(source, layers: layers, pooler: pooler, targets: targets)
+                continue
+            }
             let path = try CheckpointStore.resolve(source.path)
             if read[path] == nil { read[path] = try CheckpointFile.read(path, groups: ["model"]).model }
             var pairs: [(stored: Tensor, target: Tensor)] = []
@@ -38,6 +43,48 @@ enum WeightLoader {
             }
             for (stored, target) in pairs { target.assign(stored) }
             lines.append("\(source.purpose) starts from \(path) (\(pairs.count) tensors)")
+        }
+        return lines
+    }
+
+    /// A Hugging Face BERT / RoBERTa directory into the `TextEncoder` that `source.rename` places: every tensor
+    /// of that encoder must be found with its shape (errors name the file and the HF and Carina tensors); the
+    /// file's other tensors are listed in the log as not used.
+    static func loadHuggingFaceText(_ source: WeightSource, layers: Int, pooler: Bool, targets: [String: Tensor]) throws -> [String] {
+        let model = try HFTextModel(directory: source.path)
+        let file = model.weightsPath
+        let contents = try SafeTensors.readContents(file)
+        let conversion = try HFTextWeights.convert(contents.tensors, skipped: contents.skipped.map(\.name), file: file, layers: layers, pooler: pooler)
+        guard conversion.missing.isEmpty else {
+            throw InteropError(file: file, "\(source.purpose): \(conversion.missing.count) tensor(s) not found: "
+                               + conversion.missing.map { "'\($0)'" }.joined(separator: ", "))
+        }
+        var pairs: [(stored: Tensor, target: Tensor)] = []
+        var filled: Set<String> = []
+        for mapped in conversion.tensors {
+            guard let name = source.target(of: mapped.name) else { continue }
+            let from = mapped.sources.map { "'\($0)'" }.joined(separator: " + ")
+            guard let target = targets[name] else {
+                throw InteropError(file: file, "\(source.purpose): tensor \(from) (Carina's '\(name)') has no counterpart in this model")
+            }
+            guard target.shape == mapped.tensor.shape else {
+                let stored = mapped.sources.count == 1 ? "\(mapped.tensor.shape)" : "\(mapped.tensor.shape) joined"
+                throw InteropError(file: file, "\(source.purpose): tensor \(from) has shape \(stored) there but Carina's '\(name)' is \(target.shape) in this model")
+            }
+            pairs.append((mapped.tensor, target))
+            filled.insert(name)
+        }
+        // Every tensor of the encoder the source fills must come from the file (a layer the map does not know would stay random).
+        let prefixes = source.rename.map(\.to)
+        let unfilled = targets.keys.filter { name in prefixes.contains { name.hasPrefix($0) } && !filled.contains(name) }.sorted()
+        guard unfilled.isEmpty else {
+            throw InteropError(file: file, "\(source.purpose): no tensor there for \(unfilled.map { "'\($0)'" }.joined(separator: ", ")) of this model")
+        }
+        for (stored, target) in pairs { target.assign(stored) }
+        var lines = ["\(source.purpose) starts from hf:\(source.path) (\(model.architecture.rawValue), \(pairs.count) tensors from \(conversion.tensors.reduce(0) { $0 + $1.sources.count }) in \(file))"]
+        if !conversion.unused.isEmpty {
+            let shown = conversion.unused.prefix(12).joined(separator: ", ")
+            lines.append("\(file): not used (\(conversion.unused.count)): \(shown)" + (conversion.unused.count > 12 ? ", ..." : ""))
         }
         return lines
     }

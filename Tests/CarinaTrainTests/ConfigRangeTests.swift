@@ -36,6 +36,23 @@ import CarinaTrain
         #expect(modelError("clip", "  patchSize: 8") == "no error")
     }
 
+    @Test func reportEncoderOptionsAreCheckedWithTheirKeys() {
+        for (model, expected) in [("  textArchitecture: roberta", "model.textPositions is 0; contextLength 64 needs at least 66 (RoBERTa's positions start after textPaddingIndex 1)"),
+                                  ("  textArchitecture: bert\n  textPositions: 10", "model.textPositions is 10; contextLength 64 needs at least 64"),
+                                  ("  textArchitecture: gpt", "model.textArchitecture"),
+                                  ("  textPooler: true", "model.textPooler is for textArchitecture bert or roberta, not carina"),
+                                  ("  textArchitecture: bert\n  textNormEps: 2", "model.textNormEps is 2.0; it must be in [0, 1)"),
+                                  ("  textIntermediate: -1", "model.textIntermediate is -1"),
+                                  ("  textArchitecture: bert\n  textTokenTypes: 0", "model.textTokenTypes is 0"),
+                                  ("  textArchitecture: roberta\n  textPositions: 200\n  textPaddingIndex: 100", "model.textPaddingIndex is 100; it must be in 0...99")] {
+            let error = modelError("clip", model)
+            #expect(error.contains(expected), "\(model): \(error)")
+        }
+        #expect(modelError("clip", "  textArchitecture: bert\n  textPooler: true\n  textPositions: 512") == "no error")
+        #expect(modelError("finetune", "  encoder:\n    initFrom: hf:x").contains("model.encoder.initFrom: fine-tuning has no report encoder to import"))
+        #expect(modelError("pspg", "  clip:\n    initFrom: hf:x").contains("model.clip.initFrom: the frozen CLIP comes from a CLIP run"))
+    }
+
     @Test func dataAndBatchSizesAreCheckedWithTheirKeys() throws {
         let dir = try makeTemporaryDirectory("range")
         for (line, expected) in [("data:\n  imageSize: -3", "data.imageSize is -3"), ("data:\n  imageSize: 1000000000", "data.imageSize is 1000000000"),

@@ -95,7 +95,7 @@ import CarinaTestSupport
                 } else {
                     input = try decoder.maskToken.reshaped([1, 8])
                 }
-                let expected = try decoder.pixelHead(decoder.blocks.norm(input + Tensor(shape: [1, 8], values: Array(positions[(i * 8)..<(i * 8 + 8)]))))
+                let expected = try decoder.pixelHead(decoder.blocks.norm!(input + Tensor(shape: [1, 8], values: Array(positions[(i * 8)..<(i * 8 + 8)]))))
                 let got = try out.slice(axis: 0, s, s + 1).slice(axis: 1, i, i + 1).reshaped([1, 3])
                 for (a, b) in zip(got.scalars, expected.scalars) { #expect(abs(a - b) < 1e-5, "sample \(s) patch \(i)") }
             }

@@ -26,11 +26,38 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
     public var textWidth = 192
     public var textDepth = 4
     public var textHeads = 3
+    /// Report encoder architecture: `carina` (pre-norm blocks, final LayerNorm), `bert` or `roberta` (as HF
+    /// transformers computes them: post-norm blocks, token-type embeddings, embedding LayerNorm, exact GELU;
+    /// RoBERTa counts positions after the padding index). `initFrom: hf:DIR` sets it and the keys below from
+    /// the directory's config.json.
+    public var textArchitecture: TextArchitecture = .carina
+    /// Rows of the report encoder's position table; 0 = contextLength (BERT's max_position_embeddings).
+    public var textPositions = 0
+    /// Hidden width of the report encoder's MLPs; 0 = textWidth x mlpRatio (BERT's intermediate_size).
+    public var textIntermediate = 0
+    /// LayerNorm epsilon of the report encoder; 0 = the architecture's (1e-5 carina, 1e-12 bert/roberta).
+    public var textNormEps: Float = 0
+    /// bert/roberta: rows of the token-type table (type_vocab_size; every report is segment 0).
+    public var textTokenTypes = 2
+    /// roberta: the padding index (pad_token_id) after which positions are counted.
+    public var textPaddingIndex = 1
+    /// bert/roberta: the report feature is BERT's pooler output, tanh(dense([CLS])), instead of [CLS].
+    public var textPooler = false
+    /// `hf:DIR`: the report encoder starts from a Hugging Face BERT model directory (config.json,
+    /// model.safetensors, vocab.txt): its sizes and WordPiece vocabulary are used (docs/interop.md).
+    public var initFrom = ""
     /// Shared embedding size.
     public var embedDim = 128
     public var initialTemperature: Float = 0.07
 
     public init() {}
+
+    /// The report encoder's options as `TextEncoder` takes them.
+    public var textOptions: TextEncoderOptions {
+        TextEncoderOptions(architecture: textArchitecture, positions: textPositions > 0 ? textPositions : nil,
+                           hidden: textIntermediate > 0 ? textIntermediate : nil, eps: textNormEps > 0 ? textNormEps : nil,
+                           tokenTypes: textTokenTypes, paddingIndex: textPaddingIndex, pooler: textPooler)
+    }
 
     /// Checks every size before anything is allocated: positive, within generous limits (far above any
     /// published model, far below what would exhaust memory), and consistent (patches tile the image,
@@ -51,6 +78,24 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
         try check("vocabSize", vocabSize, 5...1_000_000)
         try check("contextLength", contextLength, 2...8192)
         try check("embedDim", embedDim, 1...16384)
+        try check("textIntermediate", textIntermediate, 0...262_144)
+        try check("textPositions", textPositions, 0...65_536)
+        let needed = contextLength + (textArchitecture == .roberta ? textPaddingIndex + 1 : 0)
+        if (textPositions > 0 ? textPositions : contextLength) < needed {
+            throw ConfigError("\(source): \(path).textPositions is \(textPositions); contextLength \(contextLength) needs at least \(needed)"
+                              + (textArchitecture == .roberta ? " (RoBERTa's positions start after textPaddingIndex \(textPaddingIndex))" : ""))
+        }
+        guard textNormEps >= 0, textNormEps < 1 else {
+            throw ConfigError("\(source): \(path).textNormEps is \(textNormEps); it must be in [0, 1) (0: the architecture's own)")
+        }
+        if textArchitecture == .carina {
+            for (key, set) in [("textPooler", textPooler), ("textTokenTypes", textTokenTypes != 2), ("textPaddingIndex", textPaddingIndex != 1)] where set {
+                throw ConfigError("\(source): \(path).\(key) is for textArchitecture bert or roberta, not carina")
+            }
+        } else {
+            try check("textTokenTypes", textTokenTypes, 1...1024)
+            try check("textPaddingIndex", textPaddingIndex, 0...(vocabSize - 1))
+        }
         guard mlpRatio > 0, mlpRatio <= 64 else { throw ConfigError("\(source): \(path).mlpRatio is \(mlpRatio); it must be in (0, 64]") }
         guard initialTemperature > 0, initialTemperature.isFinite else {
             throw ConfigError("\(source): \(path).initialTemperature is \(initialTemperature); it must be positive")

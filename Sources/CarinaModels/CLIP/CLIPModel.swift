@@ -4,17 +4,45 @@
 import CarinaDist
 import CarinaNN
 
-/// The report encoder: token and position embeddings, a bidirectional pre-norm transformer, [CLS] pooling.
+/// The report encoder: token and position embeddings, a bidirectional transformer, [CLS] pooling. Carina's
+/// own tower is pre-norm with a final LayerNorm; `TextEncoderOptions` makes it BERT or RoBERTa exactly as HF
+/// transformers computes them (post-norm blocks, token-type embeddings, an embedding LayerNorm, eps 1e-12,
+/// RoBERTa's positions after the padding index, the optional pooler).
 public final class TextEncoder: Module {
     public let tokenEmbedding: Embedding
-    public let positionEmbedding: Tensor  // (T, C)
+    public let positionEmbedding: Tensor  // (P, C): P = options.positions, or the context length
+    /// BERT's token_type_embeddings (types, C); every report is segment 0 (HF's default token_type_ids).
+    public let tokenTypeEmbedding: Tensor?
+    /// BERT's embeddings.LayerNorm, on the summed embeddings before the first block.
+    public let embeddingNorm: LayerNorm?
     public let encoder: Transformer
-    override public var weightDecayExempt: Set<String> { ["positionEmbedding"] }
+    /// BERT's pooler: tanh(dense([CLS])) is the sequence's feature when present.
+    public let pooler: Linear?
+    public let options: TextEncoderOptions
+    override public var weightDecayExempt: Set<String> { ["positionEmbedding", "tokenTypeEmbedding"] }
 
-    public init(vocabSize: Int, contextLength: Int, width: Int, depth: Int, heads: Int, mlpRatio: Float, rng: inout RNG) {
-        tokenEmbedding = Embedding(vocabSize, width, std: 0.02, rng: &rng)
-        positionEmbedding = Init.truncatedNormal([contextLength, width], std: 0.01, rng: &rng)
-        encoder = Transformer(dim: width, depth: depth, heads: heads, mlpRatio: mlpRatio, rng: &rng)
+    public init(vocabSize: Int, contextLength: Int, width: Int, depth: Int, heads: Int, mlpRatio: Float,
+                options: TextEncoderOptions = TextEncoderOptions(), rng: inout RNG) {
+        self.options = options
+        let rows = options.positions ?? contextLength
+        switch options.architecture {
+        case .carina:
+            tokenEmbedding = Embedding(vocabSize, width, std: 0.02, rng: &rng)
+            positionEmbedding = Init.truncatedNormal([rows, width], std: 0.01, rng: &rng)
+            tokenTypeEmbedding = nil
+            embeddingNorm = nil
+            encoder = Transformer(dim: width, depth: depth, heads: heads, mlpRatio: mlpRatio, hidden: options.hidden,
+                                  eps: options.eps ?? 1e-5, rng: &rng)
+        case .bert, .roberta:
+            // BERT's initialisation: N(0, 0.02) for embeddings and matrices, zero biases, unit LayerNorms.
+            tokenEmbedding = Embedding(vocabSize, width, std: 0.02, rng: &rng)
+            positionEmbedding = Init.truncatedNormal([rows, width], std: 0.02, rng: &rng)
+            tokenTypeEmbedding = Init.truncatedNormal([options.tokenTypes, width], std: 0.02, rng: &rng)
+            embeddingNorm = LayerNorm(width, eps: options.eps ?? 1e-12)
+            encoder = Transformer(dim: width, depth: depth, heads: heads, mlpRatio: mlpRatio, hidden: options.hidden,
+                                  eps: options.eps ?? 1e-12, postNorm: true, rng: &rng)
+        }
+        pooler = options.pooler ? Linear(width, width, std: 0.02, rng: &rng) : nil
     }
 
     /// Where a sequence's feature is read: this encoder is bidirectional and reads its [CLS] token at
@@ -22,23 +50,103 @@ public final class TextEncoder: Module {
     /// rather than assume.)
     public var readout: TextReadout { .first }
 
+    /// The longest sequence the position table covers (RoBERTa's first padding index + 1 rows are not
+    /// positions of tokens).
+    public var maxLength: Int {
+        options.architecture == .roberta ? positionEmbedding.shape[0] - options.paddingIndex - 1 : positionEmbedding.shape[0]
+    }
+
     /// ids (B, T) with [CLS] at position 0; padding (B, T) 1 = token, 0 = pad -> tokens (B, T, C)
     public func callAsFunction(_ ids: IndexTensor, padding: Tensor?) throws -> Tensor {
-        guard ids.shape.count == 2, ids.shape[1] <= positionEmbedding.shape[0] else {
+        guard ids.shape.count == 2, ids.shape[1] <= maxLength else {
             throw TensorError.shapeMismatch(op: "text_encoder", shapes: [ids.shape, positionEmbedding.shape],
-                                            detail: "token ids must be (B, T) with T at most the context length")
+                                            detail: "token ids must be (B, T) with T at most the \(maxLength) positions")
         }
         return try callAsFunction(embeddings: tokenEmbedding(ids), padding: padding)
     }
 
     /// Input embeddings (B, T, C) in place of token ids (prompt learning writes some of them) -> tokens
-    /// (B, T, C); position embeddings are added here.
+    /// (B, T, C); position (and token-type) embeddings are added here.
     public func callAsFunction(embeddings x: Tensor, padding: Tensor?) throws -> Tensor {
-        guard x.rank == 3, x.shape[1] <= positionEmbedding.shape[0], x.shape[2] == positionEmbedding.shape[1] else {
+        guard x.rank == 3, x.shape[1] <= maxLength, x.shape[2] == positionEmbedding.shape[1] else {
             throw TensorError.shapeMismatch(op: "text_encoder", shapes: [x.shape, positionEmbedding.shape],
-                                            detail: "input embeddings must be (B, T, width) with T at most the context length")
+                                            detail: "input embeddings must be (B, T, width) with T at most the \(maxLength) positions")
         }
-        return try encoder(x + positionEmbedding.slice(axis: 0, 0, x.shape[1]), keyPadding: padding)
+        let (b, t, c) = (x.shape[0], x.shape[1], x.shape[2])
+        if let padding, padding.shape != [b, t] {
+            throw TensorError.shapeMismatch(op: "text_encoder", shapes: [padding.shape, [b, t]], detail: "the padding mask must be (B, T)")
+        }
+        guard let tokenTypeEmbedding, let embeddingNorm else {
+            return try encoder(x + positionEmbedding.slice(axis: 0, 0, t), keyPadding: padding)
+        }
+        let positions: Tensor  // (T, C) or (B, T, C)
+        switch options.architecture {
+        case .roberta: positions = try positionEmbedding.embedding(robertaPositionIDs(batch: b, length: t, padding: padding))
+        default: positions = try positionEmbedding.slice(axis: 0, 0, t)
+        }
+        let segment = try tokenTypeEmbedding.slice(axis: 0, 0, 1).reshaped([c])  // (C): token type 0
+        return try encoder(embeddingNorm(x + positions + segment), keyPadding: padding)
+    }
+
+    /// RoBERTa's position ids (HF's create_position_ids_from_input_ids): a token's 1-based rank among the
+    /// row's tokens plus the padding index; padding itself takes the padding index. Carina's tokenizers pad
+    /// exactly where the mask is 0, so the mask stands for HF's `input_ids != padding_idx`.
+    func robertaPositionIDs(batch b: Int, length t: Int, padding: Tensor?) -> IndexTensor {
+        let p = Int32(options.paddingIndex)
+        var ids = [Int32](repeating: p, count: b * t)
+        for row in 0..<b {
+            var rank: Int32 = 0
+            for i in 0..<t where padding.map({ $0.pointer[row * t + i] != 0 }) ?? true {
+                rank += 1
+                ids[row * t + i] = p + rank
+            }
+        }
+        return IndexTensor(shape: [b, t], values: ids)
+    }
+
+    /// The sequence feature from the [CLS] rows (B, C): through the pooler when there is one.
+    public func pooled(_ first: Tensor) throws -> Tensor {
+        guard let pooler else { return first }
+        return try pooler(first).tanh()
+    }
+}
+
+/// Which report encoder a config builds.
+public enum TextArchitecture: String, Sendable, Codable, CaseIterable {
+    /// Carina's own: pre-norm blocks, a final LayerNorm, learned positions.
+    case carina
+    /// BERT as HF transformers' BertModel: post-norm blocks, word + position + token-type embeddings and
+    /// their LayerNorm, exact GELU, LayerNorm eps from the model (1e-12).
+    case bert
+    /// RoBERTa as HF's RobertaModel: BERT with position ids counted after the padding index.
+    case roberta
+}
+
+/// The report encoder's architecture options beyond its sizes.
+public struct TextEncoderOptions: Sendable, Equatable {
+    public var architecture: TextArchitecture
+    /// Rows of the position table (BERT's max_position_embeddings); nil: the context length.
+    public var positions: Int?
+    /// The MLP's hidden width (BERT's intermediate_size); nil: width x mlpRatio.
+    public var hidden: Int?
+    /// LayerNorm epsilon; nil: 1e-5 for Carina's tower, 1e-12 for BERT and RoBERTa.
+    public var eps: Float?
+    /// bert/roberta: rows of the token-type table (type_vocab_size).
+    public var tokenTypes: Int
+    /// roberta: the padding index (pad_token_id) after which positions are counted.
+    public var paddingIndex: Int
+    /// bert/roberta: read the feature through BERT's pooler (dense + tanh on [CLS]).
+    public var pooler: Bool
+
+    public init(architecture: TextArchitecture = .carina, positions: Int? = nil, hidden: Int? = nil, eps: Float? = nil,
+                tokenTypes: Int = 2, paddingIndex: Int = 1, pooler: Bool = false) {
+        self.architecture = architecture
+        self.positions = positions
+        self.hidden = hidden
+        self.eps = eps
+        self.tokenTypes = tokenTypes
+        self.paddingIndex = paddingIndex
+        self.pooler = pooler
     }
 }
 
@@ -66,7 +174,7 @@ public final class CLIPModel: Module {
         (visual, resnet, attentionPool) = CLIPModel.makeImageEncoder(config, rng: &rng)
         let visualWidth = config.visionWidth
         text = TextEncoder(vocabSize: config.vocabSize, contextLength: config.contextLength, width: config.textWidth,
-                           depth: config.textDepth, heads: config.textHeads, mlpRatio: config.mlpRatio, rng: &rng)
+                           depth: config.textDepth, heads: config.textHeads, mlpRatio: config.mlpRatio, options: config.textOptions, rng: &rng)
         imageProjection = Linear(visualWidth, config.embedDim, bias: false, std: 1 / Float(visualWidth).squareRoot(), rng: &rng)
         textProjection = Linear(config.textWidth, config.embedDim, bias: false, std: 1 / Float(config.textWidth).squareRoot(), rng: &rng)
         logitScale = LogitScale(initialTemperature: config.initialTemperature)
@@ -128,7 +236,7 @@ public final class CLIPModel: Module {
             }
             rows = (0..<b).map { $0 * t + endOfText[$0] }
         }
-        return try textProjection(tokens.reshaped([b * t, w]).indexSelect(axis: 0, rows))
+        return try textProjection(text.pooled(tokens.reshaped([b * t, w]).indexSelect(axis: 0, rows)))
     }
 
     /// Image tokens for dense, per-position scoring (PsPG's Spatial Fusion), in the shared space before

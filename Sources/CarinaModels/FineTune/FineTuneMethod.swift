@@ -93,6 +93,9 @@ public final class FineTuneMethod: TrainingMethod, ScoresImageClasses, EmbedsIma
         defaults.encoder.imageChannels = context.imageChannels
         let config = try section.decode(FineTuneConfig.self, defaults: defaults)
         try config.encoder.validate(source: section.source, path: "model.encoder")
+        guard config.encoder.initFrom.isEmpty else {
+            throw ConfigError("\(section.source): model.encoder.initFrom: fine-tuning has no report encoder to import; it starts from a CLIP run (model.initFrom)")
+        }
         guard config.encoder.imageSize == context.imageSize else {
             throw ConfigError("\(section.source): model.encoder.imageSize is \(config.encoder.imageSize) but the data gives \(context.imageSize); set it in the data section only")
         }

@@ -1,6 +1,7 @@
 // Where a method's starting weights come from: named tensors of another run's checkpoint (a run
-// directory or a checkpoint file), selected by prefix and renamed, loaded before the first step of a
-// fresh run. Fine-tuning starts from a contrastive run's image encoder this way; PsPG from a CLIP run.
+// directory or a checkpoint file), or of public weights converted by a name map (a Hugging Face BERT
+// directory), selected by prefix and renamed, loaded before the first step of a fresh run. Fine-tuning
+// starts from a contrastive run's image encoder this way; PsPG from a CLIP run; CLIP's report encoder from BERT.
 // Not for: reading the files (CarinaTrain's WeightLoader) or resuming (the run's own checkpoints).
 import CarinaData
 
@@ -15,8 +16,19 @@ public struct WeightSource: Sendable, Equatable {
         }
     }
 
-    /// A run directory or a checkpoint file (`CheckpointStore.resolve` rules).
+    /// How the stored tensors are read and named.
+    public enum Format: Sendable, Equatable {
+        /// A Carina run directory or checkpoint file: names as stored.
+        case carina
+        /// A Hugging Face BERT or RoBERTa model directory, its tensors named by `HFTextWeights`' map as a
+        /// `TextEncoder` of `layers` blocks (with the pooler when `pooler`); `rename` then places them.
+        case huggingFaceText(layers: Int, pooler: Bool)
+    }
+
+    /// A run directory or a checkpoint file (`CheckpointStore.resolve` rules); for `huggingFaceText`, the
+    /// model directory.
     public var path: String
+    public var format: Format
     /// Stored tensors whose names start with one of these (all when empty).
     public var include: [String]
     /// The first rename whose `from` prefixes a stored name replaces that prefix, giving the name in this
@@ -29,8 +41,10 @@ public struct WeightSource: Sendable, Equatable {
     /// another image size.
     public var resizedPositions: Set<String>
 
-    public init(path: String, include: [String] = [], rename: [Rename] = [], purpose: String = "weights", resizedPositions: Set<String> = []) {
+    public init(path: String, format: Format = .carina, include: [String] = [], rename: [Rename] = [], purpose: String = "weights",
+                resizedPositions: Set<String> = []) {
         self.path = path
+        self.format = format
         self.include = include
         self.rename = rename
         self.purpose = purpose

