@@ -215,6 +215,13 @@ public struct EvalConfig: Codable, Sendable, Equatable {
     /// Samples (images and their reports) scored against each other by a pair-scoring method (M3AE's
     /// matching head): N² fused passes.
     public var pairRetrievalSamples = 100
+    /// A balanced single-label evaluation as PRIOR's CheXpert 5x200: the evaluation samples with exactly
+    /// one of these findings present (all of them known), the first `singleLabelPerClass` of each (fewer
+    /// when a finding has fewer: every finding gets the same count), scored over these findings alone —
+    /// zero-shot and the method's classifier, with accuracy, macro F1 and Cohen's kappa of the argmax
+    /// (sections `balanced_zero_shot`, `balanced_classifier`). Empty: none.
+    public var singleLabelClasses: [String] = []
+    public var singleLabelPerClass = 200
 
     public init() {}
 }

@@ -399,7 +399,47 @@ public final class TrainingRun {
         let evaluation = MethodEvaluation(settings: settings, tokenizer: tokenizer,
                                           contextLength: config.data.contextLength, transform: transform(train: false), workers: config.data.workers,
                                           communicator: communicator)
-        return try evaluation.run(method, on: set, probe: config.eval.linearProbe ? probe : nil)
+        var report = try evaluation.run(method, on: set, probe: config.eval.linearProbe ? probe : nil)
+        if !config.eval.singleLabelClasses.isEmpty {
+            let balanced = try balancedSingleLabelSet(set)
+            var only = settings
+            (only.linearProbe, only.retrieval, only.objectives, only.heldOutClasses) = (false, false, false, [])
+            let single = try MethodEvaluation(settings: only, tokenizer: tokenizer, contextLength: config.data.contextLength,
+                                              transform: transform(train: false), workers: config.data.workers, communicator: communicator)
+                .run(method, on: balanced, probe: nil)
+            for var section in single.sections {
+                section.key = "balanced_" + section.key
+                section.title += " on \(balanced.name)"
+                report.sections.append(section)
+            }
+        }
+        return report
+    }
+
+    /// `eval.singleLabelClasses`: the samples of `set` with exactly one of those findings present (all of
+    /// them known), the same number of each (the first ones in split order), over those findings only.
+    func balancedSingleLabelSet(_ set: EvaluationSet) throws -> EvaluationSet {
+        let wanted = config.eval.singleLabelClasses
+        if let unknown = wanted.first(where: { !set.source.classNames.contains($0) }) {
+            throw ConfigError("eval.singleLabelClasses names '\(unknown)', which is not a finding of the evaluation data (\(set.source.classNames.joined(separator: ", ")))")
+        }
+        guard Set(wanted).count == wanted.count, wanted.count >= 2, config.eval.singleLabelPerClass >= 1 else {
+            throw ConfigError("eval.singleLabelClasses needs two or more distinct findings and eval.singleLabelPerClass at least 1")
+        }
+        var byClass = [[Int]](repeating: [], count: wanted.count)
+        for index in set.indices {
+            let labels = try set.source.sample(at: index).labels
+            let values = wanted.map { labels[$0] }
+            guard values.allSatisfy({ $0 == 0 || $0 == 1 }), values.filter({ $0 == 1 }).count == 1 else { continue }
+            byClass[values.firstIndex(of: 1)!].append(index)
+        }
+        let each = min(config.eval.singleLabelPerClass, byClass.map(\.count).min() ?? 0)
+        guard each > 0 else {
+            throw TrainingError("eval.singleLabelClasses: no evaluation sample has '\(wanted[byClass.firstIndex { $0.isEmpty } ?? 0])' as its only finding of \(wanted.joined(separator: ", "))")
+        }
+        let indices = byClass.flatMap { $0.prefix(each) }.sorted()
+        return EvaluationSet(source: ClassSubsetSource(set.source, classNames: wanted), indices: indices,
+                             name: "\(each) x \(wanted.count) single-finding samples")
     }
 }
 

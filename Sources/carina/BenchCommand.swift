@@ -85,6 +85,9 @@ struct BenchTrainCommand: ParsableCommand {
     @Option(help: "Timed steps (median reported).")
     var steps = 5
 
+    @Option(help: "The stage to time, by name, for a method trained in stages (PRIOR's alignment, prototypes, reconstruction); default the first.")
+    var stage: String?
+
     func run() throws {
         let mpi = try Runtime.start()
         let file = try RunConfigFile(path: config)
@@ -98,7 +101,14 @@ struct BenchTrainCommand: ParsableCommand {
             let (method, _) = try file.buildMethod(classNames: classes, vocabularySize: tokenizer.vocabularySize, tokenizer: tokenizer)
             // A config counted in epochs gets a nominal epoch of 100 steps: only the schedule's values depend on it.
             let plan = try TrainingPlan(run, batchesPerEpoch: 100, method: method, source: config)
-            let trainer = try Trainer(config: run, method: method, communicator: mpi.world, runDirectory: nil, plan: plan) { _ in }
+            var first = 0
+            if let stage {
+                guard let found = plan.stages.first(where: { $0.name == stage }) else {
+                    throw ConfigError("\(config): no stage '\(stage)'; its stages: \(plan.stages.map(\.name).joined(separator: ", "))")
+                }
+                first = found.first
+            }
+            let trainer = try Trainer(config: run, method: method, communicator: mpi.world, runDirectory: nil, plan: plan, startStep: first) { _ in }
             let b = run.train.globalBatch / mpi.size
             let text = method.requirements.tokens
                 ? TextPipeline(tokenizer: tokenizer, contextLength: run.data.contextLength, requirements: method.requirements, training: true) : nil
