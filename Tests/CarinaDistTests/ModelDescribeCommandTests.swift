@@ -19,4 +19,17 @@ private let repository = URL(fileURLWithPath: #filePath).deletingLastPathCompone
         #expect(m3ae.status == 0, "\(m3ae.stderr)")
         #expect(m3ae.stdout.contains("textLayers.0.crossAttention.query.weight") && m3ae.stdout.contains("lr x5.0"), "\(m3ae.stdout)")
     }
+
+    @Test func benchTrainTimesTheStageItIsAskedFor() async throws {
+        let dir = try makeTemporaryDirectory("bench-stage")
+        let yaml = try String(contentsOfFile: repository + "/configs/prior-tiny.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "imageSize: 128", with: "imageSize: 64").replacingOccurrences(of: "globalBatch: 64", with: "globalBatch: 8")
+            .replacingOccurrences(of: "syntheticCount: 4096", with: "syntheticCount: 256")
+        try yaml.write(toFile: dir + "/p.yaml", atomically: true, encoding: .utf8)
+        let stage3 = try await runSubprocess(try CarinaBinary.locate(), ["bench", "train", "--config", dir + "/p.yaml", "--stage", "reconstruction", "--steps", "1"])
+        #expect(stage3.status == 0 && stage3.stdout.contains("samples/s"), "\(stage3.stderr)")
+        let unknown = try await runSubprocess(try CarinaBinary.locate(), ["bench", "train", "--config", dir + "/p.yaml", "--stage", "warmup", "--steps", "1"])
+        #expect(unknown.status != 0 && (unknown.stderr + unknown.stdout).contains("no stage 'warmup'; its stages: alignment, prototypes, reconstruction"),
+                "\(unknown.stderr)")
+    }
 }

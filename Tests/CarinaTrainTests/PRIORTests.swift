@@ -391,4 +391,26 @@ func tinyPRIOR(_ json: String = MethodRegistry.builtIn.first { $0.name == "prior
         // The model records the stage it reached, for evaluation of the checkpoint.
         #expect(x.model.first { $0.name == "trainedStage" }?.tensor.scalars == [2])
     }
+
+    @Test func theBalancedSingleFindingEvaluationTakesTheSameNumberOfEachFinding() throws {
+        let dir = try makeTemporaryDirectory("prior-balanced")
+        let five = ["Atelectasis", "Cardiomegaly", "Consolidation", "Edema", "Pleural Effusion"]
+        let yaml = Self.stagedRun.replacingOccurrences(of: "syntheticCount: 160", with: "syntheticCount: 1200")
+            .replacingOccurrences(of: "  classifier: false\n", with: "  classifier: true\n  bootstrap: 0\n  singleLabelClasses: [\(five.joined(separator: ", "))]\n  singleLabelPerClass: 3\n")
+        try yaml.write(toFile: dir + "/p.yaml", atomically: true, encoding: .utf8)
+        let report = try #require(try train(dir + "/p.yaml", dir + "/run", ranks: 1).evaluation)
+        let section = try #require(report.section("balanced_classifier"), "\(report.sections.map(\.key))")
+        // The same number of each finding (at most 3; the rarest alone decides), every sample known for all five.
+        let each = try #require(section.perClass.first?.positives)
+        #expect((1...3).contains(each) && section.title.contains("\(each) x 5 single-finding samples"), "\(section.title)")
+        #expect(section.perClass.map(\.name) == five && section.perClass.allSatisfy { $0.positives == each && $0.known == 5 * each }, "\(section.perClass)")
+        let keys = Set(section.metrics.map(\.key))
+        #expect(keys.isSuperset(of: ["single_label_accuracy", "single_label_macro_f1", "cohen_kappa"]), "\(keys)")
+        // A finding the data does not have is named.
+        let bad = yaml.replacingOccurrences(of: "Edema", with: "Oedema")
+        try bad.write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)
+        do { try train(dir + "/bad.yaml", dir + "/run-bad", ranks: 1); Issue.record("no error") } catch {
+            #expect("\(error)".contains("eval.singleLabelClasses names 'Oedema'"), "\(error)")
+        }
+    }
 }
