@@ -89,6 +89,22 @@ private func config(_ dir: String, model extra: String = "", contextLength: Int 
             """.write(toFile: pspg, atomically: true, encoding: .utf8)
         let method = try RunConfigFile(path: pspg).buildMethod(classNames: ["Cardiomegaly", "Effusion"], vocabularySize: 100).method
         #expect(method.textEncoding?.tokenizer.vocabularySize == 64 && method.textEncoding?.contextLength == 16)
+        // M3AE starts from that run: its report encoder is the post-LN BERT tower with the CLIP's weights.
+        let m3ae = dir + "/m3ae.yaml"
+        try """
+            method: m3ae
+            seed: 3
+            model: {initFrom: \(dir)/whole, fusionWidth: 16, fusionLayers: 1, fusionHeads: 2, mimLayer: 1, decoderWidth: 8, decoderDepth: 1, decoderHeads: 2}
+            data: {syntheticCount: 64, imageSize: 32, workers: 1}
+            train: {globalBatch: 8, steps: 1, learningRate: 1.0e-12, warmupSteps: 0, checkpointEvery: 0}
+            eval: {maxSamples: 16, zeroShot: false, linearProbe: false, retrieval: false, bootstrap: 0, compareUntrained: false}
+            """.write(toFile: m3ae, atomically: true, encoding: .utf8)
+        try train(m3ae, dir + "/m3ae", ranks: 1)
+        let clip = Dictionary(uniqueKeysWithValues: try finalCheckpoint(dir + "/whole").model.map { ($0.name, $0.tensor.scalars) })
+        let fused = try finalCheckpoint(dir + "/m3ae").model.filter { $0.name.hasPrefix("text.") }
+        #expect(fused.contains { $0.name == "text.tokenTypeEmbedding" } && fused.count == clip.keys.filter { $0.hasPrefix("text.") }.count)
+        for t in fused { #expect(close(t.tensor.scalars, clip[t.name] ?? []), "\(t.name)") }
+        #expect(try String(contentsOfFile: dir + "/m3ae/config.yaml", encoding: .utf8).contains("textArchitecture: bert"))
     }
 
     @Test func configsThatContradictTheDirectoryStopAtStartUpNamingTheKey() throws {

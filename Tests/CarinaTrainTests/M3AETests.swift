@@ -154,6 +154,10 @@ import CarinaTestSupport
         #expect(error(#"{"decoderWidth": 6, "decoderHeads": 2, "patchSize": 4}"#).contains("multiple of 4"))
         #expect(error(#"{"patchSize": 16, "maskRatio": 0.99}"#).contains("leaves no visible patch"))
         #expect(error(#"{"patchSize": 4, "imageSize": 32}"#).contains("the data gives 16"))
+        // The report encoder's keys are CLIP's, checked the same way.
+        #expect(error(#"{"patchSize": 4, "textPooler": true}"#).contains("model.textPooler is for textArchitecture bert or roberta"))
+        #expect(error(#"{"patchSize": 4, "textArchitecture": "roberta", "textPositions": 10}"#).contains("model.textPositions is 10"))
+        #expect(error(#"{"patchSize": 4, "textArchitecture": "bert", "textTokenTypes": 0}"#).contains("model.textTokenTypes is 0"))
     }
 
     @Test func aTinyRunLearnsAllThreeObjectives() throws {

@@ -63,11 +63,8 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
     /// published model, far below what would exhaust memory), and consistent (patches tile the image,
     /// widths split into heads). `path` is the key path of this section ("model", "model.encoder").
     public func validate(source: String, path: String) throws {
-        func check(_ key: String, _ value: Int, _ range: ClosedRange<Int>) throws {
-            guard range.contains(value) else {
-                throw ConfigError("\(source): \(path).\(key) is \(value); it must be in \(range.lowerBound)...\(range.upperBound)")
-            }
-        }
+        let ranges = ConfigRanges(source: source, path: path)
+        func check(_ key: String, _ value: Int, _ range: ClosedRange<Int>) throws { try ranges.check(key, value, range) }
         try check("imageSize", imageSize, 8...4096)
         try check("imageChannels", imageChannels, 1...4)
         try check("visionWidth", visionWidth, 1...16384)
@@ -78,24 +75,9 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
         try check("vocabSize", vocabSize, 5...1_000_000)
         try check("contextLength", contextLength, 2...8192)
         try check("embedDim", embedDim, 1...16384)
-        try check("textIntermediate", textIntermediate, 0...262_144)
-        try check("textPositions", textPositions, 0...65_536)
-        let needed = contextLength + (textArchitecture == .roberta ? textPaddingIndex + 1 : 0)
-        if (textPositions > 0 ? textPositions : contextLength) < needed {
-            throw ConfigError("\(source): \(path).textPositions is \(textPositions); contextLength \(contextLength) needs at least \(needed)"
-                              + (textArchitecture == .roberta ? " (RoBERTa's positions start after textPaddingIndex \(textPaddingIndex))" : ""))
-        }
-        guard textNormEps >= 0, textNormEps < 1 else {
-            throw ConfigError("\(source): \(path).textNormEps is \(textNormEps); it must be in [0, 1) (0: the architecture's own)")
-        }
-        if textArchitecture == .carina {
-            for (key, set) in [("textPooler", textPooler), ("textTokenTypes", textTokenTypes != 2), ("textPaddingIndex", textPaddingIndex != 1)] where set {
-                throw ConfigError("\(source): \(path).\(key) is for textArchitecture bert or roberta, not carina")
-            }
-        } else {
-            try check("textTokenTypes", textTokenTypes, 1...1024)
-            try check("textPaddingIndex", textPaddingIndex, 0...(vocabSize - 1))
-        }
+        try TextEncoderOptions.validateKeys(source: source, path: path, contextLength: contextLength, vocabSize: vocabSize,
+                                            architecture: textArchitecture, positions: textPositions, intermediate: textIntermediate,
+                                            eps: textNormEps, tokenTypes: textTokenTypes, paddingIndex: textPaddingIndex, pooler: textPooler)
         guard mlpRatio > 0, mlpRatio <= 64 else { throw ConfigError("\(source): \(path).mlpRatio is \(mlpRatio); it must be in (0, 64]") }
         guard initialTemperature > 0, initialTemperature.isFinite else {
             throw ConfigError("\(source): \(path).initialTemperature is \(initialTemperature); it must be positive")
@@ -133,5 +115,32 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
         c.textHeads = 2
         c.embedDim = 8
         return c
+    }
+}
+
+extension TextEncoderOptions {
+    /// Checks the report-encoder keys a config section shares (CLIP's and M3AE's `text*` keys), naming them.
+    public static func validateKeys(source: String, path: String, contextLength: Int, vocabSize: Int, architecture: TextArchitecture,
+                                    positions: Int, intermediate: Int, eps: Float, tokenTypes: Int, paddingIndex: Int, pooler: Bool) throws {
+        let ranges = ConfigRanges(source: source, path: path)
+        func check(_ key: String, _ value: Int, _ range: ClosedRange<Int>) throws { try ranges.check(key, value, range) }
+        try check("textIntermediate", intermediate, 0...262_144)
+        try check("textPositions", positions, 0...65_536)
+        let needed = contextLength + (architecture == .roberta ? paddingIndex + 1 : 0)
+        if (positions > 0 ? positions : contextLength) < needed {
+            throw ConfigError("\(source): \(path).textPositions is \(positions); contextLength \(contextLength) needs at least \(needed)"
+                              + (architecture == .roberta ? " (RoBERTa's positions start after textPaddingIndex \(paddingIndex))" : ""))
+        }
+        guard eps >= 0, eps < 1 else {
+            throw ConfigError("\(source): \(path).textNormEps is \(eps); it must be in [0, 1) (0: the architecture's own)")
+        }
+        if architecture == .carina {
+            for (key, set) in [("textPooler", pooler), ("textTokenTypes", tokenTypes != 2), ("textPaddingIndex", paddingIndex != 1)] where set {
+                throw ConfigError("\(source): \(path).\(key) is for textArchitecture bert or roberta, not carina")
+            }
+        } else {
+            try check("textTokenTypes", tokenTypes, 1...1024)
+            try check("textPaddingIndex", paddingIndex, 0...(vocabSize - 1))
+        }
     }
 }

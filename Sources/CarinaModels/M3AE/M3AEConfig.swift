@@ -22,12 +22,22 @@ public struct M3AEConfig: Sendable, Codable, Equatable {
     /// OpenAI CLIP's visual tower: a bias-free patch projection and `ln_pre` (`visual.preNorm.*`).
     public var patchBias = true
     public var preNorm = false
-    /// Report encoder (Carina's pre-LN transformer over WordPiece ids).
+    /// Report encoder: Carina's pre-LN transformer over WordPiece ids, or the post-LN BERT/RoBERTa options
+    /// (`textArchitecture` and the keys after it, as in CLIP's config; with `initFrom` they come from the
+    /// CLIP run).
     public var vocabSize = 8192
     public var contextLength = 64
     public var textWidth = 192
     public var textDepth = 4
     public var textHeads = 3
+    public var textArchitecture: TextArchitecture = .carina
+    public var textPositions = 0
+    public var textIntermediate = 0
+    public var textNormEps: Float = 0
+    public var textTokenTypes = 2
+    public var textPaddingIndex = 1
+    /// A BERT pooler in the tower (from a CLIP run that has one, so its weights load); M3AE reads [CLS] itself.
+    public var textPooler = false
     public var mlpRatio: Float = 4
     /// Co-attention fusion: `fusionLayers` pairs of post-LN layers (text, image) at `fusionWidth`.
     public var fusionWidth = 192
@@ -67,18 +77,18 @@ public struct M3AEConfig: Sendable, Codable, Equatable {
 
     public init() {}
 
+    /// The report encoder's options.
+    public var textOptions: TextEncoderOptions {
+        TextEncoderOptions(architecture: textArchitecture, positions: textPositions > 0 ? textPositions : nil,
+                           hidden: textIntermediate > 0 ? textIntermediate : nil, eps: textNormEps > 0 ? textNormEps : nil,
+                           tokenTypes: textTokenTypes, paddingIndex: textPaddingIndex, pooler: textPooler)
+    }
+
     /// Checks every size before anything is allocated; `path` is the section's key path ("model").
     public func validate(source: String, path: String) throws {
-        func check(_ key: String, _ value: Int, _ range: ClosedRange<Int>) throws {
-            guard range.contains(value) else {
-                throw ConfigError("\(source): \(path).\(key) is \(value); it must be in \(range.lowerBound)...\(range.upperBound)")
-            }
-        }
-        func check(_ key: String, _ value: Float, _ range: ClosedRange<Float>, open: Bool = false) throws {
-            guard value.isFinite, range.contains(value), !(open && value == range.upperBound) else {
-                throw ConfigError("\(source): \(path).\(key) is \(value); it must be in \(range.lowerBound)...\(range.upperBound)\(open ? " (excluded)" : "")")
-            }
-        }
+        let ranges = ConfigRanges(source: source, path: path)
+        func check(_ key: String, _ value: Int, _ range: ClosedRange<Int>) throws { try ranges.check(key, value, range) }
+        func check(_ key: String, _ value: Float, _ range: ClosedRange<Float>, open: Bool = false) throws { try ranges.check(key, value, range, open: open) }
         try check("imageSize", imageSize, 8...4096)
         try check("imageChannels", imageChannels, 1...4)
         try check("patchSize", patchSize, 1...imageSize)
@@ -98,6 +108,9 @@ public struct M3AEConfig: Sendable, Codable, Equatable {
         try check("decoderDepth", decoderDepth, 0...64)
         try check("decoderHeads", decoderHeads, 1...decoderWidth)
         try check("mlpRatio", mlpRatio, 0.01...64)
+        try TextEncoderOptions.validateKeys(source: source, path: path, contextLength: contextLength, vocabSize: vocabSize,
+                                            architecture: textArchitecture, positions: textPositions, intermediate: textIntermediate,
+                                            eps: textNormEps, tokenTypes: textTokenTypes, paddingIndex: textPaddingIndex, pooler: textPooler)
         try check("initStd", initStd, 0...1)
         try check("dropout", dropout, 0...1, open: true)
         try check("attentionDropout", attentionDropout, 0...1, open: true)

@@ -224,6 +224,9 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
             (defaults.textWidth, defaults.textDepth, defaults.textHeads) = (c.textWidth, c.textDepth, c.textHeads)
             (defaults.contextLength, defaults.vocabSize, defaults.mlpRatio) = (c.contextLength, c.vocabSize, c.mlpRatio)
             (defaults.patchBias, defaults.preNorm) = (c.patchBias, c.preNorm)
+            (defaults.textArchitecture, defaults.textPositions, defaults.textIntermediate) = (c.textArchitecture, c.textPositions, c.textIntermediate)
+            (defaults.textNormEps, defaults.textTokenTypes, defaults.textPaddingIndex) = (c.textNormEps, c.textTokenTypes, c.textPaddingIndex)
+            defaults.textPooler = c.textPooler
             (clip, tokenizer) = (c, found)
         }
         let config = try section.decode(M3AEConfig.self, defaults: defaults)
@@ -238,6 +241,10 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
             guard config.patchBias == defaults.patchBias, config.preNorm == defaults.preNorm else {
                 throw ConfigError("\(source): model.patchBias / model.preNorm differ from the CLIP run at \(config.initFrom) "
                                   + "(\(defaults.patchBias) / \(defaults.preNorm)); leave them out: the CLIP's ViT is used")
+            }
+            guard config.textOptions == defaults.textOptions else {
+                throw ConfigError("\(source): model.textArchitecture and the text* keys after it differ from the CLIP run at \(config.initFrom) "
+                                  + "(\(defaults.textArchitecture.rawValue)); leave them out: the CLIP's report encoder is used")
             }
             guard config.mlpRatio == defaults.mlpRatio else {
                 throw ConfigError("\(source): model.mlpRatio is \(config.mlpRatio) but the CLIP run at \(config.initFrom) has \(defaults.mlpRatio)")

@@ -189,7 +189,7 @@ public final class M3AEModel: Module {
         visual = ViT(imageSize: c.imageSize, patchSize: c.patchSize, channels: c.imageChannels, width: c.visionWidth, depth: c.visionDepth,
                      heads: c.visionHeads, mlpRatio: c.mlpRatio, activation: c.visionActivation, patchBias: c.patchBias, preNorm: c.preNorm, rng: &rng)
         text = TextEncoder(vocabSize: c.vocabSize, contextLength: c.contextLength, width: c.textWidth, depth: c.textDepth, heads: c.textHeads,
-                           mlpRatio: c.mlpRatio, rng: &rng)
+                           mlpRatio: c.mlpRatio, options: c.textOptions, rng: &rng)
         let std = c.initStd > 0 ? c.initStd : 1 / Float(c.fusionWidth).squareRoot()
         imageProjection = Linear(c.visionWidth, c.fusionWidth, std: std, rng: &rng)
         textProjection = Linear(c.textWidth, c.fusionWidth, std: std, rng: &rng)

@@ -9,6 +9,30 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
     public init(_ description: String) { self.description = description }
 }
 
+/// Range checks of a config section's keys, each failure naming the file and `path.key`.
+public struct ConfigRanges: Sendable {
+    public let source: String
+    public let path: String
+
+    public init(source: String, path: String) {
+        self.source = source
+        self.path = path
+    }
+
+    public func check(_ key: String, _ value: Int, _ range: ClosedRange<Int>) throws {
+        guard range.contains(value) else {
+            throw ConfigError("\(source): \(path).\(key) is \(value); it must be in \(range.lowerBound)...\(range.upperBound)")
+        }
+    }
+
+    /// A finite value in `range`; `open` excludes the upper bound.
+    public func check(_ key: String, _ value: Float, _ range: ClosedRange<Float>, open: Bool = false) throws {
+        guard value.isFinite, range.contains(value), !(open && value == range.upperBound) else {
+            throw ConfigError("\(source): \(path).\(key) is \(value); it must be in \(range.lowerBound)...\(range.upperBound)\(open ? " (excluded)" : "")")
+        }
+    }
+}
+
 /// A method's `model:` mapping as the config file gave it.
 public protocol ConfigSection {
     /// The config file, for errors.

@@ -80,16 +80,9 @@ public struct PRIORConfig: Sendable, Codable, Equatable {
 
     /// Checks every size before anything is allocated; `path` is the section's key path ("model").
     public func validate(source: String, path: String) throws {
-        func check(_ key: String, _ value: Int, _ range: ClosedRange<Int>) throws {
-            guard range.contains(value) else {
-                throw ConfigError("\(source): \(path).\(key) is \(value); it must be in \(range.lowerBound)...\(range.upperBound)")
-            }
-        }
-        func check(_ key: String, _ value: Float, _ range: ClosedRange<Float>, open: Bool = false) throws {
-            guard value.isFinite, range.contains(value), !(open && value == range.upperBound) else {
-                throw ConfigError("\(source): \(path).\(key) is \(value); it must be in \(range.lowerBound)...\(range.upperBound)\(open ? " (excluded)" : "")")
-            }
-        }
+        let ranges = ConfigRanges(source: source, path: path)
+        func check(_ key: String, _ value: Int, _ range: ClosedRange<Int>) throws { try ranges.check(key, value, range) }
+        func check(_ key: String, _ value: Float, _ range: ClosedRange<Float>, open: Bool = false) throws { try ranges.check(key, value, range, open: open) }
         try check("imageSize", imageSize, 8...4096)
         try check("imageChannels", imageChannels, 1...4)
         guard (1...4).contains(resnetBlocks.count), resnetBlocks.allSatisfy({ (1...64).contains($0) }) else {
