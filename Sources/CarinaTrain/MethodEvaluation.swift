@@ -180,11 +180,7 @@ public struct MethodEvaluation {
     func embed(_ prompts: [String], _ joint: EmbedsImagesAndTexts, _ tokenizer: WordPieceTokenizer) throws -> Tensor {
         let shape = [prompts.count, contextLength]
         if joint.requirements.sentences != nil {
-            let encoded = prompts.map { tokenizer.encodeSentences([$0], contextLength: contextLength) }
-            return try joint.textEmbeddings(TextBatch(ids: IndexTensor(shape: shape, values: encoded.flatMap(\.ids)),
-                                                      padding: Tensor(shape: shape, values: encoded.flatMap(\.padding)),
-                                                      sentenceIDs: IndexTensor(shape: shape, values: encoded.flatMap(\.sentenceIDs)),
-                                                      sentenceCounts: encoded.map(\.count)))
+            return try joint.textEmbeddings(tokenizer.sentenceBatch(prompts, contextLength: contextLength))
         }
         let encoded = prompts.map { tokenizer.encode($0, contextLength: contextLength) }
         return try joint.textEmbeddings(TextBatch(ids: IndexTensor(shape: shape, values: encoded.flatMap(\.ids)),

@@ -3,6 +3,8 @@
 // code tokenises the joined text and maps by per-sentence counts, which breaks when joining changes the
 // pieces — pitfall R7). Not for: splitting reports into sentences (ReportSections).
 
+import CarinaTensor
+
 extension WordPieceTokenizer {
     /// [CLS] s₀ s₁ … [SEP] [PAD]…: whole sentences while they fit (the first is cut to fit if it alone is
     /// too long; an empty sentence is dropped), [SEP] always last. `sentenceIDs` holds each token's
@@ -28,5 +30,14 @@ extension WordPieceTokenizer {
         ids += [Int32](repeating: padID, count: contextLength - used)
         sentenceIDs += [Int32](repeating: -1, count: contextLength - used)
         return (ids, (0..<contextLength).map { $0 < used ? 1 : 0 }, sentenceIDs, count)
+    }
+
+    /// Each text as a report of exactly one sentence (zero-shot prompts for a sentence-level encoder), as a
+    /// text batch with its sentence ids and counts.
+    public func sentenceBatch(_ texts: [String], contextLength: Int) -> TextBatch {
+        let encoded = texts.map { encodeSentences([$0], contextLength: contextLength) }
+        let shape = [texts.count, contextLength]
+        return TextBatch(ids: IndexTensor(shape: shape, values: encoded.flatMap(\.ids)), padding: Tensor(shape: shape, values: encoded.flatMap(\.padding)),
+                         sentenceIDs: IndexTensor(shape: shape, values: encoded.flatMap(\.sentenceIDs)), sentenceCounts: encoded.map(\.count))
     }
 }

@@ -21,6 +21,9 @@ public final class PRIORMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImag
     public static let stages = ["alignment", "prototypes", "reconstruction"]
     public var stageNames: [String]? { PRIORMethod.stages }
 
+    /// 0, 1 or 2: the running stage by name (the plan only runs these names).
+    static func stageIndex(_ context: StepContext) -> Int { PRIORMethod.stages.firstIndex(of: context.stage.name) ?? 0 }
+
     public var requirements: BatchRequirements { BatchRequirements(sentences: .init(shuffle: true)) }
 
     public init(config: PRIORConfig, seed: UInt64, tokenizer: WordPieceTokenizer? = nil) {
@@ -69,7 +72,7 @@ public final class PRIORMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImag
         guard let text = batch.text, let sentenceIDs = text.sentenceIDs, let counts = text.sentenceCounts else {
             throw TensorError.invalidArgument(op: "prior", detail: "the batch has no sentence-level report tokens")
         }
-        let stage = Swift.min(PRIORMethod.stages.firstIndex(of: context.stage.name) ?? 0, 2)
+        let stage = PRIORMethod.stageIndex(context)
         let b = batch.count, e = config.embedDim
         let (used, kept) = sentencePlan(counts, stage: stage)
         let keptRows = (0..<b).filter { kept[$0] }
@@ -167,7 +170,7 @@ public final class PRIORMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImag
 
     public func loss(_ batch: Batch, context: StepContext) throws -> (loss: Tensor, metrics: [String: Float]) {
         let t = try terms(batch, context: context)
-        let stage = PRIORMethod.stages.firstIndex(of: context.stage.name) ?? 0
+        let stage = PRIORMethod.stageIndex(context)
         let c = config
         var total = try t.global * (stage >= 2 ? c.reconstructionGlobalWeight : c.globalWeight) + t.localImage * c.localImageWeight
             + t.localText * c.localTextWeight
@@ -254,27 +257,17 @@ public final class PRIORMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImag
     public func imageEmbeddings(_ images: Tensor) throws -> Tensor { try network.encodeImages(images).global.l2Normalized() }
 
     /// The report feature: sentence features (through the bank, deterministically, once stage 2 trained)
-    /// attention-pooled; a text batch without sentence ids is read as one sentence of all its tokens.
+    /// attention-pooled. The batch carries sentence ids (the method's requirements ask for them).
     public func textEmbeddings(_ text: TextBatch) throws -> Tensor {
         let (sentences, mask) = try evaluationSentences(text)
         return try network.sentencePool(sentences, mask: mask).l2Normalized()
     }
 
     func evaluationSentences(_ text: TextBatch) throws -> (Tensor, Tensor) {
-        let b = text.ids.shape[0], t = text.ids.shape[1]
-        let ids: IndexTensor, counts: [Int]
-        if let given = text.sentenceIDs, let c = text.sentenceCounts {
-            (ids, counts) = (given, c.map { config.maxSentences > 0 ? Swift.min($0, config.maxSentences) : $0 })
-        } else {
-            // One sentence: every real token after [CLS] up to [SEP].
-            let pad = text.padding.scalars
-            var owner = [Int32](repeating: -1, count: b * t)
-            for i in 0..<b {
-                let last = (0..<t).last { pad[i * t + $0] > 0 } ?? 0
-                for j in 0..<t where j >= 1 && j < last { owner[i * t + j] = 0 }
-            }
-            (ids, counts) = (IndexTensor(shape: [b, t], values: owner), (0..<b).map { i in owner[(i * t)..<((i + 1) * t)].contains(0) ? 1 : 0 })
+        guard let ids = text.sentenceIDs, let given = text.sentenceCounts else {
+            throw TensorError.invalidArgument(op: "prior", detail: "PRIOR reads reports by sentence: the text batch has no sentence ids")
         }
+        let counts = given.map { config.maxSentences > 0 ? Swift.min($0, config.maxSentences) : $0 }
         var (sentences, mask) = try network.sentenceFeatures(ids: text.ids, padding: text.padding, sentenceIDs: ids, counts: counts)
         if evaluatesWithPrototypes { sentences = try network.prototypes(sentences, temperature: config.gumbelTemperature, key: nil).output }
         return (sentences, mask)
@@ -293,10 +286,7 @@ public final class PRIORMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImag
     public func classLogits(_ batch: Batch, classes: [String], context: EvaluationContext) throws -> Tensor {
         guard let tokenizer else { throw TensorError.invalidArgument(op: "prior", detail: "zero-shot scoring needs the run's vocabulary") }
         let c = classes.count, b = batch.count, e = config.embedDim
-        let encoded = classes.map { tokenizer.encodeSentences([config.zeroShotPrompt.replacingOccurrences(of: "{}", with: $0)], contextLength: config.contextLength) }
-        let t = config.contextLength
-        let prompts = TextBatch(ids: IndexTensor(shape: [c, t], values: encoded.flatMap(\.ids)), padding: Tensor(shape: [c, t], values: encoded.flatMap(\.padding)),
-                                sentenceIDs: IndexTensor(shape: [c, t], values: encoded.flatMap(\.sentenceIDs)), sentenceCounts: encoded.map(\.count))
+        let prompts = tokenizer.sentenceBatch(classes.map { config.zeroShotPrompt.replacingOccurrences(of: "{}", with: $0) }, contextLength: config.contextLength)
         let (sentences, mask) = try evaluationSentences(prompts)  // (C, 1, E)
         let promptGlobal = try network.sentencePool(sentences, mask: mask).l2Normalized()  // (C, E)
         let image = try network.encodeImages(batch.images)
@@ -308,7 +298,7 @@ public final class PRIORMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImag
         let lam = try network.local(image: tokens, sentences: promptSentences, mask: Tensor.ones([b * c, 1]))
         let localScore = try ((lam.sentenceMap.mean(axes: [1, 2]) + lam.imageMap.mean(axes: [1, 2])) * 0.5).reshaped([b, c])
         let probability = try (global.softmax(axis: -1) + localScore.softmax(axis: -1) * config.localScoreWeight) / (1 + config.localScoreWeight)
-        let p = try probability.clamped(min: 1e-7, max: 1 - 1e-7)
+        let p = probability.clamped(min: 1e-7, max: 1 - 1e-7)
         return try (p / (1 - p)).log()
     }
 

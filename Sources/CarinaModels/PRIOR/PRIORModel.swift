@@ -20,8 +20,8 @@ public final class SentenceAttentionPool: Module {
     /// pools its zero mean over itself alone (finite; such rows are left out of every loss).
     public func callAsFunction(_ sentences: Tensor, mask: Tensor) throws -> Tensor {
         let (b, s, e) = (sentences.shape[0], sentences.shape[1], sentences.shape[2])
-        let counts = mask.scalars.chunks(s).map { Swift.max($0.reduce(0, +), 1) }
-        let mean = try (sentences * mask.reshaped([b, s, 1])).sum(axis: 1) / Tensor(shape: [b, 1], values: counts)  // (B, E)
+        let counts = try mask.sum(axis: 1, keepDims: true).clamped(min: 1)  // (B, 1)
+        let mean = try (sentences * mask.reshaped([b, s, 1])).sum(axis: 1) / counts  // (B, E)
         let query = try mean.reshaped([b, 1, e])
         let tokens = try Tensor.concat([query, sentences], axis: 1)  // (B, 1 + S, E)
         let padding = try Tensor.concat([Tensor.ones([b, 1]), mask], axis: 1)
@@ -249,12 +249,5 @@ public final class PRIORModel: Module {
         }
         let mask = (0..<(b * s)).map { Float($0 % s < counts[$0 / s] && lengths[$0] > 0 ? 1 : 0) }
         return (try Tensor(shape: [b, s, t], values: pool).matmul(tokens), Tensor(shape: [b, s], values: mask))
-    }
-}
-
-extension Array {
-    /// Consecutive slices of `size` elements.
-    func chunks(_ size: Int) -> [ArraySlice<Element>] {
-        stride(from: 0, to: count, by: Swift.max(size, 1)).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }
