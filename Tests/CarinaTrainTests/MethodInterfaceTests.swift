@@ -15,6 +15,8 @@ import CarinaTrain
 
 struct ToyConfig: Codable, Equatable {
     var width = 12
+    /// A deliberate data-parallel bug: the batch-coupled term over the local batch instead of the global one.
+    var localCoupling = false
 }
 
 final class ToyNet: Module {
@@ -46,6 +48,7 @@ final class ToyNet: Module {
 final class ToyMethod: TrainingMethod, EmbedsImages, ScoresImageClasses {
     let net: ToyNet
     let classNames: [String]
+    let config: ToyConfig
     var model: Module { net }
     var stageNames: [String]? { ["warmup", "main"] }
     private(set) var stagesSeen: [StageInfo] = []
@@ -53,6 +56,7 @@ final class ToyMethod: TrainingMethod, EmbedsImages, ScoresImageClasses {
     init(config: ToyConfig, context: MethodContext) {
         net = ToyNet(pixels: context.imageSize * context.imageSize, width: config.width, classes: context.classNames.count, seed: context.seed)
         classNames = context.classNames
+        self.config = config
         net.stem.freeze()
         net.stemNorm.freeze()
     }
@@ -77,7 +81,7 @@ final class ToyMethod: TrainingMethod, EmbedsImages, ScoresImageClasses {
         let targets = Tensor(shape: batch.labels.shape, values: batch.labels.scalars.map { $0 == 1 ? 1 : 0 })
         let bce = try net.head(h).binaryCrossEntropyWithLogits(targets: targets, weight: batch.labelMask, reduction: .sum) / Swift.max(known, 1)
         // A batch-coupled term: the squared mean feature of the global batch (gathered with gradient).
-        let all = try context.communicator.allGatherWithGradient(h)
+        let all = config.localCoupling ? h : try context.communicator.allGatherWithGradient(h)
         let coupled = try all.mean(axis: 0).square().sum() * (0.1 / Float(context.communicator.size))
         return (try bce + coupled, ["known_labels": known])
     }
@@ -230,5 +234,18 @@ func toyRun(_ ranks: Int, dir: String, stopAt: Int? = nil) throws -> TrainingRun
         // The encoder trains only in the second stage; the frozen stem never.
         #expect(outcomes[0].gradients.keys.contains("encoder.weight") == (stage == 1))
         #expect(!outcomes[0].gradients.keys.contains("stem.weight"))
+    }
+
+    /// The check can fail: a batch-coupled term over the local batch (the all-gather forgotten) is caught on
+    /// 2 and 4 ranks, in the loss and in the gradients of the parameters it reaches.
+    @Test(arguments: [2, 4]) func theEquivalenceCheckCatchesALocalBatchCoupledTerm(_ ranks: Int) throws {
+        var configured = EquivalenceCheck(ToyMethod.registration)
+        configured.model = #"{"width": 6, "localCoupling": true}"#
+        let check = configured
+        let outcomes = try LocalWorld.run(size: ranks) { comm in try check.run(comm) }
+        for o in outcomes {
+            #expect(!o.passes() && o.lossDifference > 1e-3 && o.worstGradient > 1e-3 && o.worstParameter.hasPrefix("norm."),
+                    "loss \(o.lossDifference), \(o.worstParameter) off by \(o.worstGradient)")
+        }
     }
 }
