@@ -21,11 +21,15 @@ public struct SamplerError: Error, CustomStringConvertible {
 }
 
 public struct DistributedSampler: Sendable {
+    /// Items an epoch visits once each: samples, or groups when grouped.
     public let datasetSize: Int
     public let globalBatch: Int
     public let seed: UInt64
     public let shuffle: Bool
     public var state: SamplerState
+    /// Grouped sampling (one image per study, as PRIOR): an epoch visits every group once and takes one
+    /// of its samples, drawn uniformly by (seed, epoch, group); nil: every sample once.
+    public private(set) var groups: [[Int]]? = nil
 
     /// Training sampler: full global batches only (the remainder of an epoch is dropped, as DDP's
     /// drop_last), reshuffled every epoch when `shuffle`.
@@ -41,6 +45,22 @@ public struct DistributedSampler: Sendable {
         self.state = state
     }
 
+    /// Grouped: each epoch visits every group of sample indices once and draws one of its members.
+    public init(groups: [[Int]], globalBatch: Int, seed: UInt64, shuffle: Bool = true, state: SamplerState = .init()) throws {
+        if let empty = groups.firstIndex(where: \.isEmpty) { throw SamplerError(description: "sampler: group \(empty) has no sample") }
+        try self.init(datasetSize: groups.count, globalBatch: globalBatch, seed: seed, shuffle: shuffle, state: state)
+        self.groups = groups
+    }
+
+    /// The sample drawn for item `position` (a group when grouped) in `epoch`.
+    public func sample(_ position: Int, epoch: Int) -> Int {
+        guard let groups else { return position }
+        let members = groups[position]
+        guard members.count > 1 else { return members[0] }
+        var rng = RNG(seed: seed, "sampler.member", epoch, position)
+        return members[rng.int(members.count)]
+    }
+
     /// Global batches per epoch.
     public var batchesPerEpoch: Int { datasetSize / globalBatch }
 
@@ -53,7 +73,7 @@ public struct DistributedSampler: Sendable {
 
     /// The sample indices of global batch `k` of `epoch`.
     public func globalBatch(_ k: Int, epoch: Int) -> [Int] {
-        Array(order(epoch: epoch)[(k * globalBatch)..<((k + 1) * globalBatch)])
+        order(epoch: epoch)[(k * globalBatch)..<((k + 1) * globalBatch)].map { sample($0, epoch: epoch) }
     }
 
     /// The global batch at the current state and this rank's slice of it; advances the state.
@@ -66,7 +86,7 @@ public struct DistributedSampler: Sendable {
         }
         let epoch = state.epoch
         let start = state.samplesConsumed
-        let global = Array(order(epoch: epoch)[start..<(start + globalBatch)])
+        let global = order(epoch: epoch)[start..<(start + globalBatch)].map { sample($0, epoch: epoch) }
         state.samplesConsumed += globalBatch
         let b = globalBatch / worldSize
         return (epoch, global, Array(global[(rank * b)..<((rank + 1) * b)]))

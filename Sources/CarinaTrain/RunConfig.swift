@@ -24,6 +24,10 @@ public struct DataConfig: Codable, Sendable, Equatable {
     /// Split names in the dataset manifest used for training and for evaluation.
     public var trainSplit = "train"
     public var evalSplit = "valid"
+    /// What an epoch visits once: "image" (every training image) or "study" (one image per study, drawn
+    /// uniformly by (seed, epoch, study) — PRIOR's MIMIC-CXR pre-processing; studies by the samples'
+    /// `study_id` metadata, which `carina prepare` writes for MIMIC-CXR; a sample without one is its own).
+    public var samplePer = "image"
     /// Label efficiency: train on this fraction of the training split, in (0, 1]: round(fraction x N)
     /// samples (at least 1) drawn with the run's seed — the same on any world size — kept in the split's
     /// order. The vocabulary and the linear probe's training samples come from the kept ones too.
@@ -222,6 +226,11 @@ public struct EvalConfig: Codable, Sendable, Equatable {
     /// (sections `balanced_zero_shot`, `balanced_classifier`). Empty: none.
     public var singleLabelClasses: [String] = []
     public var singleLabelPerClass = 200
+    /// With the synthetic phantoms: draw that balanced set from this many further phantoms (the ones after
+    /// `data.syntheticCount`, from the next whole patient on: never trained on) instead of the evaluation
+    /// split, whose few samples with a single one of the findings (7 of 444 for atelectasis) make the
+    /// accuracy too coarse to read. 0: the evaluation split.
+    public var singleLabelSyntheticCount = 0
 
     public init() {}
 }

@@ -60,6 +60,9 @@ public final class TrainingRun {
             throw ConfigError("\(configPath): data.textAugment must be none, sentence or subset (with data.sentenceKeep in (0, 1]); "
                               + "got '\(config.data.textAugment)' with sentenceKeep \(config.data.sentenceKeep)")
         }
+        guard ["image", "study"].contains(config.data.samplePer) else {
+            throw ConfigError("\(configPath): data.samplePer must be image or study, got '\(config.data.samplePer)'")
+        }
         self.textAugment = textAugment
         self.config = config
         self.runDirectory = runDirectory
@@ -238,8 +241,15 @@ public final class TrainingRun {
         if !data.heldOut.isEmpty { say("held out of training (data.holdOutClasses): \(data.heldOut.joined(separator: ", "))") }
 
         let trainSource = SubsetSource(data.trainingSource, indices: data.train)
-        let sampler = try DistributedSampler(datasetSize: trainSource.count, globalBatch: config.train.globalBatch, seed: config.seed,
-                                             state: restored.map { SamplerState(epoch: $0.contents.state.epoch, samplesConsumed: $0.contents.state.samplesConsumed) } ?? SamplerState())
+        let samplerState = restored.map { SamplerState(epoch: $0.contents.state.epoch, samplesConsumed: $0.contents.state.samplesConsumed) } ?? SamplerState()
+        let sampler: DistributedSampler
+        if config.data.samplePer == "study" {
+            let groups = try Self.studies(trainSource)
+            say("data.samplePer: study: \(groups.count) studies of \(trainSource.count) training images, one image of each per epoch")
+            sampler = try DistributedSampler(groups: groups, globalBatch: config.train.globalBatch, seed: config.seed, state: samplerState)
+        } else {
+            sampler = try DistributedSampler(datasetSize: trainSource.count, globalBatch: config.train.globalBatch, seed: config.seed, state: samplerState)
+        }
         let plan = try TrainingPlan(config, batchesPerEpoch: sampler.batchesPerEpoch, method: method, source: file.path,
                                     stopAfter: config.train.stages.isEmpty ? nil : overrideSteps)
         let startStep = restored?.contents.state.step ?? 0
@@ -416,8 +426,28 @@ public final class TrainingRun {
         return report
     }
 
-    /// `eval.singleLabelClasses`: the samples of `set` with exactly one of those findings present (all of
-    /// them known), the same number of each (the first ones in split order), over those findings only.
+    /// The positions of `source` grouped by study (the `study_id` metadata of `carina prepare`'s MIMIC-CXR
+    /// import; a sample without one is a study of its own), in order of each study's first image.
+    static func studies(_ source: SampleSource) throws -> [[Int]] {
+        var groups: [[Int]] = [], position: [String: Int] = [:]
+        for i in 0..<source.count {
+            let info = try source.info(at: i)
+            guard let id = info.metadata["study_id"] else {
+                groups.append([i])
+                continue
+            }
+            let study = (info.patientID ?? "") + "/" + id
+            if let g = position[study] { groups[g].append(i) } else {
+                position[study] = groups.count
+                groups.append([i])
+            }
+        }
+        return groups
+    }
+
+    /// `eval.singleLabelClasses`: the samples of `set` (or of `eval.singleLabelSyntheticCount` further
+    /// phantoms) with exactly one of those findings present (all of them known), the same number of each
+    /// (the first ones in order), over those findings only.
     func balancedSingleLabelSet(_ set: EvaluationSet) throws -> EvaluationSet {
         let wanted = config.eval.singleLabelClasses
         if let unknown = wanted.first(where: { !set.source.classNames.contains($0) }) {
@@ -426,20 +456,30 @@ public final class TrainingRun {
         guard Set(wanted).count == wanted.count, wanted.count >= 2, config.eval.singleLabelPerClass >= 1 else {
             throw ConfigError("eval.singleLabelClasses needs two or more distinct findings and eval.singleLabelPerClass at least 1")
         }
+        var pool = set
+        let extra = config.eval.singleLabelSyntheticCount
+        if extra != 0 {
+            guard config.data.train == "synthetic", extra > 0 else {
+                throw ConfigError("eval.singleLabelSyntheticCount is \(extra): it must be positive, and it needs data.train: synthetic (it draws further phantoms)")
+            }
+            let first = (config.data.syntheticCount + 2) / 3 * 3  // the first index of a patient with no training study
+            let phantoms = SyntheticCXR(count: first + extra, seed: config.seed, imageSize: config.data.imageSize)
+            pool = EvaluationSet(source: phantoms, indices: Array(first..<(first + extra)), name: "\(extra) further phantoms (never trained on)")
+        }
         var byClass = [[Int]](repeating: [], count: wanted.count)
-        for index in set.indices {
-            let labels = try set.source.sample(at: index).labels
+        for index in pool.indices {
+            let labels = try pool.source.info(at: index).labels
             let values = wanted.map { labels[$0] }
             guard values.allSatisfy({ $0 == 0 || $0 == 1 }), values.filter({ $0 == 1 }).count == 1 else { continue }
             byClass[values.firstIndex(of: 1)!].append(index)
         }
         let each = min(config.eval.singleLabelPerClass, byClass.map(\.count).min() ?? 0)
         guard each > 0 else {
-            throw TrainingError("eval.singleLabelClasses: no evaluation sample has '\(wanted[byClass.firstIndex { $0.isEmpty } ?? 0])' as its only finding of \(wanted.joined(separator: ", "))")
+            throw TrainingError("eval.singleLabelClasses: no sample of \(pool.name) has '\(wanted[byClass.firstIndex { $0.isEmpty } ?? 0])' as its only finding of \(wanted.joined(separator: ", "))")
         }
         let indices = byClass.flatMap { $0.prefix(each) }.sorted()
-        return EvaluationSet(source: ClassSubsetSource(set.source, classNames: wanted), indices: indices,
-                             name: "\(each) x \(wanted.count) single-finding samples")
+        return EvaluationSet(source: ClassSubsetSource(pool.source, classNames: wanted), indices: indices,
+                             name: "\(each) x \(wanted.count) single-finding samples of \(pool.name)")
     }
 }
 

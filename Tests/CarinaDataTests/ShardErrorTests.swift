@@ -42,6 +42,20 @@ private func patch(_ path: String, at offset: Int, _ bytes: [UInt8]) throws {
         #expect(String(describing: verify!).contains("\(samples[4].key).txt"))
     }
 
+    @Test func readingASamplesInfoAloneChecksTheJSONMembersHeader() throws {
+        let dir = try TemporaryDirectory("shard-labels")
+        defer { dir.remove() }
+        let samples = try writeFixture(dir)
+        let dataset = try ShardDataset(directory: dir.path)
+        let index = try ShardIndex.parse(String(contentsOfFile: dir.file("shard-000000.idx"), encoding: .utf8), file: "idx")
+        try patch(dir.file("shard-000000.tar"), at: index[2].jsonHeader + 100, Array("0000777".utf8))
+        let error = #expect(throws: DataError.self) { try dataset.info(at: 2) }
+        let text = String(describing: error!)
+        #expect(text.contains(dir.file("shard-000000.tar")) && text.contains("member \(samples[2].key).json") && text.contains("checksum"), "\(text)")
+        #expect(try dataset.info(at: 1) == SampleInfo(samples[1]))
+        #expect(throws: DataError.self) { try dataset.info(at: 7) }
+    }
+
     @Test func truncatedShardMemberNamesTheShardAndKey() throws {
         let dir = try TemporaryDirectory("shard-truncated")
         defer { dir.remove() }

@@ -43,6 +43,9 @@ func fixtureSamples(_ count: Int = 7) throws -> [Sample] {
             expected.image = original.image.grayscale()
             #expect(read == expected, "sample \(i)")
             #expect(read.image.bitDepth == original.image.bitDepth)
+            // Labels alone, read from the JSON member without the image, and through the subset wrappers.
+            #expect(try dataset.info(at: i) == SampleInfo(original), "sample \(i)")
+            #expect(try ClassSubsetSource(dataset, classNames: ["Edema"]).info(at: i).labels == original.labels.filter { $0.key == "Edema" })
         }
         try dataset.verify()
         #expect(Set(SplitAssigner.names.flatMap { dataset.indices(split: $0) }) == Set(0..<7))

@@ -13,6 +13,11 @@ import CarinaData
         #expect(try data.sample(at: 17).image != SyntheticCXR(count: 400, seed: 4, imageSize: 64).sample(at: 17).image)
     }
 
+    @Test func aSamplesInfoWithoutItsImageIsTheSamples() throws {
+        for i in [0, 17, 399] { #expect(try data.info(at: i) == SampleInfo(data.sample(at: i))) }
+        #expect(throws: DataError.self) { try data.info(at: 400) }
+    }
+
     @Test func reportsMentionExactlyThePositiveFindings() throws {
         let phrases: [String: [String]] = [
             "Cardiomegaly": ["enlarged", "cardiomegaly"], "Pleural Effusion": ["pleural effusion with", "pleural effusions", "pleural effusion is", "pleural effusion."],

@@ -72,6 +72,36 @@ func dataError(_ config: String, _ run: String) -> String {
         #expect(kept == (try selectedData(a.config, a.run)[0]))
     }
 
+    /// `data.samplePer: study`: studies by (patient, study_id), a sample without one on its own; a run trains
+    /// with one image of each study per epoch; another value is an error naming the key.
+    @Test func samplePerStudyGroupsTheImagesOfAStudy() throws {
+        let a = try selectionRun(data: "samplePer: study")
+        let shards = (a.config as NSString).deletingLastPathComponent + "/shards"
+        let source = SyntheticCXR(count: 90, seed: 1, imageSize: 32)
+        let writer = try ShardWriter(directory: shards, samplesPerShard: 50, imageSize: nil, name: "phantoms", classNames: source.classNames)
+        for i in 0..<source.count {
+            var sample = try source.sample(at: i)
+            if i < 60 { sample.metadata["study_id"] = "\(i / 3)" }  // a study of a patient's three images; then none
+            try writer.write(sample)
+        }
+        _ = try writer.finish()
+        try String(contentsOfFile: a.config, encoding: .utf8).replacingOccurrences(of: "  syntheticCount: 120\n", with: "  train: \(shards)\n")
+            .write(toFile: a.config, atomically: true, encoding: .utf8)
+        let dataset = try ShardDataset(directory: shards)
+        let trainIndices = dataset.indices(split: "train")
+        let groups = try TrainingRun.studies(SubsetSource(dataset, indices: trainIndices))
+        #expect(groups.flatMap { $0 }.sorted() == Array(0..<trainIndices.count))
+        for group in groups {
+            let originals = group.map { trainIndices[$0] }
+            #expect(originals.count == 1 || (originals.count == 3 && originals.allSatisfy { $0 < 60 && $0 / 3 == originals[0] / 3 }), "\(originals)")
+        }
+        #expect(groups.contains { $0.count == 3 } && groups.contains { $0.count == 1 && trainIndices[$0[0]] >= 60 })
+        #expect(try train(a.config, a.run, ranks: 1).steps == 2)
+        let bad = try selectionRun(data: "samplePer: patient")
+        let text = dataError(bad.config, bad.run)
+        #expect(text.contains(bad.config) && text.contains("data.samplePer") && text.contains("'patient'"), "\(text)")
+    }
+
     @Test func aTrainFractionOutsideZeroToOneIsRejectedNamingFileAndKey() throws {
         for value in ["0", "-0.5", "1.5"] {
             let a = try selectionRun(data: "trainFraction: \(value)")

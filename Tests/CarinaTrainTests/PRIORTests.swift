@@ -406,6 +406,11 @@ func tinyPRIOR(_ json: String = MethodRegistry.builtIn.first { $0.name == "prior
         #expect(section.perClass.map(\.name) == five && section.perClass.allSatisfy { $0.positives == each && $0.known == 5 * each }, "\(section.perClass)")
         let keys = Set(section.metrics.map(\.key))
         #expect(keys.isSuperset(of: ["single_label_accuracy", "single_label_macro_f1", "cohen_kappa"]), "\(keys)")
+        // From further phantoms (never trained on) instead of the evaluation split: the full count of each.
+        let further = yaml.replacingOccurrences(of: "  singleLabelPerClass: 3\n", with: "  singleLabelPerClass: 6\n  singleLabelSyntheticCount: 900\n")
+        try further.write(toFile: dir + "/further.yaml", atomically: true, encoding: .utf8)
+        let more = try #require(try train(dir + "/further.yaml", dir + "/run-further", ranks: 1).evaluation?.section("balanced_classifier"))
+        #expect(more.title.contains("6 x 5 single-finding samples of 900 further phantoms") && more.perClass.allSatisfy { $0.positives == 6 }, "\(more.title)")
         // A finding the data does not have is named.
         let bad = yaml.replacingOccurrences(of: "Edema", with: "Oedema")
         try bad.write(toFile: dir + "/bad.yaml", atomically: true, encoding: .utf8)

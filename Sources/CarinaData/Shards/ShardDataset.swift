@@ -96,7 +96,7 @@ public final class ShardDataset: Sendable {
         let members = try bytes.withUnsafeBytes { raw in
             try [("png", entry.pngHeader, entry.pngSize), ("txt", entry.txtHeader, entry.txtSize),
                  ("json", entry.jsonHeader, entry.jsonSize)].map { ext, header, size in
-                try member(raw, file: file, entry: entry, name: entry.key + "." + ext, header: header, size: size)
+                try member(raw, at: entry.offset, file: file, entry: entry, name: entry.key + "." + ext, header: header, size: size)
             }
         }
         let image = try Image.decode(data: members[0], source: "\(file.path) member \(entry.key).png", maxPixels: maxImagePixels)
@@ -113,10 +113,30 @@ public final class ShardDataset: Sendable {
                       metadata: json.metadata)
     }
 
-    /// Checks one member's header inside the bytes read for a sample and returns its data.
-    private func member(_ raw: UnsafeRawBufferPointer, file: ShardFile, entry: ShardIndexEntry, name: String,
+    /// Sample `index`'s labels, patient and metadata from its JSON member alone (header checked; the image
+    /// and report are not read).
+    public func info(at index: Int) throws -> SampleInfo {
+        guard index >= 0 && index < entries.count else {
+            throw DataError.badDataset(path: directory, problem: "sample index \(index) is outside 0..<\(entries.count)")
+        }
+        let entry = entries[index]
+        let file = files[Int(shardOf[index])]
+        let bytes = try file.read(at: entry.jsonHeader, count: entry.end - entry.jsonHeader)
+        let data = try bytes.withUnsafeBytes { raw in
+            try member(raw, at: entry.jsonHeader, file: file, entry: entry, name: entry.key + ".json", header: entry.jsonHeader, size: entry.jsonSize)
+        }
+        do {
+            let json = try SampleJSON.decode(data)
+            return SampleInfo(labels: json.labels, patientID: json.patientID, metadata: json.metadata)
+        } catch {
+            throw DataError.badShard(file: file.path, member: entry.key + ".json", problem: "not a valid sample JSON object: \(error)")
+        }
+    }
+
+    /// Checks one member's header inside `raw`, bytes read from file offset `base`, and returns its data.
+    private func member(_ raw: UnsafeRawBufferPointer, at base: Int, file: ShardFile, entry: ShardIndexEntry, name: String,
                         header: Int, size: Int) throws -> [UInt8] {
-        let start = header - entry.offset
+        let start = header - base
         guard start + TarHeader.blockSize <= raw.count else {
             throw DataError.badShard(file: file.path, member: name, problem: "header truncated (the shard ends at byte \(file.size))")
         }

@@ -33,8 +33,18 @@ public struct SyntheticCXR: SampleSource {
         var words = RNG(seed: seed, "synthetic.report", index)
         let image = try Image(width: imageSize, height: imageSize, channels: 1, pixels: .uint8(pixels), source: "synthetic sample \(index)")
         return Sample(key: "synth-\(index)", image: image, report: PhantomReport.write(f, &words), labels: f.labels,
-                      patientID: "synth-p\(index / 3)", metadata: ["view": "PA", "source": "carina synthetic phantom"])
+                      patientID: "synth-p\(index / 3)", metadata: Self.metadata)
     }
+
+    /// Sample `index` without drawing its image or writing its report.
+    public func info(at index: Int) throws -> SampleInfo {
+        guard index >= 0 && index < count else {
+            throw DataError.badImage(source: "synthetic sample \(index)", problem: "index outside 0..<\(count)")
+        }
+        return SampleInfo(labels: findings(at: index).labels, patientID: "synth-p\(index / 3)", metadata: Self.metadata)
+    }
+
+    static let metadata = ["view": "PA", "source": "carina synthetic phantom"]
 
     /// The report of sample `index` without drawing its image (vocabulary building reads every report).
     public func report(at index: Int) -> String {
