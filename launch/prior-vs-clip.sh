@@ -5,7 +5,7 @@
 # (runs/quickstart) and M3AE-tiny (runs/m3ae-tiny) where those runs exist (launch/quickstart.sh and
 # launch/m3ae-vs-clip.sh make them): zero-shot macro AUC by prompt pairs, linear-probe macro AUC at
 # 1/10/100 % of the labels, retrieval R@10 over the 444 validation phantoms (chance 0.023); then PRIOR's own
-# zero-shot score on the balanced single-finding validation phantoms (its CheXpert 5x200 protocol).
+# zero-shot score on balanced single-finding phantoms never trained on (its CheXpert 5x200 protocol).
 #   launch/prior-vs-clip.sh
 #   CARINA_BINARY=path launch/prior-vs-clip.sh      # use this carina binary instead of building one
 set -euo pipefail
