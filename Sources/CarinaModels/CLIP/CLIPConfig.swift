@@ -46,6 +46,10 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
     /// `hf:DIR`: the report encoder starts from a Hugging Face BERT model directory (config.json,
     /// model.safetensors, vocab.txt): its sizes and WordPiece vocabulary are used (docs/interop.md).
     public var initFrom = ""
+    /// The report encoder's (`text.*`) learning rate as a factor of the run's: a pretrained encoder is
+    /// fine-tuned gently while the image encoder and projections train from scratch (0 freezes it in effect:
+    /// no update, though its gradients are still computed and reduced).
+    public var textLearningRateScale: Float = 1
     /// Shared embedding size.
     public var embedDim = 128
     public var initialTemperature: Float = 0.07
@@ -75,6 +79,7 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
         try check("vocabSize", vocabSize, 5...1_000_000)
         try check("contextLength", contextLength, 2...8192)
         try check("embedDim", embedDim, 1...16384)
+        try ranges.check("textLearningRateScale", textLearningRateScale, 0...1000)
         try TextEncoderOptions.validateKeys(source: source, path: path, contextLength: contextLength, vocabSize: vocabSize,
                                             architecture: textArchitecture, positions: textPositions, intermediate: textIntermediate,
                                             eps: textNormEps, tokenTypes: textTokenTypes, paddingIndex: textPaddingIndex, pooler: textPooler)

@@ -28,6 +28,11 @@ public final class CLIPMethod: TrainingMethod, EmbedsImagesAndTexts {
                              purpose: "the report encoder")]
     }
 
+    /// `textLearningRateScale` for the report encoder (`text.*`); decay as usual.
+    public func parameterGroup(_ parameter: NamedParameter) -> ParameterGroup {
+        ParameterGroup(learningRateScale: parameter.name.hasPrefix("text.") ? clip.config.textLearningRateScale : 1, decays: parameter.decays)
+    }
+
     public var textEncoding: TextEncoding? { tokenizer.map { TextEncoding(tokenizer: $0, contextLength: clip.config.contextLength) } }
 
     static let huggingFacePrefix = "hf:"
