@@ -314,7 +314,7 @@ public final class TrainingRun {
                     }
                     let next = config.train.checkpointEvery > 0 ? "the next try is at step \((t.step / config.train.checkpointEvery + 1) * config.train.checkpointEvery)"
                                                                 : "the next try is the last step's"
-                    writeWarning("warning: step \(t.step): checkpoint not written, training goes on (train.onCheckpointError: continue); "
+                    writeWarning("warning: step \(t.step): checkpoint failed, training goes on (train.onCheckpointError: continue); "
                                  + "\(next); newest checkpoint: \(store.latestPointer ?? "none"): \(error)")
                 }
             }

@@ -64,7 +64,7 @@ private let mpiEnvironment = [
         #expect(result.status == 0, "stdout:\n\(result.stdout)\nstderr:\n\(result.stderr)")
         let lines = result.stdout.split(separator: "\n").map(String.init)
         // Every method Carina ships, on both ranks (the list the binary registers: these at least).
-        for method in ["clip", "finetune", "pspg", "coop", "dualcoop", "m3ae", "m3ae-finetune"] {
+        for method in ["clip", "finetune", "pspg", "coop", "dualcoop", "m3ae", "m3ae-finetune", "prior"] {
             for rank in 0..<2 {
                 #expect(lines.contains { $0.hasPrefix("selftest ddp \(method) rank \(rank)/2: ok: ") }, "\(method) rank \(rank):\n\(result.stdout)")
             }

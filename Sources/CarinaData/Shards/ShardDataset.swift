@@ -87,11 +87,7 @@ public final class ShardDataset: Sendable {
 
     /// Reads sample `index`: one read of its three members, each header checked (checksum, name, size).
     public func sample(at index: Int) throws -> Sample {
-        guard index >= 0 && index < entries.count else {
-            throw DataError.badDataset(path: directory, problem: "sample index \(index) is outside 0..<\(entries.count)")
-        }
-        let entry = entries[index]
-        let file = files[Int(shardOf[index])]
+        let (entry, file) = try located(index)
         let bytes = try file.read(at: entry.offset, count: entry.end - entry.offset)
         let members = try bytes.withUnsafeBytes { raw in
             try [("png", entry.pngHeader, entry.pngSize), ("txt", entry.txtHeader, entry.txtSize),
@@ -103,12 +99,7 @@ public final class ShardDataset: Sendable {
         guard let report = String(validating: members[1], as: UTF8.self) else {
             throw DataError.badShard(file: file.path, member: entry.key + ".txt", problem: "the report is not valid UTF-8")
         }
-        let json: SampleJSON
-        do {
-            json = try SampleJSON.decode(members[2])
-        } catch {
-            throw DataError.badShard(file: file.path, member: entry.key + ".json", problem: "not a valid sample JSON object: \(error)")
-        }
+        let json = try decodeJSON(members[2], file: file, entry: entry)
         return Sample(key: entry.key, image: image, report: report, labels: json.labels, patientID: json.patientID,
                       metadata: json.metadata)
     }
@@ -116,18 +107,26 @@ public final class ShardDataset: Sendable {
     /// Sample `index`'s labels, patient and metadata from its JSON member alone (header checked; the image
     /// and report are not read).
     public func info(at index: Int) throws -> SampleInfo {
-        guard index >= 0 && index < entries.count else {
-            throw DataError.badDataset(path: directory, problem: "sample index \(index) is outside 0..<\(entries.count)")
-        }
-        let entry = entries[index]
-        let file = files[Int(shardOf[index])]
+        let (entry, file) = try located(index)
         let bytes = try file.read(at: entry.jsonHeader, count: entry.end - entry.jsonHeader)
         let data = try bytes.withUnsafeBytes { raw in
             try member(raw, at: entry.jsonHeader, file: file, entry: entry, name: entry.key + ".json", header: entry.jsonHeader, size: entry.jsonSize)
         }
+        let json = try decodeJSON(data, file: file, entry: entry)
+        return SampleInfo(labels: json.labels, patientID: json.patientID, metadata: json.metadata)
+    }
+
+    /// Sample `index`'s index entry and shard, or an error naming the dataset when it is out of range.
+    private func located(_ index: Int) throws -> (ShardIndexEntry, ShardFile) {
+        guard index >= 0 && index < entries.count else {
+            throw DataError.badDataset(path: directory, problem: "sample index \(index) is outside 0..<\(entries.count)")
+        }
+        return (entries[index], files[Int(shardOf[index])])
+    }
+
+    private func decodeJSON(_ data: [UInt8], file: ShardFile, entry: ShardIndexEntry) throws -> SampleJSON {
         do {
-            let json = try SampleJSON.decode(data)
-            return SampleInfo(labels: json.labels, patientID: json.patientID, metadata: json.metadata)
+            return try SampleJSON.decode(data)
         } catch {
             throw DataError.badShard(file: file.path, member: entry.key + ".json", problem: "not a valid sample JSON object: \(error)")
         }
