@@ -63,6 +63,10 @@ public final class TrainingRun {
         guard ["image", "study"].contains(config.data.samplePer) else {
             throw ConfigError("\(configPath): data.samplePer must be image or study, got '\(config.data.samplePer)'")
         }
+        let extra = config.eval.singleLabelSyntheticCount
+        guard extra == 0 || (extra > 0 && config.data.train == "synthetic") else {
+            throw ConfigError("\(configPath): eval.singleLabelSyntheticCount is \(extra): it must be positive, and it needs data.train: synthetic (it draws further phantoms)")
+        }
         self.textAugment = textAugment
         self.config = config
         self.runDirectory = runDirectory
@@ -458,10 +462,7 @@ public final class TrainingRun {
         }
         var pool = set
         let extra = config.eval.singleLabelSyntheticCount
-        if extra != 0 {
-            guard config.data.train == "synthetic", extra > 0 else {
-                throw ConfigError("eval.singleLabelSyntheticCount is \(extra): it must be positive, and it needs data.train: synthetic (it draws further phantoms)")
-            }
+        if extra > 0 {  // checked at start-up: only with synthetic data
             let first = (config.data.syntheticCount + 2) / 3 * 3  // the first index of a patient with no training study
             let phantoms = SyntheticCXR(count: first + extra, seed: config.seed, imageSize: config.data.imageSize)
             pool = EvaluationSet(source: phantoms, indices: Array(first..<(first + extra)), name: "\(extra) further phantoms (never trained on)")

@@ -102,6 +102,16 @@ func dataError(_ config: String, _ run: String) -> String {
         #expect(text.contains(bad.config) && text.contains("data.samplePer") && text.contains("'patient'"), "\(text)")
     }
 
+    /// Further phantoms for the balanced set need phantoms and a positive count: otherwise the run stops at
+    /// start-up, not after training.
+    @Test func aBadSingleLabelSyntheticCountStopsTheRunAtStartUp() throws {
+        for (data, count) in [("", -1), ("train: /nonexistent/shards", 100)] {
+            let a = try selectionRun(data: data, eval: "  linearProbe: false\n  singleLabelSyntheticCount: \(count)")
+            let text = dataError(a.config, a.run)
+            #expect(text.contains(a.config) && text.contains("eval.singleLabelSyntheticCount is \(count)") && text.contains("data.train: synthetic"), "\(text)")
+        }
+    }
+
     @Test func aTrainFractionOutsideZeroToOneIsRejectedNamingFileAndKey() throws {
         for value in ["0", "-0.5", "1.5"] {
             let a = try selectionRun(data: "trainFraction: \(value)")

@@ -24,26 +24,30 @@ public struct SyntheticCXR: SampleSource {
     }
 
     public func sample(at index: Int) throws -> Sample {
-        guard index >= 0 && index < count else {
-            throw DataError.badImage(source: "synthetic sample \(index)", problem: "index outside 0..<\(count)")
-        }
+        try check(index)
         let f = findings(at: index)
         var renderer = PhantomRenderer(size: imageSize, rng: RNG(seed: seed, "synthetic.image", index))
         let pixels = renderer.render(f)
         var words = RNG(seed: seed, "synthetic.report", index)
         let image = try Image(width: imageSize, height: imageSize, channels: 1, pixels: .uint8(pixels), source: "synthetic sample \(index)")
         return Sample(key: "synth-\(index)", image: image, report: PhantomReport.write(f, &words), labels: f.labels,
-                      patientID: "synth-p\(index / 3)", metadata: Self.metadata)
+                      patientID: Self.patient(index), metadata: Self.metadata)
     }
 
     /// Sample `index` without drawing its image or writing its report.
     public func info(at index: Int) throws -> SampleInfo {
+        try check(index)
+        return SampleInfo(labels: findings(at: index).labels, patientID: Self.patient(index), metadata: Self.metadata)
+    }
+
+    private func check(_ index: Int) throws {
         guard index >= 0 && index < count else {
             throw DataError.badImage(source: "synthetic sample \(index)", problem: "index outside 0..<\(count)")
         }
-        return SampleInfo(labels: findings(at: index).labels, patientID: "synth-p\(index / 3)", metadata: Self.metadata)
     }
 
+    /// Three studies per synthetic patient.
+    static func patient(_ index: Int) -> String { "synth-p\(index / 3)" }
     static let metadata = ["view": "PA", "source": "carina synthetic phantom"]
 
     /// The report of sample `index` without drawing its image (vocabulary building reads every report).
