@@ -20,6 +20,12 @@
 #   roberta-tiny/   config.json, model.safetensors saved in F16 (the reference runs on the same F16-rounded
 #                   weights in float32, so the comparison checks Carina's F16 reading exactly)
 #   outputs.safetensors   per model: input_ids and attention_mask (as F32), last_hidden_state, pooler_output
+#   clip-tiny/      a tiny random HF CLIPModel (OpenAI CLIP's architecture: bias-free 3-channel patch conv, class
+#                   embedding, pre_layrnorm, QuickGELU, post_layernorm, causal text tower read at <|endoftext|>,
+#                   projections, logit_scale) with the clip-2k tokenizer files of the tokenizer fixtures
+#   clip-outputs.safetensors   its inputs (a 3-channel and a grey image batch, HF CLIPTokenizer's ids and mask for
+#                   TEXTS) and outputs: vision tokens through post_layernorm, pooled, image/text embeddings,
+#                   text hidden states and logits_per_image
 import argparse
 import csv
 import json
@@ -106,6 +112,72 @@ def tiny(kind):
     return model, ids, mask
 
 
+CLIP_TEXTS = ["No acute cardiopulmonary abnormality.", "Mild cardiomegaly with a small right pleural effusion.",
+              "Findings suggesting pneumothorax.", "Lungs are clear; no focal consolidation or effusion is seen on "
+              "this frontal and lateral chest radiograph of the patient"]
+CLIP_TOKENIZER = os.path.join(ROOT, "Tests", "CarinaDataTests", "Fixtures", "tokenizers", "clip-2k")
+
+
+def write_clip(outputs_path):
+    """A tiny random CLIPModel, saved as HF saves it, and its outputs on fixed images and reports."""
+    import shutil
+    import torch
+    from safetensors.torch import save_file
+    from transformers import CLIPConfig, CLIPModel, CLIPTokenizer
+    tokenizer = CLIPTokenizer.from_pretrained(CLIP_TOKENIZER)
+    vocab = len(tokenizer.get_vocab())
+    eos = tokenizer.convert_tokens_to_ids("<|endoftext|>")
+    bos = tokenizer.convert_tokens_to_ids("<|startoftext|>")
+    config = CLIPConfig(
+        text_config=dict(vocab_size=vocab, hidden_size=32, intermediate_size=48, num_hidden_layers=2, num_attention_heads=4,
+                         max_position_embeddings=24, hidden_act="quick_gelu", layer_norm_eps=1e-5, bos_token_id=bos,
+                         eos_token_id=eos, pad_token_id=eos, attention_dropout=0.0),
+        vision_config=dict(hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4, num_channels=3,
+                           image_size=32, patch_size=8, hidden_act="quick_gelu", layer_norm_eps=1e-5, attention_dropout=0.0),
+        projection_dim=16, logit_scale_init_value=2.6592)
+    model = CLIPModel(config)
+    g = torch.Generator().manual_seed(11)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name and name.endswith("weight"):
+                p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g))
+            elif name.endswith("bias"):
+                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+            elif "embedding" in name:
+                p.copy_(0.5 * torch.randn(p.shape, generator=g))
+            elif name == "logit_scale":
+                p.fill_(2.1)
+            else:
+                p.copy_(torch.randn(p.shape, generator=g) / p.shape[-1] ** 0.5 if p.dim() == 2
+                        else torch.randn(p.shape, generator=g) / (p[0].numel() ** 0.5))
+    model.eval()
+    directory = os.path.join(OUT, "clip-tiny")
+    model.save_pretrained(directory, safe_serialization=True)
+    for name in ["vocab.json", "merges.txt", "tokenizer_config.json"]:
+        shutil.copy(os.path.join(CLIP_TOKENIZER, name), os.path.join(directory, name))
+    from transformers import AutoModel
+    model = AutoModel.from_pretrained(directory, dtype=torch.float32, attn_implementation="eager").eval()
+    enc = tokenizer(CLIP_TEXTS, padding="max_length", truncation=True, max_length=20, return_tensors="pt")
+    rgb = torch.randn((3, 3, 32, 32), generator=g)
+    grey = torch.randn((3, 1, 32, 32), generator=g).expand(3, 3, 32, 32).contiguous()
+    out = {"clip.input_ids": enc["input_ids"].float(), "clip.attention_mask": enc["attention_mask"].float(),
+           "clip.pixel_rgb": rgb, "clip.pixel_grey": grey[:, :1].contiguous()}
+    with torch.no_grad():
+        for tag, pixels in [("rgb", rgb), ("grey", grey)]:
+            result = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], pixel_values=pixels)
+            vision = result.vision_model_output
+            out["clip.%s.vision_tokens" % tag] = model.vision_model.post_layernorm(vision.last_hidden_state).contiguous()
+            out["clip.%s.image_embeds" % tag] = result.image_embeds.contiguous()
+            out["clip.%s.logits_per_image" % tag] = result.logits_per_image.contiguous()
+        text = result.text_model_output
+        out["clip.text_hidden"] = text.last_hidden_state.contiguous()
+        out["clip.text_pooled"] = text.pooler_output.contiguous()
+        out["clip.text_embeds"] = result.text_embeds.contiguous()
+    save_file(out, outputs_path, metadata={"transformers": __import__("transformers").__version__, "torch": __import__("torch").__version__})
+    print("clip", "ids", enc["input_ids"].tolist())
+    return directory
+
+
 def run(model, ids, mask):
     import torch
     with torch.no_grad():
@@ -147,6 +219,7 @@ def write_fixtures():
         print(kind, "hidden", tuple(hidden.shape), "max |h|", float(hidden.abs().max()), "pooler", tuple(pooled.shape))
     save_file(outputs, os.path.join(OUT, "outputs.safetensors"), metadata={"transformers": __import__("transformers").__version__,
                                                                            "torch": torch.__version__})
+    write_clip(os.path.join(OUT, "clip-outputs.safetensors"))
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print("wrote", OUT, "(%d bytes)" % total)
 

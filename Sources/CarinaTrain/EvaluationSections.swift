@@ -80,7 +80,7 @@ extension MethodEvaluation {
 
     /// Retrieval by a fused pair score: the first `pairRetrievalSamples` samples of the set (with reports),
     /// every image against every report (N² pairs, each rank its share of the images, in order).
-    func pairRetrieval(_ method: ScoresImageTextPairs, _ set: EvaluationSet, tokenizer: WordPieceTokenizer) throws -> EvaluationReport.Section? {
+    func pairRetrieval(_ method: ScoresImageTextPairs, _ set: EvaluationSet, tokenizer: any TextTokenizer) throws -> EvaluationReport.Section? {
         let chosen = Array(set.indices.prefix(settings.pairRetrievalSamples))
         let assembler = BatchAssembler(source: set.source, transform: transform, seed: settings.seed,
                                        text: TextPipeline(tokenizer: tokenizer, contextLength: contextLength), threads: workers)
@@ -106,7 +106,7 @@ extension MethodEvaluation {
 
     /// The method's own objectives over the set (MeasuresObjectives): global batch k is assembled whole and
     /// computed by rank k mod size as a world of one; the sums and counts are added over ranks.
-    func objectivesSection(_ method: MeasuresObjectives, _ set: EvaluationSet, tokenizer: WordPieceTokenizer?) throws -> EvaluationReport.Section? {
+    func objectivesSection(_ method: MeasuresObjectives, _ set: EvaluationSet, tokenizer: (any TextTokenizer)?) throws -> EvaluationReport.Section? {
         let wants = method.requirements
         let text: TextPipeline?
         if wants.tokens {

@@ -58,13 +58,13 @@ public struct EvaluationSet: Sendable {
 public struct MethodEvaluation {
     public var settings: EvaluationSettings
     /// The run's vocabulary and context; a method with its own `textEncoding` is evaluated with that.
-    public var tokenizer: WordPieceTokenizer?
+    public var tokenizer: (any TextTokenizer)?
     public var contextLength: Int
     public let transform: ImageTransform
     public let workers: Int
     public let communicator: Communicator
 
-    public init(settings: EvaluationSettings, tokenizer: WordPieceTokenizer?, contextLength: Int, transform: ImageTransform, workers: Int,
+    public init(settings: EvaluationSettings, tokenizer: (any TextTokenizer)?, contextLength: Int, transform: ImageTransform, workers: Int,
                 communicator: Communicator) {
         self.settings = settings
         self.tokenizer = tokenizer
@@ -177,10 +177,13 @@ public struct MethodEvaluation {
     }
 
     /// Prompts as a text batch: each one sentence for a method that reads sentences (PRIOR).
-    func embed(_ prompts: [String], _ joint: EmbedsImagesAndTexts, _ tokenizer: WordPieceTokenizer) throws -> Tensor {
+    func embed(_ prompts: [String], _ joint: EmbedsImagesAndTexts, _ tokenizer: any TextTokenizer) throws -> Tensor {
         let shape = [prompts.count, contextLength]
         if joint.requirements.sentences != nil {
-            return try joint.textEmbeddings(tokenizer.sentenceBatch(prompts, contextLength: contextLength))
+            guard let wordPiece = tokenizer as? WordPieceTokenizer else {
+                throw TensorError.invalidArgument(op: "zero_shot", detail: "a sentence-level report encoder reads prompts with WordPiece")
+            }
+            return try joint.textEmbeddings(wordPiece.sentenceBatch(prompts, contextLength: contextLength))
         }
         let encoded = prompts.map { tokenizer.encode($0, contextLength: contextLength) }
         return try joint.textEmbeddings(TextBatch(ids: IndexTensor(shape: shape, values: encoded.flatMap(\.ids)),

@@ -14,8 +14,10 @@ enum WeightLoader {
         let targets = Dictionary(model.namedState.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         var read: [String: [(name: String, tensor: Tensor)]] = [:]  // each file once, however many sources name it
         for source in sources {
-            if case let .huggingFaceText(layers, pooler) = source.format {
-                lines += try loadHuggingFaceText(source, layers: layers, pooler: pooler, targets: targets)
+            switch source.format {
+            case .carina: break
+            case .huggingFaceText, .huggingFaceCLIP:
+                lines += try loadHuggingFace(source, targets: targets)
                 continue
             }
             let path = try CheckpointStore.resolve(source.path)
@@ -28,8 +30,7 @@ enum WeightLoader {
                                       + " has no counterpart in this model")
                 }
                 var stored = tensor
-                if target.shape != tensor.shape, source.resizedPositions.contains(targetName), target.rank == 2, tensor.rank == 2,
-                   target.shape[1] == tensor.shape[1], let grid = ViT.squareGrid(rows: target.shape[0]), ViT.squareGrid(rows: tensor.shape[0]) != nil {
+                if target.shape != tensor.shape, source.resizedPositions.contains(targetName), let grid = resizableGrid(tensor, to: target) {
                     stored = try ViT.resizePositionEmbedding(tensor, toGrid: grid)
                     lines.append("\(targetName): positions resized from a \(ViT.squareGrid(rows: tensor.shape[0])!)² grid to \(grid)² (bicubic)")
                 }
@@ -47,18 +48,31 @@ enum WeightLoader {
         return lines
     }
 
-    /// A Hugging Face BERT / RoBERTa directory into the `TextEncoder` that `source.rename` places: every tensor
-    /// of that encoder must be found with its shape (errors name the file and the HF and Carina tensors); the
-    /// file's other tensors are listed in the log as not used.
-    static func loadHuggingFaceText(_ source: WeightSource, layers: Int, pooler: Bool, targets: [String: Tensor]) throws -> [String] {
-        let model = try HFTextModel(directory: source.path)
-        let file = model.weightsPath
-        let contents = try SafeTensors.readContents(file)
-        let conversion = try HFTextWeights.convert(contents.tensors, skipped: contents.skipped.map(\.name), file: file, layers: layers, pooler: pooler)
+    /// A Hugging Face directory converted by its architecture's name map (BERT / RoBERTa into the `TextEncoder`
+    /// that `source.rename` places; CLIPModel into the whole CLIP): every tensor under the renamed prefixes
+    /// must be found with its shape (errors name the file and the HF and Carina tensors; ViT positions from
+    /// another grid are resized); the file's other tensors are listed in the log as not used.
+    static func loadHuggingFace(_ source: WeightSource, targets: [String: Tensor]) throws -> [String] {
+        let file: String, kind: String, conversion: HFWeights.Conversion
+        switch source.format {
+        case .carina: preconditionFailure("not a Hugging Face source")
+        case let .huggingFaceText(layers, pooler):
+            let model = try HFTextModel(directory: source.path)
+            (file, kind) = (model.weightsPath, model.architecture.rawValue)
+            let contents = try SafeTensors.readContents(file)
+            conversion = try HFTextWeights.convert(contents.tensors, skipped: contents.skipped.map(\.name), file: file, layers: layers, pooler: pooler)
+        case let .huggingFaceCLIP(visionLayers, textLayers, channels):
+            let model = try HFCLIPModel(directory: source.path)
+            (file, kind) = (model.weightsPath, "clip")
+            let contents = try SafeTensors.readContents(file)
+            conversion = try HFCLIPWeights.convert(contents.tensors, skipped: contents.skipped.map(\.name), file: file,
+                                                   visionLayers: visionLayers, textLayers: textLayers, imageChannels: channels)
+        }
         guard conversion.missing.isEmpty else {
             throw InteropError(file: file, "\(source.purpose): \(conversion.missing.count) tensor(s) not found: "
                                + conversion.missing.map { "'\($0)'" }.joined(separator: ", "))
         }
+        var lines: [String] = []
         var pairs: [(stored: Tensor, target: Tensor)] = []
         var filled: Set<String> = []
         for mapped in conversion.tensors {
@@ -67,11 +81,16 @@ enum WeightLoader {
             guard let target = targets[name] else {
                 throw InteropError(file: file, "\(source.purpose): tensor \(from) (Carina's '\(name)') has no counterpart in this model")
             }
-            guard target.shape == mapped.tensor.shape else {
-                let stored = mapped.sources.count == 1 ? "\(mapped.tensor.shape)" : "\(mapped.tensor.shape) joined"
-                throw InteropError(file: file, "\(source.purpose): tensor \(from) has shape \(stored) there but Carina's '\(name)' is \(target.shape) in this model")
+            var stored = mapped.tensor
+            if target.shape != stored.shape, source.resizedPositions.contains(name), let grid = resizableGrid(stored, to: target) {
+                stored = try ViT.resizePositionEmbedding(stored, toGrid: grid)
+                lines.append("\(name): positions resized from a \(ViT.squareGrid(rows: mapped.tensor.shape[0])!)² grid to \(grid)² (bicubic)")
             }
-            pairs.append((mapped.tensor, target))
+            guard target.shape == stored.shape else {
+                let shown = mapped.sources.count == 1 ? "\(mapped.tensor.shape)" : "\(mapped.tensor.shape) joined"
+                throw InteropError(file: file, "\(source.purpose): tensor \(from) has shape \(shown) there but Carina's '\(name)' is \(target.shape) in this model")
+            }
+            pairs.append((stored, target))
             filled.insert(name)
         }
         // Every tensor of the encoder the source fills must come from the file (a layer the map does not know would stay random).
@@ -81,11 +100,17 @@ enum WeightLoader {
             throw InteropError(file: file, "\(source.purpose): no tensor there for \(unfilled.map { "'\($0)'" }.joined(separator: ", ")) of this model")
         }
         for (stored, target) in pairs { target.assign(stored) }
-        var lines = ["\(source.purpose) starts from hf:\(source.path) (\(model.architecture.rawValue), \(pairs.count) tensors from \(conversion.tensors.reduce(0) { $0 + $1.sources.count }) in \(file))"]
+        lines.insert("\(source.purpose) starts from hf:\(source.path) (\(kind), \(pairs.count) tensors from \(conversion.tensors.reduce(0) { $0 + $1.sources.count }) in \(file))", at: 0)
         if !conversion.unused.isEmpty {
             let shown = conversion.unused.prefix(12).joined(separator: ", ")
             lines.append("\(file): not used (\(conversion.unused.count)): \(shown)" + (conversion.unused.count > 12 ? ", ..." : ""))
         }
         return lines
+    }
+
+    /// The target's grid when `stored` and `target` are both ViT position tables (1 + g², W) of one width.
+    static func resizableGrid(_ stored: Tensor, to target: Tensor) -> Int? {
+        guard target.rank == 2, stored.rank == 2, target.shape[1] == stored.shape[1], ViT.squareGrid(rows: stored.shape[0]) != nil else { return nil }
+        return ViT.squareGrid(rows: target.shape[0])
     }
 }

@@ -122,7 +122,7 @@ private func config(_ dir: String, model extra: String = "", contextLength: Int 
             return path
         }
         let notHF = startUp(try edited("initFrom: hf:", "initFrom: "))
-        #expect(notHF.contains("a CLIP run starts its report encoder from hf:DIR"), "\(notHF)")
+        #expect(notHF.contains("a CLIP run starts from hf:DIR"), "\(notHF)")
         let nowhere = startUp(try edited("hf:\(bert)", "hf:\(dir)/nowhere"))
         #expect(nowhere.contains("model.initFrom") && nowhere.contains("\(dir)/nowhere: not a directory"), "\(nowhere)")
     }

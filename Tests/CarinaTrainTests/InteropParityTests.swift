@@ -188,7 +188,7 @@ private func errorText(_ body: () throws -> Void) -> String {
             try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: path))
             return errorText { _ = try HFTextModel(directory: dir) }
         }
-        #expect(try withConfig { $0["hidden_act"] = "gelu_new" }.contains("hidden_act is \"gelu_new\""))
+        #expect(try withConfig { $0["hidden_act"] = "gelu_new" }.contains("'hidden_act' is \"gelu_new\""))
         #expect(try withConfig { $0["model_type"] = "distilbert" }.contains("model_type is \"distilbert\""))
         #expect(try withConfig { $0["position_embedding_type"] = "relative_key" }.contains("position_embedding_type"))
         #expect(try withConfig { $0["num_attention_heads"] = 5 }.contains("does not split into num_attention_heads 5"))

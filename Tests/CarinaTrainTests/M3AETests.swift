@@ -283,7 +283,7 @@ import CarinaTestSupport
         let sizes = startUpError("  visionWidth: 32")
         #expect(sizes.contains("model.visionWidth is 32 but the CLIP run") && sizes.contains("leave it out"), "\(sizes)")
         let tower = startUpError("  preNorm: true")
-        #expect(tower.contains("model.patchBias / model.preNorm differ from the CLIP run"), "\(tower)")
+        #expect(tower.contains("model.patchBias / model.preNorm / model.visionActivation differ from the CLIP run"), "\(tower)")
         let notCLIP = startUpError("", from: "m3ae")
         #expect(notCLIP.contains("is a 'm3ae' run") && notCLIP.contains("CLIP run's encoders"), "\(notCLIP)")
         // At another image size the ViT's positions are resized bicubically to the new grid (4² -> 6²).

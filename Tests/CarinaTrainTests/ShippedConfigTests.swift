@@ -24,16 +24,20 @@ private let configs = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
             let words = known + (0..<(file.run.data.vocabularySize - known.count)).map { "w\($0)" }
             return file.asSourceRun(checkpoint: path, tokenizer: try WordPieceTokenizer(vocabulary: words), vocabularyPath: nil)
         }
-        // Pretrained report encoders (`initFrom: hf:DIR`) are not in a clone either: the tiny BERT fixture
-        // stands for each directory that is missing, with its 24 positions as the context length.
-        let bert = configs.deletingLastPathComponent().appendingPathComponent("Tests/CarinaTrainTests/Fixtures/interop/bert-tiny").path
+        // Pretrained weights (`initFrom: hf:DIR`) are not in a clone either: the tiny CLIPModel fixture stands for
+        // a missing directory named like a CLIP, the tiny BERT fixture for any other, each with its positions (20
+        // of CLIP's 24 used, BERT's 24) as the context length.
+        let interop = configs.deletingLastPathComponent().appendingPathComponent("Tests/CarinaTrainTests/Fixtures/interop")
         for name in names {
             var yaml = try String(contentsOf: configs.appendingPathComponent(name), encoding: .utf8)
             for line in yaml.split(separator: "\n") where line.contains("initFrom: hf:") {
                 let directory = String(line.split(separator: "hf:", maxSplits: 1)[1]).trimmingCharacters(in: .whitespaces)
                 if !FileManager.default.fileExists(atPath: directory + "/config.json") {
-                    yaml = yaml.replacingOccurrences(of: "hf:" + directory, with: "hf:" + bert).split(separator: "\n", omittingEmptySubsequences: false)
-                        .map { $0.trimmingCharacters(in: .whitespaces).hasPrefix("contextLength:") ? "  contextLength: 24" : String($0) }.joined(separator: "\n")
+                    let clip = (directory as NSString).lastPathComponent.lowercased().contains("clip")
+                    let standIn = interop.appendingPathComponent(clip ? "clip-tiny" : "bert-tiny").path
+                    yaml = yaml.replacingOccurrences(of: "hf:" + directory, with: "hf:" + standIn).split(separator: "\n", omittingEmptySubsequences: false)
+                        .map { $0.trimmingCharacters(in: .whitespaces).hasPrefix("contextLength:") ? "  contextLength: \(clip ? 20 : 24)" : String($0) }
+                        .joined(separator: "\n")
                 }
             }
             let file = try RunConfigFile(yaml: yaml, source: name)

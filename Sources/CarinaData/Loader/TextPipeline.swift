@@ -5,7 +5,9 @@
 import CarinaTensor
 
 public struct TextPipeline: Sendable {
-    public var tokenizer: WordPieceTokenizer
+    /// Any tokenizer for whole reports; sentence ids and masked-language inputs need WordPiece.
+    public let tokenizer: any TextTokenizer
+    private let wordPiece: WordPieceTokenizer?
     public var contextLength: Int
     public var requirements: BatchRequirements
     /// Which sentences the encoder sees (training only; `.none` for evaluation).
@@ -13,9 +15,12 @@ public struct TextPipeline: Sendable {
     /// Training batches shuffle sentences and mask tokens; evaluation batches keep the report as written.
     public var training: Bool
 
-    public init(tokenizer: WordPieceTokenizer, contextLength: Int, requirements: BatchRequirements = .imagesAndTokens,
+    public init(tokenizer: any TextTokenizer, contextLength: Int, requirements: BatchRequirements = .imagesAndTokens,
                 augmentation: ReportAugmentation = .none, training: Bool = false) {
         precondition(contextLength >= 2, "a context needs room for [CLS] and [SEP]")
+        wordPiece = tokenizer as? WordPieceTokenizer
+        precondition(wordPiece != nil || (requirements.sentences == nil && requirements.maskedTokens == nil),
+                     "sentence ids and masked-language inputs are made with a WordPiece tokenizer")
         self.tokenizer = tokenizer
         self.contextLength = contextLength
         self.requirements = requirements
@@ -46,7 +51,7 @@ public struct TextPipeline: Sendable {
                 var rng = RNG(seed: seed, "sentence-order", epoch, sampleIndex)
                 list = rng.permutation(list.count).map { list[$0] }
             }
-            let s = tokenizer.encodeSentences(list, contextLength: contextLength)
+            let s = wordPiece!.encodeSentences(list, contextLength: contextLength)
             out = Encoded(report: text, ids: s.ids, padding: s.padding, sentenceIDs: s.sentenceIDs, sentenceCount: s.count)
         } else {
             let e = tokenizer.encode(text, contextLength: contextLength)
@@ -54,7 +59,7 @@ public struct TextPipeline: Sendable {
         }
         if let masking = requirements.maskedTokens {
             if training {
-                let m = TokenMasking.mask(ids: out.ids, tokenizer: tokenizer, probability: masking.probability, wholeWord: masking.wholeWord,
+                let m = TokenMasking.mask(ids: out.ids, tokenizer: wordPiece!, probability: masking.probability, wholeWord: masking.wholeWord,
                                           seed: seed, epoch: epoch, sampleIndex: sampleIndex)
                 (out.maskedIDs, out.maskLabels) = (m.ids, m.labels)
             } else {

@@ -1,6 +1,8 @@
 // The sizes of a CLIP/ConVIRT model: image encoder (ViT or ResNet), report encoder, shared embedding.
 // Field names are the YAML keys of the `model` section of configs/clip-*.yaml.
 
+import CarinaNN
+
 public struct CLIPConfig: Sendable, Codable, Equatable {
     public enum ImageEncoderKind: String, Sendable, Codable { case vit, resnet }
 
@@ -16,6 +18,8 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
     /// (`preNorm: true`, `visual.preNorm.*`); the defaults are timm's ViT.
     public var patchBias = true
     public var preNorm = false
+    /// The ViT's MLP nonlinearity: `gelu` (exact) or `quick_gelu` (OpenAI CLIP).
+    public var visionActivation: Activation = .gelu
     /// ResNet (bottleneck blocks per stage, e.g. [3, 4, 6, 3] for ResNet-50) and the attention pool's heads.
     public var resnetBlocks = [3, 4, 6, 3]
     public var resnetWidth = 64
@@ -43,6 +47,8 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
     public var textPaddingIndex = 1
     /// bert/roberta: the report feature is BERT's pooler output, tanh(dense([CLS])), instead of [CLS].
     public var textPooler = false
+    /// carina/clip: the report encoder's MLP nonlinearity (`gelu`, or OpenAI CLIP's `quick_gelu`).
+    public var textActivation: Activation = .gelu
     /// `hf:DIR`: the report encoder starts from a Hugging Face BERT model directory (config.json,
     /// model.safetensors, vocab.txt): its sizes and WordPiece vocabulary are used (docs/interop.md).
     public var initFrom = ""
@@ -60,7 +66,7 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
     public var textOptions: TextEncoderOptions {
         TextEncoderOptions(architecture: textArchitecture, positions: textPositions > 0 ? textPositions : nil,
                            hidden: textIntermediate > 0 ? textIntermediate : nil, eps: textNormEps > 0 ? textNormEps : nil,
-                           tokenTypes: textTokenTypes, paddingIndex: textPaddingIndex, pooler: textPooler)
+                           tokenTypes: textTokenTypes, paddingIndex: textPaddingIndex, pooler: textPooler, activation: textActivation)
     }
 
     /// Checks every size before anything is allocated: positive, within generous limits (far above any
@@ -83,6 +89,9 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
         try TextEncoderOptions.validateKeys(source: source, path: path, contextLength: contextLength, vocabSize: vocabSize,
                                             architecture: textArchitecture, positions: textPositions, intermediate: textIntermediate,
                                             eps: textNormEps, tokenTypes: textTokenTypes, paddingIndex: textPaddingIndex, pooler: textPooler)
+        if textActivation != .gelu, textArchitecture == .bert || textArchitecture == .roberta {
+            throw ConfigError("\(source): \(path).textActivation is \(textActivation.rawValue); BERT and RoBERTa use exact gelu")
+        }
         guard mlpRatio > 0, mlpRatio <= 64 else { throw ConfigError("\(source): \(path).mlpRatio is \(mlpRatio); it must be in (0, 64]") }
         guard initialTemperature > 0, initialTemperature.isFinite else {
             throw ConfigError("\(source): \(path).initialTemperature is \(initialTemperature); it must be positive")
@@ -139,9 +148,9 @@ extension TextEncoderOptions {
         guard eps >= 0, eps < 1 else {
             throw ConfigError("\(source): \(path).textNormEps is \(eps); it must be in [0, 1) (0: the architecture's own)")
         }
-        if architecture == .carina {
+        if architecture == .carina || architecture == .clip {
             for (key, set) in [("textPooler", pooler), ("textTokenTypes", tokenTypes != 2), ("textPaddingIndex", paddingIndex != 1)] where set {
-                throw ConfigError("\(source): \(path).\(key) is for textArchitecture bert or roberta, not carina")
+                throw ConfigError("\(source): \(path).\(key) is for textArchitecture bert or roberta, not \(architecture.rawValue)")
             }
         } else {
             try check("textTokenTypes", tokenTypes, 1...1024)

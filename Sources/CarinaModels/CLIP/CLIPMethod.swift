@@ -1,7 +1,8 @@
 // CLIP / ConVIRT as a training method: the CLIP model's symmetric InfoNCE over global negatives on
 // image-report batches, logging the temperature; evaluated by embedding images and reports (linear probe,
 // retrieval, zero-shot by prompts). Registered as `method: clip`. With `model.initFrom: hf:DIR` its report
-// encoder starts from a Hugging Face BERT directory, whose vocabulary then reads the reports.
+// encoder starts from a Hugging Face BERT / RoBERTa directory, or the whole model from a CLIPModel directory
+// (OpenAI CLIP); the directory's tokenizer then reads the reports.
 import CarinaData
 import CarinaDist
 import CarinaNN
@@ -11,20 +12,25 @@ public final class CLIPMethod: TrainingMethod, EmbedsImagesAndTexts {
     public var model: Module { clip }
     public var requirements: BatchRequirements { .imagesAndTokens }
 
-    /// The vocabulary of the model the report encoder starts from (`initFrom`), which reads the reports.
-    public let tokenizer: WordPieceTokenizer?
+    /// The tokenizer of the model the report encoder starts from (`initFrom`), which reads the reports.
+    public let tokenizer: (any TextTokenizer)?
 
-    public init(config: CLIPConfig, seed: UInt64, tokenizer: WordPieceTokenizer? = nil) {
+    public init(config: CLIPConfig, seed: UInt64, tokenizer: (any TextTokenizer)? = nil) {
         clip = CLIPModel(config: config, seed: seed)
         self.tokenizer = tokenizer
     }
 
-    /// With `initFrom: hf:DIR`: the directory's encoder, converted by HF's name map, as the report encoder.
+    /// With `initFrom: hf:DIR`: a BERT / RoBERTa directory's encoder as the report encoder, or a CLIPModel
+    /// directory as the whole model (its ViT positions resized to this image size), converted by HF's name map.
     public var weightSources: [WeightSource] {
         let c = clip.config
         guard c.initFrom.hasPrefix(CLIPMethod.huggingFacePrefix) else { return [] }
-        return [WeightSource(path: String(c.initFrom.dropFirst(CLIPMethod.huggingFacePrefix.count)),
-                             format: .huggingFaceText(layers: c.textDepth, pooler: c.textPooler), rename: [.init(from: "", to: "text.")],
+        let directory = String(c.initFrom.dropFirst(CLIPMethod.huggingFacePrefix.count))
+        if c.textArchitecture == .clip {
+            return [WeightSource(path: directory, format: .huggingFaceCLIP(visionLayers: c.visionDepth, textLayers: c.textDepth, imageChannels: c.imageChannels),
+                                 rename: [.init(from: "", to: "")], purpose: "the CLIP model", resizedPositions: ["visual.positionEmbedding"])]
+        }
+        return [WeightSource(path: directory, format: .huggingFaceText(layers: c.textDepth, pooler: c.textPooler), rename: [.init(from: "", to: "text.")],
                              purpose: "the report encoder")]
     }
 
@@ -65,15 +71,21 @@ public final class CLIPMethod: TrainingMethod, EmbedsImagesAndTexts {
         defaults.contextLength = context.contextLength
         defaults.vocabSize = context.vocabularySize
         let first = try section.decode(CLIPConfig.self, defaults: defaults)
-        var tokenizer: WordPieceTokenizer? = nil
+        var tokenizer: (any TextTokenizer)? = nil
         if !first.initFrom.isEmpty {
             (defaults, tokenizer) = try huggingFaceDefaults(first.initFrom, over: defaults, source: source)
         }
         let config = try section.decode(CLIPConfig.self, defaults: defaults)
         if tokenizer != nil {
-            let keys: [(String, PartialKeyPath<CLIPConfig>)] = [("textArchitecture", \.textArchitecture), ("textWidth", \.textWidth),
+            var keys: [(String, PartialKeyPath<CLIPConfig>)] = [("textArchitecture", \.textArchitecture), ("textWidth", \.textWidth),
                 ("textDepth", \.textDepth), ("textHeads", \.textHeads), ("textIntermediate", \.textIntermediate), ("textPositions", \.textPositions),
-                ("textNormEps", \.textNormEps), ("textTokenTypes", \.textTokenTypes), ("textPaddingIndex", \.textPaddingIndex), ("vocabSize", \.vocabSize)]
+                ("textNormEps", \.textNormEps), ("textTokenTypes", \.textTokenTypes), ("textPaddingIndex", \.textPaddingIndex), ("vocabSize", \.vocabSize),
+                ("textActivation", \.textActivation)]
+            if defaults.textArchitecture == .clip {
+                keys += [("imageEncoder", \.imageEncoder), ("patchSize", \.patchSize), ("visionWidth", \.visionWidth), ("visionDepth", \.visionDepth),
+                         ("visionHeads", \.visionHeads), ("mlpRatio", \.mlpRatio), ("patchBias", \.patchBias), ("preNorm", \.preNorm),
+                         ("visionActivation", \.visionActivation), ("embedDim", \.embedDim)]
+            }
             for (key, path) in keys where "\(config[keyPath: path])" != "\(defaults[keyPath: path])" {
                 throw ConfigError("\(source): model.\(key) is \(config[keyPath: path]) but \(config.initFrom) has \(defaults[keyPath: path]) (its config.json); "
                                   + "leave it out: the imported encoder's sizes are used")
@@ -88,29 +100,44 @@ public final class CLIPMethod: TrainingMethod, EmbedsImagesAndTexts {
         return CLIPMethod(config: config, seed: context.seed, tokenizer: tokenizer)
     }
 
-    /// `defaults` with the report encoder of the Hugging Face directory `initFrom` names, and its tokenizer.
-    static func huggingFaceDefaults(_ initFrom: String, over defaults: CLIPConfig, source: String) throws -> (CLIPConfig, WordPieceTokenizer) {
+    /// `defaults` with the report encoder (BERT, RoBERTa) or the whole model (CLIPModel) of the Hugging Face
+    /// directory `initFrom` names, and the directory's tokenizer, which must be the model's kind.
+    static func huggingFaceDefaults(_ initFrom: String, over defaults: CLIPConfig, source: String) throws -> (CLIPConfig, any TextTokenizer) {
         guard initFrom.hasPrefix(huggingFacePrefix) else {
-            throw ConfigError("\(source): model.initFrom is '\(initFrom)'; a CLIP run starts its report encoder from hf:DIR (a Hugging Face BERT directory)")
+            throw ConfigError("\(source): model.initFrom is '\(initFrom)'; a CLIP run starts from hf:DIR (a Hugging Face BERT, RoBERTa or CLIP directory)")
         }
         let directory = String(initFrom.dropFirst(huggingFacePrefix.count))
-        let model: HFTextModel
-        do { model = try HFTextModel(directory: directory) } catch { throw ConfigError("\(source): model.initFrom: \(error)") }
         var config = defaults
-        model.apply(to: &config)
+        let vocabSize: Int, maxLength: Int, kind: TokenizerFiles.Kind
+        do {
+            if try HFCLIPModel.modelType(directory: directory) == "clip" {
+                let model = try HFCLIPModel(directory: directory)
+                model.apply(to: &config)
+                (vocabSize, maxLength, kind) = (model.text.vocabSize, model.text.maxPositions, .clip)
+            } else {
+                let model = try HFTextModel(directory: directory)
+                model.apply(to: &config)
+                (vocabSize, maxLength, kind) = (model.vocabSize, model.maxLength, model.architecture == .bert ? .wordPiece : .roberta)
+            }
+        } catch { throw ConfigError("\(source): model.initFrom: \(error)") }
         config.initFrom = initFrom
-        let loaded: any TextTokenizer
-        do { loaded = try TokenizerFiles.load(directory: directory) } catch { throw ConfigError("\(source): model.initFrom: \(error)") }
-        guard let tokenizer = loaded as? WordPieceTokenizer else {
-            throw ConfigError("\(source): model.initFrom: \(directory) holds a byte-level BPE tokenizer (\(model.architecture.rawValue)); "
-                              + "a CLIP run reads reports with WordPiece, so it starts from BERT directories only")
+        let tokenizer: any TextTokenizer, found: TokenizerFiles.Kind
+        do { (tokenizer, found) = (try TokenizerFiles.load(directory: directory), try TokenizerFiles.kind(directory: directory)) } catch {
+            throw ConfigError("\(source): model.initFrom: \(error)")
         }
-        guard tokenizer.vocabularySize <= model.vocabSize else {
-            throw ConfigError("\(source): model.initFrom: \(directory)/vocab.txt has \(tokenizer.vocabularySize) tokens, more than the "
-                              + "\(model.vocabSize) rows of its word embeddings (config.json vocab_size)")
+        guard kind != .roberta else {
+            throw ConfigError("\(source): model.initFrom: \(directory) is a RoBERTa model; a CLIP run starts from BERT (WordPiece) or CLIP "
+                              + "directories (RoBERTa's encoder imports and matches transformers, but no run from one is tested yet)")
         }
-        guard defaults.contextLength <= model.maxLength else {
-            throw ConfigError("\(source): data.contextLength is \(defaults.contextLength) but \(directory) has positions for \(model.maxLength) tokens")
+        guard found == kind else {
+            throw ConfigError("\(source): model.initFrom: \(directory) holds a \(found.rawValue) tokenizer but its model needs \(kind.rawValue)")
+        }
+        guard tokenizer.vocabularySize <= vocabSize else {
+            throw ConfigError("\(source): model.initFrom: \(directory)'s tokenizer has \(tokenizer.vocabularySize) tokens, more than the "
+                              + "\(vocabSize) rows of its token embeddings (config.json vocab_size)")
+        }
+        guard defaults.contextLength <= maxLength else {
+            throw ConfigError("\(source): data.contextLength is \(defaults.contextLength) but \(directory) has positions for \(maxLength) tokens")
         }
         return (config, tokenizer)
     }

@@ -7,7 +7,8 @@ import CarinaNN
 /// The report encoder: token and position embeddings, a bidirectional transformer, [CLS] pooling. Carina's
 /// own tower is pre-norm with a final LayerNorm; `TextEncoderOptions` makes it BERT or RoBERTa exactly as HF
 /// transformers computes them (post-norm blocks, token-type embeddings, an embedding LayerNorm, eps 1e-12,
-/// RoBERTa's positions after the padding index, the optional pooler).
+/// RoBERTa's positions after the padding index, the optional pooler), or OpenAI CLIP's text transformer
+/// (Carina's pre-norm tower with a causal mask, read at the end-of-text token).
 public final class TextEncoder: Module {
     public let tokenEmbedding: Embedding
     public let positionEmbedding: Tensor  // (P, C): P = options.positions, or the context length
@@ -26,13 +27,13 @@ public final class TextEncoder: Module {
         self.options = options
         let rows = options.positions ?? contextLength
         switch options.architecture {
-        case .carina:
+        case .carina, .clip:
             tokenEmbedding = Embedding(vocabSize, width, std: 0.02, rng: &rng)
             positionEmbedding = Init.truncatedNormal([rows, width], std: 0.01, rng: &rng)
             tokenTypeEmbedding = nil
             embeddingNorm = nil
             encoder = Transformer(dim: width, depth: depth, heads: heads, mlpRatio: mlpRatio, hidden: options.hidden,
-                                  eps: options.eps ?? 1e-5, rng: &rng)
+                                  activation: options.activation, eps: options.eps ?? 1e-5, rng: &rng)
         case .bert, .roberta:
             // BERT's initialisation: N(0, 0.02) for embeddings and matrices, zero biases, unit LayerNorms.
             tokenEmbedding = Embedding(vocabSize, width, std: 0.02, rng: &rng)
@@ -45,10 +46,12 @@ public final class TextEncoder: Module {
         pooler = options.pooler ? Linear(width, width, std: 0.02, rng: &rng) : nil
     }
 
-    /// Where a sequence's feature is read: this encoder is bidirectional and reads its [CLS] token at
-    /// position 0. (A causal CLIP-style tower reads at its end-of-text token; prompt learners ask the tower
-    /// rather than assume.)
-    public var readout: TextReadout { .first }
+    /// Where a sequence's feature is read: a bidirectional encoder reads its [CLS] token at position 0, the
+    /// causal CLIP tower its end-of-text token (prompt learners ask the tower rather than assume).
+    public var readout: TextReadout { options.architecture == .clip ? .endOfText : .first }
+
+    /// Whether each token attends only to itself and the tokens before it (CLIP's text transformer).
+    public var causal: Bool { options.architecture == .clip }
 
     /// The longest sequence the position table covers (RoBERTa's first padding index + 1 rows are not
     /// positions of tokens).
@@ -77,7 +80,7 @@ public final class TextEncoder: Module {
             throw TensorError.shapeMismatch(op: "text_encoder", shapes: [padding.shape, [b, t]], detail: "the padding mask must be (B, T)")
         }
         guard let tokenTypeEmbedding, let embeddingNorm else {
-            return try encoder(x + positionEmbedding.slice(axis: 0, 0, t), keyPadding: padding)
+            return try encoder(x + positionEmbedding.slice(axis: 0, 0, t), keyPadding: padding, causal: causal)
         }
         let positions: Tensor  // (T, C) or (B, T, C)
         switch options.architecture {
@@ -104,6 +107,15 @@ public final class TextEncoder: Module {
         return IndexTensor(shape: [b, t], values: ids)
     }
 
+    /// Each row's last token position under a padding mask (B, T) (1 = token): HF's end-of-text position (the
+    /// first <|endoftext|>, or the argmax id for old configs) for every text a tokenizer ends with it and pads
+    /// after. Without a mask, the last position.
+    public static func lastTokens(_ shape: [Int], padding: Tensor?) -> [Int] {
+        let (b, t) = (shape[0], shape[1])
+        guard let padding else { return [Int](repeating: t - 1, count: b) }
+        return (0..<b).map { row in (0..<t).last { padding.pointer[row * t + $0] != 0 } ?? 0 }
+    }
+
     /// The sequence feature from the [CLS] rows (B, C): through the pooler when there is one.
     public func pooled(_ first: Tensor) throws -> Tensor {
         guard let pooler else { return first }
@@ -115,6 +127,9 @@ public final class TextEncoder: Module {
 public enum TextArchitecture: String, Sendable, Codable, CaseIterable {
     /// Carina's own: pre-norm blocks, a final LayerNorm, learned positions.
     case carina
+    /// OpenAI CLIP's text transformer as HF transformers' CLIPTextModel computes it: Carina's pre-norm tower
+    /// with a causal mask (and the padding mask), read at the end-of-text token.
+    case clip
     /// BERT as HF transformers' BertModel: post-norm blocks, word + position + token-type embeddings and
     /// their LayerNorm, exact GELU, LayerNorm eps from the model (1e-12).
     case bert
@@ -137,9 +152,12 @@ public struct TextEncoderOptions: Sendable, Equatable {
     public var paddingIndex: Int
     /// bert/roberta: read the feature through BERT's pooler (dense + tanh on [CLS]).
     public var pooler: Bool
+    /// carina/clip: the MLPs' nonlinearity (OpenAI CLIP: QuickGELU); BERT and RoBERTa use exact GELU.
+    public var activation: Activation
 
     public init(architecture: TextArchitecture = .carina, positions: Int? = nil, hidden: Int? = nil, eps: Float? = nil,
-                tokenTypes: Int = 2, paddingIndex: Int = 1, pooler: Bool = false) {
+                tokenTypes: Int = 2, paddingIndex: Int = 1, pooler: Bool = false, activation: Activation = .gelu) {
+        self.activation = activation
         self.architecture = architecture
         self.positions = positions
         self.hidden = hidden
@@ -186,8 +204,8 @@ public final class CLIPModel: Module {
         switch config.imageEncoder {
         case .vit:
             return (ViT(imageSize: config.imageSize, patchSize: config.patchSize, channels: config.imageChannels,
-                        width: config.visionWidth, depth: config.visionDepth, heads: config.visionHeads,
-                        mlpRatio: config.mlpRatio, patchBias: config.patchBias, preNorm: config.preNorm, rng: &rng), nil, nil)
+                        width: config.visionWidth, depth: config.visionDepth, heads: config.visionHeads, mlpRatio: config.mlpRatio,
+                        activation: config.visionActivation, patchBias: config.patchBias, preNorm: config.preNorm, rng: &rng), nil, nil)
         case .resnet:
             let net = ResNet(kind: .bottleneck, blocks: config.resnetBlocks, width: config.resnetWidth,
                              inChannels: config.imageChannels, rng: &rng)
@@ -216,9 +234,11 @@ public final class CLIPModel: Module {
         try textFeatures(ids, padding: padding).l2Normalized()
     }
 
-    /// ids (B, T), padding (B, T) -> projected text features (B, E) before normalisation.
+    /// ids (B, T), padding (B, T) -> projected text features (B, E) before normalisation. A tower read at
+    /// end-of-text reads each row's last token (Carina's tokenizers end every text with it, padding after).
     public func textFeatures(_ ids: IndexTensor, padding: Tensor?) throws -> Tensor {
-        try textFeatures(embeddings: text.tokenEmbedding(ids), padding: padding, endOfText: nil)
+        try textFeatures(embeddings: text.tokenEmbedding(ids), padding: padding,
+                         endOfText: text.readout == .endOfText ? TextEncoder.lastTokens(ids.shape, padding: padding) : nil)
     }
 
     /// Input embeddings (B, T, textWidth) -> projected features (B, E) before normalisation, read where

@@ -1,6 +1,6 @@
 // A Hugging Face BERT or RoBERTa model directory as `save_pretrained` writes it: config.json (the sizes),
 // model.safetensors (the weights), and the tokenizer files (TokenizerFiles reads those). config.json is read
-// as untrusted input: bounded in size, every key Carina depends on checked for type and range, and what Carina
+// as untrusted input (HFConfigJSON): every key Carina depends on checked for type and range, and what Carina
 // cannot compute exactly (another activation, relative positions, a decoder) refused naming the key.
 // Not for: the weight names (HFTextWeights) or the tokenizer rules (CarinaData).
 import CarinaData
@@ -37,56 +37,25 @@ public struct HFTextModel: Sendable, Equatable {
     /// pad_token_id (RoBERTa's position ids start after it).
     public let padTokenID: Int
 
-    /// The largest config.json read (BERT's is under 1 kB).
-    public static let maxConfigBytes = 1 << 20
-
     /// Reads and checks `directory`'s config.json and finds its weights file.
     public init(directory: String) throws {
         self.directory = directory
-        configPath = directory + "/config.json"
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw InteropError(file: directory, "not a directory (hf: names a Hugging Face model directory with config.json and model.safetensors)")
-        }
-        let bytes: [UInt8]
-        do { bytes = try FileBytes.contents(of: configPath, maxBytes: Self.maxConfigBytes) } catch {
-            throw InteropError(file: configPath, "cannot read the model config: \(error)")
-        }
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
-            throw InteropError(file: configPath, "not a JSON object")
-        }
+        let json = try HFConfigJSON.read(directory: directory)
+        configPath = json.path
         let path = configPath
-        func integer(_ key: String, _ range: ClosedRange<Int>, default value: Int? = nil) throws -> Int {
-            guard let raw = object[key], !(raw is NSNull) else {
-                if let value { return value }
-                throw InteropError(file: path, "'\(key)' is missing")
-            }
-            guard let number = raw as? NSNumber, let double = Double(exactly: number.doubleValue), double.rounded() == double,
-                  abs(double) < 1e15, range.contains(Int(double)) else {
-                throw InteropError(file: path, "'\(key)' is \(String(describing: raw).prefix(40)); it must be a whole number in \(range.lowerBound)...\(range.upperBound)")
-            }
-            return Int(double)
-        }
-        func string(_ key: String) throws -> String? {
-            guard let raw = object[key], !(raw is NSNull) else { return nil }
-            guard let text = raw as? String else { throw InteropError(file: path, "'\(key)' is \(String(describing: raw).prefix(40)); it must be a string") }
-            return text
-        }
-        switch try string("model_type") {
+        func integer(_ key: String, _ range: ClosedRange<Int>, default value: Int? = nil) throws -> Int { try json.integer(key, range, default: value) }
+        switch try json.string("model_type") {
         case "bert": architecture = .bert
         case "roberta": architecture = .roberta
         case let other:
-            throw InteropError(file: path, "model_type is \(other.map { $0.debugDescription } ?? "missing"); Carina imports bert and roberta encoders")
+            throw InteropError(file: path, "model_type is \(other.map { $0.debugDescription } ?? "missing"); Carina imports bert, roberta and clip models")
         }
-        let activation = try string("hidden_act") ?? "gelu"
-        guard activation == "gelu" else {
-            throw InteropError(file: path, "hidden_act is \(activation.debugDescription); Carina computes BERT's exact (erf) \"gelu\" only")
-        }
-        let positionType = try string("position_embedding_type") ?? "absolute"
+        _ = try json.activation(default: "gelu", allowed: [.gelu])
+        let positionType = try json.string("position_embedding_type") ?? "absolute"
         guard positionType == "absolute" else {
             throw InteropError(file: path, "position_embedding_type is \(positionType.debugDescription); Carina computes \"absolute\" positions only")
         }
-        for key in ["is_decoder", "add_cross_attention"] where (object[key] as? Bool) == true {
+        for key in ["is_decoder", "add_cross_attention"] where json.flag(key) {
             throw InteropError(file: path, "\(key) is true; Carina imports bidirectional encoders only")
         }
         vocabSize = try integer("vocab_size", 5...1_000_000)
@@ -101,11 +70,7 @@ public struct HFTextModel: Sendable, Equatable {
         if architecture == .roberta, maxPositions <= padTokenID + 2 {
             throw InteropError(file: path, "max_position_embeddings \(maxPositions) leaves no positions after pad_token_id \(padTokenID)")
         }
-        let eps = object["layer_norm_eps"] ?? 1e-12
-        guard let epsNumber = eps as? NSNumber, epsNumber.doubleValue > 0, epsNumber.doubleValue < 1 else {
-            throw InteropError(file: path, "'layer_norm_eps' is \(String(describing: eps).prefix(40)); it must be a number in (0, 1)")
-        }
-        layerNormEps = epsNumber.floatValue
+        layerNormEps = try json.number("layer_norm_eps", inside: 0...1, default: 1e-12)
         weightsPath = try Self.weightsFile(directory)
     }
 

@@ -1,27 +1,13 @@
 // The name map from Hugging Face BertModel / RobertaModel weights to Carina's `TextEncoder` (docs/interop.md has
 // the table). HF keeps query, key and value as three Linear layers; Carina's self-attention has one fused
-// `qkv` (rows q, then k, then v), so those three are concatenated. Every HF tensor is either used once or
-// reported as not used; every Carina tensor the map names is either found or reported as missing.
-// Not for: reading files (SafeTensors, HFTextModel) or copying into a model (CarinaTrain's WeightLoader).
+// `qkv` (rows q, then k, then v), so those three are concatenated.
+// Not for: the conversion rules (HFWeights), reading files (SafeTensors, HFTextModel) or copying into a model
+// (CarinaTrain's WeightLoader).
 import CarinaNN
 
 public enum HFTextWeights {
-    /// One Carina tensor made from HF tensors: its name in `TextEncoder`, the HF names it came from (the
-    /// checkpoint's own spelling), and the values.
-    public struct Mapped {
-        public let name: String
-        public let sources: [String]
-        public let tensor: Tensor
-    }
-
-    /// What a conversion found: the tensors, the HF tensors not used (heads such as `cls.predictions.*`,
-    /// integer buffers such as `embeddings.position_ids`, layers beyond `layers`), and the HF names of
-    /// Carina tensors the file lacks.
-    public struct Conversion {
-        public var tensors: [Mapped]
-        public var unused: [String]
-        public var missing: [String]
-    }
+    public typealias Mapped = HFWeights.Mapped
+    public typealias Conversion = HFWeights.Conversion
 
     /// The prefixes under which HF stores a bare encoder: none (BertModel, sentence-transformers), `bert.` /
     /// `roberta.` (BertForMaskedLM and the other task models), `model.`.
@@ -63,32 +49,12 @@ public enum HFTextWeights {
             if name.hasSuffix("LayerNorm.beta") { return String(name.dropLast(4)) + "bias" }
             return name
         }
-        var byName: [String: (original: String, tensor: Tensor)] = [:]
-        for (name, tensor) in stored { byName[canonical(name)] = (name, tensor) }
-        guard let prefix = prefixes.first(where: { byName[$0 + "embeddings.word_embeddings.weight"] != nil }) else {
+        let names = Set(stored.map { canonical($0.name) })
+        guard let prefix = prefixes.first(where: { names.contains($0 + "embeddings.word_embeddings.weight") }) else {
             throw InteropError(file: file, "no tensor embeddings.word_embeddings.weight (nor with a prefix \(prefixes.dropFirst().joined(separator: ", "))): "
                                + "not a BERT or RoBERTa checkpoint")
         }
-        var used: Set<String> = []
-        var mapped: [Mapped] = []
-        var missing: [String] = []
-        for (carina, hf) in nameMap(layers: layers, pooler: pooler) {
-            let found = hf.map { byName[prefix + $0] }
-            let absent = zip(hf, found).filter { $0.1 == nil }.map { prefix + $0.0 }
-            guard absent.isEmpty else {
-                missing += absent
-                continue
-            }
-            let parts = found.map { $0! }
-            for part in parts.dropFirst() where part.tensor.shape != parts[0].tensor.shape {
-                throw InteropError(file: file, "tensor '\(part.original)' has shape \(part.tensor.shape) but '\(parts[0].original)' has "
-                                   + "\(parts[0].tensor.shape); they are joined into Carina's \(carina) and must agree")
-            }
-            let tensor = parts.count == 1 ? parts[0].tensor : try Autograd.withoutGrad { try Tensor.concat(parts.map(\.tensor), axis: 0) }
-            used.formUnion(parts.map(\.original))
-            mapped.append(Mapped(name: carina, sources: parts.map(\.original), tensor: tensor))
-        }
-        let unused = stored.map(\.name).filter { !used.contains($0) } + skipped
-        return Conversion(tensors: mapped, unused: unused.sorted(), missing: missing)
+        return try HFWeights.convert(stored, skipped: skipped, file: file, prefix: prefix,
+                                     entries: nameMap(layers: layers, pooler: pooler).map { HFWeights.Entry($0.carina, $0.hf) }, canonical: canonical)
     }
 }

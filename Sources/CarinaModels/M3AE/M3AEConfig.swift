@@ -111,6 +111,9 @@ public struct M3AEConfig: Sendable, Codable, Equatable {
         try TextEncoderOptions.validateKeys(source: source, path: path, contextLength: contextLength, vocabSize: vocabSize,
                                             architecture: textArchitecture, positions: textPositions, intermediate: textIntermediate,
                                             eps: textNormEps, tokenTypes: textTokenTypes, paddingIndex: textPaddingIndex, pooler: textPooler)
+        if textArchitecture == .clip {
+            throw ConfigError("\(source): \(path).textArchitecture is clip (a causal tower); M3AE's masked-language report encoder is bidirectional")
+        }
         try check("initStd", initStd, 0...1)
         try check("dropout", dropout, 0...1, open: true)
         try check("attentionDropout", attentionDropout, 0...1, open: true)

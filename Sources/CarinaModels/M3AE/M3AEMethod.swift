@@ -215,6 +215,10 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
             guard c.imageEncoder == .vit else {
                 throw ConfigError("\(source): model.initFrom: \(run.checkpoint) has a ResNet image encoder; M3AE masks ViT patches")
             }
+            guard c.textArchitecture != .clip, c.textActivation == .gelu else {
+                throw ConfigError("\(source): model.initFrom: \(run.checkpoint) has OpenAI CLIP's causal text tower (\(c.textArchitecture.rawValue), "
+                                  + "\(c.textActivation.rawValue)); M3AE's masked-language report encoder is bidirectional with exact GELU")
+            }
             guard let found = run.tokenizer, found.vocabularySize == c.vocabSize else {
                 throw ConfigError("\(source): model.initFrom: no vocabulary of \(c.vocabSize) tokens found for \(run.checkpoint)")
             }
@@ -224,6 +228,7 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
             (defaults.textWidth, defaults.textDepth, defaults.textHeads) = (c.textWidth, c.textDepth, c.textHeads)
             (defaults.contextLength, defaults.vocabSize, defaults.mlpRatio) = (c.contextLength, c.vocabSize, c.mlpRatio)
             (defaults.patchBias, defaults.preNorm) = (c.patchBias, c.preNorm)
+            defaults.visionActivation = c.visionActivation
             (defaults.textArchitecture, defaults.textPositions, defaults.textIntermediate) = (c.textArchitecture, c.textPositions, c.textIntermediate)
             (defaults.textNormEps, defaults.textTokenTypes, defaults.textPaddingIndex) = (c.textNormEps, c.textTokenTypes, c.textPaddingIndex)
             defaults.textPooler = c.textPooler
@@ -238,9 +243,9 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
                 throw ConfigError("\(source): model.\(key) is \(config[keyPath: path]) but the CLIP run at \(config.initFrom) has \(defaults[keyPath: path]); "
                                   + "leave it out: the CLIP's encoder sizes are used")
             }
-            guard config.patchBias == defaults.patchBias, config.preNorm == defaults.preNorm else {
-                throw ConfigError("\(source): model.patchBias / model.preNorm differ from the CLIP run at \(config.initFrom) "
-                                  + "(\(defaults.patchBias) / \(defaults.preNorm)); leave them out: the CLIP's ViT is used")
+            guard config.patchBias == defaults.patchBias, config.preNorm == defaults.preNorm, config.visionActivation == defaults.visionActivation else {
+                throw ConfigError("\(source): model.patchBias / model.preNorm / model.visionActivation differ from the CLIP run at \(config.initFrom) "
+                                  + "(\(defaults.patchBias) / \(defaults.preNorm) / \(defaults.visionActivation.rawValue)); leave them out: the CLIP's ViT is used")
             }
             guard config.textOptions == defaults.textOptions else {
                 throw ConfigError("\(source): model.textArchitecture and the text* keys after it differ from the CLIP run at \(config.initFrom) "

@@ -40,10 +40,11 @@ public protocol TrainingMethod: AnyObject {
 
 /// How texts become token ids for a text tower.
 public struct TextEncoding: Sendable {
-    public let tokenizer: WordPieceTokenizer
+    /// WordPiece for Carina's and BERT's towers; CLIP's byte-level BPE for a CLIP text tower from hf:.
+    public let tokenizer: any TextTokenizer
     public let contextLength: Int
 
-    public init(tokenizer: WordPieceTokenizer, contextLength: Int) {
+    public init(tokenizer: any TextTokenizer, contextLength: Int) {
         self.tokenizer = tokenizer
         self.contextLength = contextLength
     }

@@ -23,6 +23,9 @@ public struct WeightSource: Sendable, Equatable {
         /// A Hugging Face BERT or RoBERTa model directory, its tensors named by `HFTextWeights`' map as a
         /// `TextEncoder` of `layers` blocks (with the pooler when `pooler`); `rename` then places them.
         case huggingFaceText(layers: Int, pooler: Bool)
+        /// A Hugging Face CLIPModel directory, named by `HFCLIPWeights`' map as a Carina CLIP whose ViT and text
+        /// tower have these block counts and whose images have `imageChannels` channels.
+        case huggingFaceCLIP(visionLayers: Int, textLayers: Int, imageChannels: Int)
     }
 
     /// A run directory or a checkpoint file (`CheckpointStore.resolve` rules); for `huggingFaceText`, the
