@@ -26,6 +26,12 @@
 #   clip-outputs.safetensors   its inputs (a 3-channel and a grey image batch, HF CLIPTokenizer's ids and mask for
 #                   TEXTS) and outputs: vision tokens through post_layernorm, pooled, image/text embeddings,
 #                   text hidden states and logits_per_image
+#   clip-export/, bert-export/   Carina's `carina checkpoint export --format hf` of two short runs (2 steps on phantoms,
+#                   from clip-tiny and from bert-tiny with its pooler): the directories transformers loaded (with no
+#                   missing, unexpected or mismatched tensor) -- built with `swift build --product carina` here
+#   export-outputs.safetensors   transformers' outputs on those exports (CLIPModel: grey images and CLIPTokenizer's
+#                   ids from the export's own tokenizer files; BertModel: the bert batch); Carina re-imports the
+#                   exports and must agree within 1e-4
 import argparse
 import csv
 import json
@@ -178,6 +184,61 @@ def write_clip(outputs_path):
     return directory
 
 
+EXPORT_RUN = """method: clip
+seed: 3
+model: {initFrom: "hf:%s"%s}
+data: {syntheticCount: 64, imageSize: 32, contextLength: %d, vocabularySize: 100, workers: 1}
+train: {globalBatch: 8, steps: 2, warmupSteps: 0, learningRate: 1.0e-2, checkpointEvery: 0}
+eval: {zeroShot: false, linearProbe: false, retrieval: false, bootstrap: 0, compareUntrained: false}
+"""
+
+
+def write_exports(outputs_path):
+    """Carina trains two short runs from the tiny fixtures and exports them; transformers loads the exports."""
+    import shutil
+    import tempfile
+    import torch
+    from safetensors.torch import save_file
+    from transformers import BertModel, CLIPModel, CLIPTokenizer
+    subprocess.check_call(["swift", "build", "--product", "carina"], cwd=ROOT)
+    carina = os.path.join(ROOT, ".build", "debug", "carina")
+    work = tempfile.mkdtemp(prefix="carina-export-")
+    out = {}
+    for name, source, extra, length in [("clip", "clip-tiny", "", 20), ("bert", "bert-tiny", ", textPooler: true, patchSize: 8, "
+                                        "visionWidth: 16, visionDepth: 1, visionHeads: 2, embedDim: 8", 12)]:
+        config = os.path.join(work, name + ".yaml")
+        with open(config, "w") as f:
+            f.write(EXPORT_RUN % (os.path.join(OUT, source), extra, length))
+        run = os.path.join(work, name)
+        subprocess.check_call([carina, "train", "--config", config, "--run-dir", run], cwd=ROOT, stdout=subprocess.DEVNULL)
+        target = os.path.join(OUT, name + "-export")
+        shutil.rmtree(target, ignore_errors=True)
+        subprocess.check_call([carina, "checkpoint", "export", run, "--format", "hf", "--out", target], cwd=ROOT)
+        kind = CLIPModel if name == "clip" else BertModel
+        model, info = kind.from_pretrained(target, output_loading_info=True, attn_implementation="eager")
+        problems = {k: v for k, v in info.items() if v}
+        assert not problems, "%s: transformers reports %s" % (target, problems)
+        model.eval()
+        with torch.no_grad():
+            if name == "clip":
+                tokenizer = CLIPTokenizer.from_pretrained(target)
+                enc = tokenizer(CLIP_TEXTS, padding="max_length", truncation=True, max_length=20, return_tensors="pt")
+                g = torch.Generator().manual_seed(12)
+                pixels = torch.randn((3, 1, 32, 32), generator=g)
+                result = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], pixel_values=pixels)
+                out.update({"clip.input_ids": enc["input_ids"].float(), "clip.attention_mask": enc["attention_mask"].float(),
+                            "clip.pixels": pixels, "clip.image_embeds": result.image_embeds.contiguous(),
+                            "clip.text_embeds": result.text_embeds.contiguous(), "clip.logits_per_image": result.logits_per_image.contiguous()})
+            else:
+                ids, mask = batch(0, 2, 3, 64, [12, 9, 4], 12, seed=3)
+                result = model(input_ids=ids, attention_mask=mask)
+                out.update({"bert.input_ids": ids.float(), "bert.attention_mask": mask.float(),
+                            "bert.last_hidden_state": result.last_hidden_state.contiguous(), "bert.pooler_output": result.pooler_output.contiguous()})
+        print(name, "export:", target, "loaded by transformers with", kind.__name__)
+    save_file(out, outputs_path, metadata={"transformers": __import__("transformers").__version__, "torch": torch.__version__})
+    shutil.rmtree(work, ignore_errors=True)
+
+
 def run(model, ids, mask):
     import torch
     with torch.no_grad():
@@ -220,6 +281,7 @@ def write_fixtures():
     save_file(outputs, os.path.join(OUT, "outputs.safetensors"), metadata={"transformers": __import__("transformers").__version__,
                                                                            "torch": torch.__version__})
     write_clip(os.path.join(OUT, "clip-outputs.safetensors"))
+    write_exports(os.path.join(OUT, "export-outputs.safetensors"))
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print("wrote", OUT, "(%d bytes)" % total)
 

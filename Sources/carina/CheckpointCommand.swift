@@ -5,6 +5,7 @@
 import ArgumentParser
 import CarinaCheckpoint
 import CarinaTensor
+import CarinaTrain
 import Foundation
 
 struct CheckpointCommand: ParsableCommand {
@@ -95,10 +96,14 @@ struct CheckpointVerifyCommand: ParsableCommand {
 struct CheckpointExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write the model's weights (dotted parameter names) in another format: safetensors."
+        abstract: "Write the model's weights in another format: safetensors (Carina's dotted names), or hf (a Hugging Face model directory).",
+        discussion: """
+            --format hf writes a directory transformers loads in one line: a CLIP run with OpenAI CLIP's towers as CLIPModel, \
+            a CLIP run's BERT or RoBERTa report encoder as BertModel / RobertaModel (docs/interop.md).
+            """
     )
 
-    enum Format: String, ExpressibleByArgument, CaseIterable { case safetensors }
+    enum Format: String, ExpressibleByArgument, CaseIterable { case safetensors, hf }
 
     @Argument(help: "A checkpoint file, a `latest` pointer, or a checkpoint or run directory.")
     var path: String
@@ -106,12 +111,16 @@ struct CheckpointExportCommand: ParsableCommand {
     @Option(help: "Output format.")
     var format: Format = .safetensors
 
-    @Option(help: "The file to write.")
+    @Option(help: "The file (safetensors) or the new directory (hf) to write.")
     var out: String
 
     func run() throws {
         _ = try Runtime.start()
         try reportingFailure("export") {
+            if format == .hf {
+                print(try HFExporter.export(path, to: out))
+                return
+            }
             let file = try CheckpointStore.resolve(path)
             let contents = try CheckpointFile.read(file, threads: Parallel.threads, groups: ["model"])
             let metadata = ["format": "pt", "carina_version": contents.state.carinaVersion, "carina_step": String(contents.state.step),
