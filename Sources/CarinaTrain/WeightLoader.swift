@@ -16,7 +16,7 @@ enum WeightLoader {
         for source in sources {
             switch source.format {
             case .carina: break
-            case .huggingFaceText, .huggingFaceCLIP:
+            case .huggingFaceText, .huggingFaceCLIP, .openCLIP, .torchvisionResNet:
                 lines += try loadHuggingFace(source, targets: targets)
                 continue
             }
@@ -54,8 +54,21 @@ enum WeightLoader {
     /// another grid are resized); the file's other tensors are listed in the log as not used.
     static func loadHuggingFace(_ source: WeightSource, targets: [String: Tensor]) throws -> [String] {
         let file: String, kind: String, conversion: HFWeights.Conversion
+        var scheme = "hf:"
         switch source.format {
-        case .carina: preconditionFailure("not a Hugging Face source")
+        case .carina: preconditionFailure("not a converted source")
+        case let .openCLIP(config):
+            let model = try OpenCLIPModel(directory: source.path)
+            (file, kind, scheme) = (model.weightsPath, model.isResNet ? "open_clip ModifiedResNet" : "open_clip ViT", "openclip:")
+            let contents = try SafeTensors.readContents(file)
+            let prefix = try TorchWeights.prefix(of: Set(contents.tensors.map(\.name)), probe: "logit_scale", file: file, what: "an open_clip CLIP state dict")
+            conversion = try HFWeights.convert(contents.tensors, skipped: contents.skipped.map(\.name), file: file, prefix: prefix, entries: TorchWeights.openCLIP(config))
+        case let .torchvisionResNet(blocks, channels):
+            (file, kind, scheme) = (source.path, "torchvision ResNet", "torchvision:")
+            let contents = try SafeTensors.readContents(file)
+            let prefix = try TorchWeights.prefix(of: Set(contents.tensors.map(\.name)), probe: "layer1.0.conv1.weight", file: file, what: "a torchvision ResNet state dict")
+            conversion = try HFWeights.convert(contents.tensors, skipped: contents.skipped.map(\.name), file: file, prefix: prefix,
+                                               entries: TorchWeights.torchvisionResNet(blocks: blocks, imageChannels: channels))
         case let .huggingFaceText(layers, pooler):
             let model = try HFTextModel(directory: source.path)
             (file, kind) = (model.weightsPath, model.architecture.rawValue)
@@ -100,7 +113,7 @@ enum WeightLoader {
             throw InteropError(file: file, "\(source.purpose): no tensor there for \(unfilled.map { "'\($0)'" }.joined(separator: ", ")) of this model")
         }
         for (stored, target) in pairs { target.assign(stored) }
-        lines.insert("\(source.purpose) starts from hf:\(source.path) (\(kind), \(pairs.count) tensors from \(conversion.tensors.reduce(0) { $0 + $1.sources.count }) in \(file))", at: 0)
+        lines.insert("\(source.purpose) starts from \(scheme)\(source.path) (\(kind), \(pairs.count) tensors from \(conversion.tensors.reduce(0) { $0 + $1.sources.count }) in \(file))", at: 0)
         if !conversion.unused.isEmpty {
             let shown = conversion.unused.prefix(12).joined(separator: ", ")
             lines.append("\(file): not used (\(conversion.unused.count)): \(shown)" + (conversion.unused.count > 12 ? ", ..." : ""))

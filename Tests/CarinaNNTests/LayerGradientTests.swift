@@ -55,6 +55,24 @@ import CarinaTestSupport
         #expect(net.outChannels == 32)
     }
 
+    @Test func clipModifiedResNetAndFusedPool() throws {
+        var rng = RNG(seed: 16)
+        // An anti-aliased strided bottleneck: average pools after the 3x3 convolution and before the shortcut's 1x1.
+        let block = ResidualBlock(kind: .bottleneck, inChannels: 3, planes: 2, stride: 2, antiAliased: true, rng: &rng)
+        block.eval()
+        let x = randomTensor([2, 3, 4, 4], stream: 13)
+        #expect(try block(x).shape == [2, 8, 2, 2] && block.conv2.stride == 1 && block.downsample?.stride == 1)
+        try checkGradients([x, block.conv2.weight, block.downsample!.weight, block.bn3!.bias], rtol: 3e-2) { t in try block(t[0]) }
+        // The pool's attention projects straight to outDim (CLIP's c_proj); no second projection.
+        let pool = AttentionPool2d(spatial: 2, channels: 8, heads: 2, outDim: 5, fused: true, rng: &rng)
+        #expect(pool.outProj == nil && pool.attention.proj.weight.shape == [5, 8])
+        let fm = randomTensor([2, 8, 2, 2], stream: 9)
+        try checkGradients([fm, pool.attention.proj.weight, pool.attention.value.weight]) { t in try pool(t[0]).pooled }
+        let net = ResNet(kind: .bottleneck, blocks: [1, 1, 1, 1], width: 4, style: .clip, rng: &rng)
+        #expect(net.stem.weight.shape == [2, 1, 3, 3] && net.stem3?.weight.shape == [4, 2, 3, 3])
+        #expect(try net(randomTensor([1, 1, 64, 64])).shape == [1, 128, 2, 2])
+    }
+
     @Test func gruCellMatchesItsEquationsAndGradients() throws {
         var rng = RNG(seed: 15)
         let cell = GRUCell(input: 3, hidden: 2, rng: &rng)

@@ -23,6 +23,10 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
     /// ResNet (bottleneck blocks per stage, e.g. [3, 4, 6, 3] for ResNet-50) and the attention pool's heads.
     public var resnetBlocks = [3, 4, 6, 3]
     public var resnetWidth = 64
+    /// `torchvision` (ResNet v1.5; the pool projects to `visionWidth`, then `imageProjection` to `embedDim`) or
+    /// `clip` (OpenAI CLIP's modified ResNet, PsPG's RN50: three stem convolutions, average-pool strides, and an
+    /// attention pool whose output projection gives the `embedDim` embedding itself, with no `imageProjection`).
+    public var resnetStyle: ResNetStyle = .torchvision
     public var mlpRatio: Float = 4
     /// Report encoder: a bidirectional transformer over WordPiece ids, pooled at [CLS] (position 0).
     public var vocabSize = 8192
@@ -50,8 +54,12 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
     /// carina/clip: the report encoder's MLP nonlinearity (`gelu`, or OpenAI CLIP's `quick_gelu`).
     public var textActivation: Activation = .gelu
     /// `hf:DIR`: the report encoder starts from a Hugging Face BERT model directory (config.json,
-    /// model.safetensors, vocab.txt): its sizes and WordPiece vocabulary are used (docs/interop.md).
+    /// model.safetensors, vocab.txt), or the whole model from a CLIPModel directory; `openclip:DIR`: the whole
+    /// model from an open_clip directory. Their sizes and tokenizer are used (docs/interop.md).
     public var initFrom = ""
+    /// `torchvision:FILE`: the (torchvision-style) ResNet image encoder starts from a torchvision ResNet's
+    /// state dict saved as safetensors (ImageNet weights, as ConVIRT and PRIOR start).
+    public var imageInitFrom = ""
     /// The report encoder's (`text.*`) learning rate as a factor of the run's: a pretrained encoder is
     /// fine-tuned gently while the image encoder and projections train from scratch (0 freezes it in effect:
     /// no update, though its gradients are still computed and reduced).
@@ -61,6 +69,10 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
     public var initialTemperature: Float = 0.07
 
     public init() {}
+
+    /// The width of the pooled image feature (a linear probe's input): the ViT's or the pool's, `embedDim` for
+    /// CLIP's modified ResNet (its pool ends in the shared space).
+    public var imageFeatureWidth: Int { imageEncoder == .resnet && resnetStyle == .clip ? embedDim : visionWidth }
 
     /// The report encoder's options as `TextEncoder` takes them.
     public var textOptions: TextEncoderOptions {
@@ -110,6 +122,13 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
             try check("resnetWidth", resnetWidth, 1...4096)
             guard (1...8).contains(resnetBlocks.count), resnetBlocks.allSatisfy({ (0...64).contains($0) }) else {
                 throw ConfigError("\(source): \(path).resnetBlocks \(resnetBlocks) must list 1 to 8 stages of 0 to 64 blocks")
+            }
+            if resnetStyle == .clip, resnetWidth < 2 {
+                throw ConfigError("\(source): \(path).resnetWidth is \(resnetWidth); CLIP's ResNet stem needs at least 2 (it starts at half the width)")
+            }
+            let channels = resnetWidth << (resnetBlocks.count - 1) * 4
+            if channels % visionHeads != 0 {
+                throw ConfigError("\(source): \(path).visionHeads \(visionHeads) does not split the ResNet's \(channels) output channels (the attention pool's width)")
             }
         }
     }

@@ -21,17 +21,30 @@ public final class CLIPMethod: TrainingMethod, EmbedsImagesAndTexts {
     }
 
     /// With `initFrom: hf:DIR`: a BERT / RoBERTa directory's encoder as the report encoder, or a CLIPModel
-    /// directory as the whole model (its ViT positions resized to this image size), converted by HF's name map.
+    /// directory as the whole model (its ViT positions resized to this image size), converted by HF's name map;
+    /// `initFrom: openclip:DIR` an open_clip model as the whole model; `imageInitFrom: torchvision:FILE` the
+    /// ResNet from torchvision's weights.
     public var weightSources: [WeightSource] {
         let c = clip.config
-        guard c.initFrom.hasPrefix(CLIPMethod.huggingFacePrefix) else { return [] }
+        var sources: [WeightSource] = []
+        if c.imageInitFrom.hasPrefix(CLIPMethod.torchvisionPrefix) {
+            sources.append(WeightSource(path: String(c.imageInitFrom.dropFirst(CLIPMethod.torchvisionPrefix.count)),
+                                        format: .torchvisionResNet(blocks: c.resnetBlocks, imageChannels: c.imageChannels),
+                                        rename: [.init(from: "resnet.", to: "resnet.")], purpose: "the image encoder"))
+        }
+        if c.initFrom.hasPrefix(CLIPMethod.openCLIPPrefix) {
+            return sources + [WeightSource(path: String(c.initFrom.dropFirst(CLIPMethod.openCLIPPrefix.count)), format: .openCLIP(config: c),
+                                           rename: [.init(from: "", to: "")], purpose: "the CLIP model",
+                                           resizedPositions: ["visual.positionEmbedding", "attentionPool.positionEmbedding"])]
+        }
+        guard c.initFrom.hasPrefix(CLIPMethod.huggingFacePrefix) else { return sources }
         let directory = String(c.initFrom.dropFirst(CLIPMethod.huggingFacePrefix.count))
         if c.textArchitecture == .clip {
             return [WeightSource(path: directory, format: .huggingFaceCLIP(visionLayers: c.visionDepth, textLayers: c.textDepth, imageChannels: c.imageChannels),
                                  rename: [.init(from: "", to: "")], purpose: "the CLIP model", resizedPositions: ["visual.positionEmbedding"])]
         }
-        return [WeightSource(path: directory, format: .huggingFaceText(layers: c.textDepth, pooler: c.textPooler), rename: [.init(from: "", to: "text.")],
-                             purpose: "the report encoder")]
+        return sources + [WeightSource(path: directory, format: .huggingFaceText(layers: c.textDepth, pooler: c.textPooler),
+                                       rename: [.init(from: "", to: "text.")], purpose: "the report encoder")]
     }
 
     /// `textLearningRateScale` for the report encoder (`text.*`); decay as usual.
@@ -42,6 +55,8 @@ public final class CLIPMethod: TrainingMethod, EmbedsImagesAndTexts {
     public var textEncoding: TextEncoding? { tokenizer.map { TextEncoding(tokenizer: $0, contextLength: clip.config.contextLength) } }
 
     static let huggingFacePrefix = "hf:"
+    static let openCLIPPrefix = "openclip:"
+    static let torchvisionPrefix = "torchvision:"
 
     public func loss(_ batch: Batch, context: StepContext) throws -> (loss: Tensor, metrics: [String: Float]) {
         guard let text = batch.text else {
@@ -84,7 +99,8 @@ public final class CLIPMethod: TrainingMethod, EmbedsImagesAndTexts {
             if defaults.textArchitecture == .clip {
                 keys += [("imageEncoder", \.imageEncoder), ("patchSize", \.patchSize), ("visionWidth", \.visionWidth), ("visionDepth", \.visionDepth),
                          ("visionHeads", \.visionHeads), ("mlpRatio", \.mlpRatio), ("patchBias", \.patchBias), ("preNorm", \.preNorm),
-                         ("visionActivation", \.visionActivation), ("embedDim", \.embedDim)]
+                         ("visionActivation", \.visionActivation), ("embedDim", \.embedDim), ("resnetBlocks", \.resnetBlocks),
+                         ("resnetWidth", \.resnetWidth), ("resnetStyle", \.resnetStyle)]
             }
             for (key, path) in keys where "\(config[keyPath: path])" != "\(defaults[keyPath: path])" {
                 throw ConfigError("\(source): model.\(key) is \(config[keyPath: path]) but \(config.initFrom) has \(defaults[keyPath: path]) (its config.json); "
@@ -92,6 +108,16 @@ public final class CLIPMethod: TrainingMethod, EmbedsImagesAndTexts {
             }
         }
         try config.validate(source: source, path: "model")
+        if !config.imageInitFrom.isEmpty {
+            guard config.imageInitFrom.hasPrefix(torchvisionPrefix) else {
+                throw ConfigError("\(source): model.imageInitFrom is '\(config.imageInitFrom)'; it takes torchvision:FILE (a torchvision ResNet state dict as safetensors)")
+            }
+            guard config.imageEncoder == .resnet, config.resnetStyle == .torchvision, !config.initFrom.hasPrefix(openCLIPPrefix),
+                  config.textArchitecture != .clip || !config.initFrom.hasPrefix(huggingFacePrefix) else {
+                throw ConfigError("\(source): model.imageInitFrom (torchvision:) fills a torchvision-style ResNet image encoder (imageEncoder: resnet, "
+                                  + "resnetStyle: torchvision), not one that initFrom already brings")
+            }
+        }
         var mustMatch = [("imageSize", config.imageSize, context.imageSize), ("contextLength", config.contextLength, context.contextLength)]
         if tokenizer == nil { mustMatch.append(("vocabSize", config.vocabSize, context.vocabularySize)) }
         for (key, value, data) in mustMatch where value != data {
@@ -101,16 +127,23 @@ public final class CLIPMethod: TrainingMethod, EmbedsImagesAndTexts {
     }
 
     /// `defaults` with the report encoder (BERT, RoBERTa) or the whole model (CLIPModel) of the Hugging Face
-    /// directory `initFrom` names, and the directory's tokenizer, which must be the model's kind.
+    /// directory `initFrom` names, or the whole model of an open_clip directory, and the directory's tokenizer,
+    /// which must be the model's kind.
     static func huggingFaceDefaults(_ initFrom: String, over defaults: CLIPConfig, source: String) throws -> (CLIPConfig, any TextTokenizer) {
-        guard initFrom.hasPrefix(huggingFacePrefix) else {
-            throw ConfigError("\(source): model.initFrom is '\(initFrom)'; a CLIP run starts from hf:DIR (a Hugging Face BERT, RoBERTa or CLIP directory)")
+        let openCLIP = initFrom.hasPrefix(openCLIPPrefix)
+        guard initFrom.hasPrefix(huggingFacePrefix) || openCLIP else {
+            throw ConfigError("\(source): model.initFrom is '\(initFrom)'; a CLIP run starts from hf:DIR (a Hugging Face BERT, RoBERTa or CLIP directory) "
+                              + "or openclip:DIR (an open_clip model directory)")
         }
-        let directory = String(initFrom.dropFirst(huggingFacePrefix.count))
+        let directory = String(initFrom.dropFirst(openCLIP ? openCLIPPrefix.count : huggingFacePrefix.count))
         var config = defaults
         let vocabSize: Int, maxLength: Int, kind: TokenizerFiles.Kind
         do {
-            if try HFCLIPModel.modelType(directory: directory) == "clip" {
+            if openCLIP {
+                let model = try OpenCLIPModel(directory: directory)
+                model.apply(to: &config)
+                (vocabSize, maxLength, kind) = (model.vocabSize, model.contextLength, .clip)
+            } else if try HFCLIPModel.modelType(directory: directory) == "clip" {
                 let model = try HFCLIPModel(directory: directory)
                 model.apply(to: &config)
                 (vocabSize, maxLength, kind) = (model.text.vocabSize, model.text.maxPositions, .clip)
@@ -123,7 +156,8 @@ public final class CLIPMethod: TrainingMethod, EmbedsImagesAndTexts {
         config.initFrom = initFrom
         let tokenizer: any TextTokenizer, found: TokenizerFiles.Kind
         do { (tokenizer, found) = (try TokenizerFiles.load(directory: directory), try TokenizerFiles.kind(directory: directory)) } catch {
-            throw ConfigError("\(source): model.initFrom: \(error)")
+            throw ConfigError("\(source): model.initFrom: \(error)" + (openCLIP ? " (open_clip keeps CLIP's tokenizer in its package: copy "
+                              + "open_clip/\(TokenizerFiles.clipBPEFileName) into \(directory))" : ""))
         }
         guard kind != .roberta else {
             throw ConfigError("\(source): model.initFrom: \(directory) is a RoBERTa model; a CLIP run starts from BERT (WordPiece) or CLIP "

@@ -182,7 +182,8 @@ public final class CLIPModel: Module {
     public let resnet: ResNet?
     public let attentionPool: AttentionPool2d?
     public let text: TextEncoder
-    public let imageProjection: Linear  // visual width -> E, no bias
+    /// visual width -> E, no bias; nil for CLIP's modified ResNet, whose attention pool ends in the shared space.
+    public let imageProjection: Linear?
     public let textProjection: Linear  // text width -> E, no bias
     public let logitScale: LogitScale
 
@@ -190,10 +191,11 @@ public final class CLIPModel: Module {
         self.config = config
         var rng = RNG(seed: seed, "init.clip")
         (visual, resnet, attentionPool) = CLIPModel.makeImageEncoder(config, rng: &rng)
-        let visualWidth = config.visionWidth
+        let visualWidth = config.imageFeatureWidth
         text = TextEncoder(vocabSize: config.vocabSize, contextLength: config.contextLength, width: config.textWidth,
                            depth: config.textDepth, heads: config.textHeads, mlpRatio: config.mlpRatio, options: config.textOptions, rng: &rng)
-        imageProjection = Linear(visualWidth, config.embedDim, bias: false, std: 1 / Float(visualWidth).squareRoot(), rng: &rng)
+        imageProjection = config.imageEncoder == .resnet && config.resnetStyle == .clip ? nil
+            : Linear(visualWidth, config.embedDim, bias: false, std: 1 / Float(visualWidth).squareRoot(), rng: &rng)
         textProjection = Linear(config.textWidth, config.embedDim, bias: false, std: 1 / Float(config.textWidth).squareRoot(), rng: &rng)
         logitScale = LogitScale(initialTemperature: config.initialTemperature)
     }
@@ -208,9 +210,11 @@ public final class CLIPModel: Module {
                         activation: config.visionActivation, patchBias: config.patchBias, preNorm: config.preNorm, rng: &rng), nil, nil)
         case .resnet:
             let net = ResNet(kind: .bottleneck, blocks: config.resnetBlocks, width: config.resnetWidth,
-                             inChannels: config.imageChannels, rng: &rng)
-            return (nil, net, AttentionPool2d(spatial: (config.imageSize + 31) / 32, channels: net.outChannels, heads: config.visionHeads,
-                                              outDim: config.visionWidth, rng: &rng))
+                             inChannels: config.imageChannels, style: config.resnetStyle, rng: &rng)
+            // torchvision's stem rounds odd sizes up (padded max pool), CLIP's average pools round down.
+            let grid = config.resnetStyle == .clip ? config.imageSize / 32 : (config.imageSize + 31) / 32
+            return (nil, net, AttentionPool2d(spatial: grid, channels: net.outChannels, heads: config.visionHeads,
+                                              outDim: config.imageFeatureWidth, fused: config.resnetStyle == .clip, rng: &rng))
         }
     }
 
@@ -225,8 +229,8 @@ public final class CLIPModel: Module {
 
     /// images (B, C, H, W) -> L2-normalised embeddings (B, E)
     public func embedImages(_ images: Tensor) throws -> Tensor {
-        let pooled = try CLIPModel.imageFeatures(images, visual: visual, resnet: resnet, attentionPool: attentionPool, width: config.visionWidth)
-        return try imageProjection(pooled).l2Normalized()
+        let pooled = try CLIPModel.imageFeatures(images, visual: visual, resnet: resnet, attentionPool: attentionPool, width: config.imageFeatureWidth)
+        return try (imageProjection.map { try $0(pooled) } ?? pooled).l2Normalized()
     }
 
     /// ids (B, T), padding (B, T) -> L2-normalised embeddings (B, E), pooled at [CLS]
@@ -269,16 +273,16 @@ public final class CLIPModel: Module {
         if let visual {
             let tokens = try visual(images)  // (B, 1 + N, W)
             let n = tokens.shape[1] - 1
-            let projected = try imageProjection(tokens)
+            let projected = try imageProjection.map { try $0(tokens) } ?? tokens
             return (try projected.slice(axis: 1, 0, 1).reshaped([b, config.embedDim]), try projected.slice(axis: 1, 1, 1 + n))
         }
         guard let resnet, let attentionPool else {
             throw TensorError.invalidArgument(op: "image_tokens", detail: "no image encoder was built")
         }
         let (pooled, positions) = try attentionPool(resnet(images))
-        let attention = attentionPool.attention
-        let dense = try imageProjection(attentionPool.outProj(attention.proj(attention.value(positions))))
-        return (try imageProjection(pooled), dense)
+        let dense = try attentionPool.denseFeatures(positions)
+        guard let imageProjection else { return (pooled, dense) }
+        return (try imageProjection(pooled), try imageProjection(dense))
     }
 
     /// Symmetric InfoNCE of this rank's batch against the embeddings of every rank's batch (local-loss

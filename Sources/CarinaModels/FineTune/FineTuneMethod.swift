@@ -30,8 +30,8 @@ public final class FineTuneModel: Module {
         var rng = RNG(seed: seed, "init.clip")
         (visual, resnet, attentionPool) = CLIPModel.makeImageEncoder(config, rng: &rng)
         var headRNG = RNG(seed: seed, "init.finetune.head")
-        head = Linear(config.visionWidth, classes, rng: &headRNG)
-        width = config.visionWidth
+        head = Linear(config.imageFeatureWidth, classes, rng: &headRNG)
+        width = config.imageFeatureWidth
     }
 
     /// images (B, 1, H, W) -> logits (B, C)

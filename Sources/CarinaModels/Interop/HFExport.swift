@@ -112,6 +112,10 @@ public enum HFExport {
                 out.append((prefix + entry.sources[0], try tensor.reshaped([w, channels, p, p])))
             case .scalar:
                 out.append((prefix + entry.sources[0], Tensor(tensor.scalars[0])))
+            case .convolution:
+                out.append((prefix + entry.sources[0], tensor.copy()))
+            case .transposed:
+                out.append((prefix + entry.sources[0], try Autograd.withoutGrad { try tensor.transposed(0, 1).copy() }))
             }
         }
         return out

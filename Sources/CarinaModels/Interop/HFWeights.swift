@@ -33,6 +33,11 @@ public enum HFWeights {
         case patchConvolution(channels: Int)
         /// A 1-element tensor of any rank as a scalar (open_clip stores logit_scale as shape []).
         case scalar
+        /// A convolution's weight (out, C, k, k) kept 4-D, summed over its input channels to 1 for grey
+        /// images when `channels` is 1 and C is not (a stem).
+        case convolution(channels: Int)
+        /// A (in, out) matrix used as `x @ W` (open_clip's `proj`, `text_projection`) as Carina's (out, in) Linear.
+        case transposed
     }
 
     public struct Entry {
@@ -73,6 +78,27 @@ public enum HFWeights {
         return Conversion(tensors: mapped, unused: unused.sorted(), missing: missing)
     }
 
+    /// A convolution weight (out, C, k, k) as it is when C = `channels`, or summed over C to (out, 1, k, k) for
+    /// grey images (in Double, so the sum does not depend on the order).
+    static func summedChannels(_ weight: Tensor, name: String, channels: Int, file: String) throws -> Tensor {
+        let (w, c, k) = (weight.shape[0], weight.shape[1], weight.shape[2] * weight.shape[3])
+        if c == channels { return weight }
+        guard channels == 1 else {
+            throw InteropError(file: file, "tensor '\(name)' takes \(c) input channels but this model's images have \(channels); "
+                               + "Carina sums an RGB stem's weights for grey images (1 channel) only")
+        }
+        let v = weight.scalars
+        var out = [Float](repeating: 0, count: w * k)
+        for o in 0..<w {
+            for j in 0..<k {
+                var sum = 0.0
+                for i in 0..<c { sum += Double(v[(o * c + i) * k + j]) }
+                out[o * k + j] = Float(sum)
+            }
+        }
+        return Tensor(shape: [w, 1, weight.shape[2], weight.shape[3]], values: out)
+    }
+
     static func join(_ parts: [(original: String, tensor: Tensor)], entry: Entry, file: String) throws -> Tensor {
         switch entry.join {
         case .concatenate:
@@ -87,22 +113,17 @@ public enum HFWeights {
                 throw InteropError(file: file, "tensor '\(name)' has shape \(weight.shape); a patch convolution's weight is (width, channels, patch, patch)")
             }
             let (w, c, p) = (weight.shape[0], weight.shape[1], weight.shape[2])
-            if c == channels { return try weight.reshaped([w, c * p * p]) }
-            guard channels == 1 else {
-                throw InteropError(file: file, "tensor '\(name)' takes \(c) input channels but this model's images have \(channels); "
-                                   + "Carina sums an RGB stem's weights for grey images (1 channel) only")
+            return try summedChannels(weight, name: name, channels: channels, file: file).reshaped([w, (c == channels ? c : 1) * p * p])
+        case let .convolution(channels):
+            let (name, weight) = (parts[0].original, parts[0].tensor)
+            guard weight.rank == 4, weight.shape[2] == weight.shape[3] else {
+                throw InteropError(file: file, "tensor '\(name)' has shape \(weight.shape); a convolution's weight is (out, in, k, k)")
             }
-            // Summed over the input channels, in Double so the sum does not depend on the order.
-            let v = weight.scalars
-            var out = [Float](repeating: 0, count: w * p * p)
-            for o in 0..<w {
-                for k in 0..<(p * p) {
-                    var sum = 0.0
-                    for i in 0..<c { sum += Double(v[(o * c + i) * p * p + k]) }
-                    out[o * p * p + k] = Float(sum)
-                }
-            }
-            return Tensor(shape: [w, p * p], values: out)
+            return try summedChannels(weight, name: name, channels: channels, file: file)
+        case .transposed:
+            let (name, matrix) = (parts[0].original, parts[0].tensor)
+            guard matrix.rank == 2 else { throw InteropError(file: file, "tensor '\(name)' has shape \(matrix.shape); it must be a matrix") }
+            return try Autograd.withoutGrad { try matrix.transposed(0, 1).copy() }
         case .scalar:
             let (name, value) = (parts[0].original, parts[0].tensor)
             guard value.count == 1 else { throw InteropError(file: file, "tensor '\(name)' has shape \(value.shape); it must hold one number") }

@@ -26,6 +26,12 @@ public struct WeightSource: Sendable, Equatable {
         /// A Hugging Face CLIPModel directory, named by `HFCLIPWeights`' map as a Carina CLIP whose ViT and text
         /// tower have these block counts and whose images have `imageChannels` channels.
         case huggingFaceCLIP(visionLayers: Int, textLayers: Int, imageChannels: Int)
+        /// An open_clip model directory (open_clip_config.json, open_clip_model.safetensors) as the CLIP `config`
+        /// describes it (`TorchWeights.openCLIP`).
+        case openCLIP(config: CLIPConfig)
+        /// A torchvision ResNet state dict (a safetensors file) with these bottleneck blocks per stage, into
+        /// `resnet.*` (`TorchWeights.torchvisionResNet`); its `fc` classifier is not used.
+        case torchvisionResNet(blocks: [Int], imageChannels: Int)
     }
 
     /// A run directory or a checkpoint file (`CheckpointStore.resolve` rules); for `huggingFaceText`, the

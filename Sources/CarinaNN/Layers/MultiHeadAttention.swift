@@ -26,16 +26,16 @@ public final class CrossAttention: Module {
     public let query: Linear  // C -> C
     public let key: Linear  // Ckv -> C
     public let value: Linear  // Ckv -> C
-    public let proj: Linear  // C -> C
+    public let proj: Linear  // C -> outDim (C unless given)
     public let heads: Int
 
-    public init(dim: Int, contextDim: Int? = nil, heads: Int, std: Float? = 0.02, rng: inout RNG) {
+    public init(dim: Int, contextDim: Int? = nil, heads: Int, outDim: Int? = nil, std: Float? = 0.02, rng: inout RNG) {
         precondition(dim % heads == 0, "\(dim) channels do not split into \(heads) heads")
         let kv = contextDim ?? dim
         query = Linear(dim, dim, std: std, rng: &rng)
         key = Linear(kv, dim, std: std, rng: &rng)
         value = Linear(kv, dim, std: std, rng: &rng)
-        proj = Linear(dim, dim, std: std, rng: &rng)
+        proj = Linear(dim, outDim ?? dim, std: std, rng: &rng)
         self.heads = heads
     }
 
