@@ -69,14 +69,14 @@ extension RunConfigFile {
         if !file.run.data.vocabulary.isEmpty { candidates.append(file.run.data.vocabulary) }
         let folder = (checkpoint as NSString).deletingLastPathComponent
         candidates.append(((folder as NSString).lastPathComponent == "checkpoints" ? (folder as NSString).deletingLastPathComponent : folder) + "/vocab.txt")
-        var tokenizer: WordPieceTokenizer? = nil, found: String? = nil
+        var tokenizer: (any TextTokenizer)? = nil, found: String? = nil
         if file.run.method == "clip", let initFrom = file.modelSection["initFrom"] as? String,
            let scheme = ["hf:", "openclip:"].first(where: { initFrom.hasPrefix($0) }) {
-            // Its reports were read with the imported model's tokenizer (WordPiece here; a method that reads
-            // WordPiece finds none for a BPE model and says so, rather than fall back to the run's vocab.txt).
+            // Its reports were read with the imported model's tokenizer (CLIP's BPE for a CLIP model), never
+            // with the vocab.txt the run also built.
             let directory = String(initFrom.dropFirst(scheme.count))
-            tokenizer = try TokenizerFiles.load(directory: directory) as? WordPieceTokenizer
-            found = directory + "/vocab.txt"
+            tokenizer = try TokenizerFiles.load(directory: directory)
+            found = directory
             candidates = []
         }
         for candidate in candidates where FileManager.default.fileExists(atPath: candidate) {
@@ -88,7 +88,7 @@ extension RunConfigFile {
     }
 
     /// This config as a run another method builds on, with the given checkpoint and vocabulary.
-    public func asSourceRun(checkpoint: String, tokenizer: WordPieceTokenizer?, vocabularyPath: String?) -> SourceRun {
+    public func asSourceRun(checkpoint: String, tokenizer: (any TextTokenizer)?, vocabularyPath: String?) -> SourceRun {
         SourceRun(checkpoint: checkpoint, method: run.method, model: ModelSection(values: modelSection, source: path),
                   imageSize: run.data.imageSize, imageChannels: 1, contextLength: run.data.contextLength,
                   tokenizer: tokenizer, vocabularyPath: vocabularyPath)

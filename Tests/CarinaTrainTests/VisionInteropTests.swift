@@ -115,6 +115,31 @@ private func editedOpenCLIP(_ name: String, config edit: (inout [String: Any]) -
         #expect(zip(conv, mine).map { abs($0 - $1) }.max()! < 0.01 && conv != mine, "imported, then trained one step")
     }
 
+    @Test func psPGFreezesAnOpenCLIPResNetAndReadsClassNamesWithItsBPE() throws {
+        let dir = try makeTemporaryDirectory("pspg-openclip")
+        let config = dir + "/pspg.yaml"
+        try """
+            method: pspg
+            seed: 3
+            model: {clipFrom: "openclip:\(fixtures)/openclip-rn", promptLength: 2, decoderHidden: 8, decoderHeads: 2}
+            data: {syntheticCount: 64, imageSize: 64, contextLength: 20, workers: 1}
+            train: {globalBatch: 8, steps: 2, optimizer: sgd, learningRate: 1.0e-2, warmupSteps: 0, checkpointEvery: 0}
+            eval: {maxSamples: 16, linearProbe: false, retrieval: false, bootstrap: 0, compareUntrained: false}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+        let method = try RunConfigFile(path: config).buildMethod(classNames: PhantomFindings.classNames, vocabularySize: 100).method as! PromptLearningMethod
+        #expect(method.tokenizer is ByteLevelBPETokenizer && method.network.clip.resnet?.style == .clip)
+        // Prompts are framed by <|startoftext|> ... <|endoftext|> and read where the causal tower reads.
+        #expect(method.start == 2512 && method.end == 2513 && method.network.clip.text.readout == .endOfText)
+        let summary = try train(config, dir + "/run", ranks: 1)
+        #expect(summary.evaluation?.section("classification") != nil || summary.evaluation?.sections.isEmpty == false)
+        let saved = Dictionary(uniqueKeysWithValues: try finalCheckpoint(dir + "/run").model.map { ($0.name, $0.tensor.scalars) })
+        let stored = Dictionary(uniqueKeysWithValues: try SafeTensors.readContents(fixtures + "/openclip-rn/open_clip_model.safetensors").tensors.map { ($0.name, $0.tensor.scalars) })
+        // Frozen: the backbone is the file's after two steps; the learned scale started from its logit_scale.
+        #expect(saved["clip.attentionPool.attention.proj.weight"] == stored["visual.attnpool.c_proj.weight"])
+        #expect(saved["clip.textProjection.weight"]?.count == stored["text_projection"]?.count)
+        #expect(saved["scale.value"] != nil)
+    }
+
     @Test func whatCarinaCannotComputeExactlyAndDamagedFilesAreRefused() throws {
         func openCLIP(_ dir: String) -> String { errorText { _ = try built("initFrom: \"openclip:\(dir)\"", imageSize: 64) } }
         let pool = openCLIP(try editedOpenCLIP("rn", config: { o in

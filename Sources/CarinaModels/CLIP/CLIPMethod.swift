@@ -24,21 +24,24 @@ public final class CLIPMethod: TrainingMethod, EmbedsImagesAndTexts {
     /// directory as the whole model (its ViT positions resized to this image size), converted by HF's name map;
     /// `initFrom: openclip:DIR` an open_clip model as the whole model; `imageInitFrom: torchvision:FILE` the
     /// ResNet from torchvision's weights.
-    public var weightSources: [WeightSource] {
-        let c = clip.config
+    public var weightSources: [WeightSource] { CLIPMethod.weightSources(clip.config) }
+
+    /// The weight sources a CLIP of config `c` starts from (its `initFrom` and `imageInitFrom`), named as in
+    /// `CLIPModel`.
+    public static func weightSources(_ c: CLIPConfig) -> [WeightSource] {
         var sources: [WeightSource] = []
-        if c.imageInitFrom.hasPrefix(CLIPMethod.torchvisionPrefix) {
-            sources.append(WeightSource(path: String(c.imageInitFrom.dropFirst(CLIPMethod.torchvisionPrefix.count)),
+        if c.imageInitFrom.hasPrefix(torchvisionPrefix) {
+            sources.append(WeightSource(path: String(c.imageInitFrom.dropFirst(torchvisionPrefix.count)),
                                         format: .torchvisionResNet(blocks: c.resnetBlocks, imageChannels: c.imageChannels),
                                         rename: [.init(from: "resnet.", to: "resnet.")], purpose: "the image encoder"))
         }
-        if c.initFrom.hasPrefix(CLIPMethod.openCLIPPrefix) {
-            return sources + [WeightSource(path: String(c.initFrom.dropFirst(CLIPMethod.openCLIPPrefix.count)), format: .openCLIP(config: c),
+        if c.initFrom.hasPrefix(openCLIPPrefix) {
+            return sources + [WeightSource(path: String(c.initFrom.dropFirst(openCLIPPrefix.count)), format: .openCLIP(config: c),
                                            rename: [.init(from: "", to: "")], purpose: "the CLIP model",
                                            resizedPositions: ["visual.positionEmbedding", "attentionPool.positionEmbedding"])]
         }
-        guard c.initFrom.hasPrefix(CLIPMethod.huggingFacePrefix) else { return sources }
-        let directory = String(c.initFrom.dropFirst(CLIPMethod.huggingFacePrefix.count))
+        guard c.initFrom.hasPrefix(huggingFacePrefix) else { return sources }
+        let directory = String(c.initFrom.dropFirst(huggingFacePrefix.count))
         if c.textArchitecture == .clip {
             return [WeightSource(path: directory, format: .huggingFaceCLIP(visionLayers: c.visionDepth, textLayers: c.textDepth, imageChannels: c.imageChannels),
                                  rename: [.init(from: "", to: "")], purpose: "the CLIP model", resizedPositions: ["visual.positionEmbedding"])]
@@ -54,9 +57,9 @@ public final class CLIPMethod: TrainingMethod, EmbedsImagesAndTexts {
 
     public var textEncoding: TextEncoding? { tokenizer.map { TextEncoding(tokenizer: $0, contextLength: clip.config.contextLength) } }
 
-    static let huggingFacePrefix = "hf:"
-    static let openCLIPPrefix = "openclip:"
-    static let torchvisionPrefix = "torchvision:"
+    public static let huggingFacePrefix = "hf:"
+    public static let openCLIPPrefix = "openclip:"
+    public static let torchvisionPrefix = "torchvision:"
 
     public func loss(_ batch: Batch, context: StepContext) throws -> (loss: Tensor, metrics: [String: Float]) {
         guard let text = batch.text else {
@@ -129,7 +132,7 @@ public final class CLIPMethod: TrainingMethod, EmbedsImagesAndTexts {
     /// `defaults` with the report encoder (BERT, RoBERTa) or the whole model (CLIPModel) of the Hugging Face
     /// directory `initFrom` names, or the whole model of an open_clip directory, and the directory's tokenizer,
     /// which must be the model's kind.
-    static func huggingFaceDefaults(_ initFrom: String, over defaults: CLIPConfig, source: String) throws -> (CLIPConfig, any TextTokenizer) {
+    public static func huggingFaceDefaults(_ initFrom: String, over defaults: CLIPConfig, source: String) throws -> (CLIPConfig, any TextTokenizer) {
         let openCLIP = initFrom.hasPrefix(openCLIPPrefix)
         guard initFrom.hasPrefix(huggingFacePrefix) || openCLIP else {
             throw ConfigError("\(source): model.initFrom is '\(initFrom)'; a CLIP run starts from hf:DIR (a Hugging Face BERT, RoBERTa or CLIP directory) "

@@ -144,7 +144,7 @@ public final class M3AEFineTuneMethod: TrainingMethod, ScoresImageClasses, Embed
             if let found = run.tokenizer { sizes.vocabSize = found.vocabularySize }
             defaults.m3ae = try run.model.decode(M3AEConfig.self, defaults: sizes)
             defaults.m3ae.initFrom = ""
-            guard let found = run.tokenizer, found.vocabularySize == defaults.m3ae.vocabSize else {
+            guard let found = run.tokenizer as? WordPieceTokenizer, found.vocabularySize == defaults.m3ae.vocabSize else {
                 throw ConfigError("\(source): model.initFrom: no vocabulary of \(defaults.m3ae.vocabSize) tokens found for \(run.checkpoint)")
             }
             tokenizer = found

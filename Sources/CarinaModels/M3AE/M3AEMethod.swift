@@ -219,7 +219,7 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
                 throw ConfigError("\(source): model.initFrom: \(run.checkpoint) has OpenAI CLIP's causal text tower (\(c.textArchitecture.rawValue), "
                                   + "\(c.textActivation.rawValue)); M3AE's masked-language report encoder is bidirectional with exact GELU")
             }
-            guard let found = run.tokenizer, found.vocabularySize == c.vocabSize else {
+            guard let found = run.tokenizer as? WordPieceTokenizer, found.vocabularySize == c.vocabSize else {
                 throw ConfigError("\(source): model.initFrom: no vocabulary of \(c.vocabSize) tokens found for \(run.checkpoint)")
             }
             // The image size is this run's (the ViT's positions are resized to its grid); the channels are the CLIP's.

@@ -81,11 +81,11 @@ public struct SourceRun {
     public let contextLength: Int
     /// Its vocabulary: the file its config names, or the one saved in its run directory (nil if neither
     /// is found), and where it was read.
-    public let tokenizer: WordPieceTokenizer?
+    public let tokenizer: (any TextTokenizer)?
     public let vocabularyPath: String?
 
     public init(checkpoint: String, method: String, model: ConfigSection, imageSize: Int, imageChannels: Int, contextLength: Int,
-                tokenizer: WordPieceTokenizer?, vocabularyPath: String?) {
+                tokenizer: (any TextTokenizer)?, vocabularyPath: String?) {
         self.checkpoint = checkpoint
         self.method = method
         self.model = model

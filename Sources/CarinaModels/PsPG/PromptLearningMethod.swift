@@ -57,15 +57,16 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
     public let network: PromptLearningModel
     /// The findings trained on, in label-column order.
     public let classNames: [String]
-    /// The CLIP's vocabulary (class names are read with it).
-    public let tokenizer: WordPieceTokenizer
+    /// The CLIP's tokenizer (class names are read with it): WordPiece for Carina's and BERT's towers, CLIP's
+    /// byte-level BPE for OpenAI CLIP's (start and end are then <|startoftext|> and <|endoftext|>).
+    public let tokenizer: any TextTokenizer
     public var model: Module { network }
     /// Per class name: its word-piece ids and the text feature of the bare name (unnormalised), computed
     /// from the loaded text tower.
     private var nameIDs: [String: [Int32]] = [:]
     private var nameFeatures: [String: Tensor] = [:]
 
-    public init(kind: Kind, config: PromptLearningConfig, classNames: [String], tokenizer: WordPieceTokenizer, seed: UInt64) throws {
+    public init(kind: Kind, config: PromptLearningConfig, classNames: [String], tokenizer: any TextTokenizer, seed: UInt64) throws {
         self.kind = kind
         self.config = config
         self.classNames = classNames
@@ -78,9 +79,20 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
     /// PsPG decays tensors of two or more axes (weights, CoOp contexts), not biases, norms or the scale.
     public func parameterGroup(_ parameter: NamedParameter) -> ParameterGroup { ParameterGroup(decays: parameter.tensor.rank >= 2) }
 
-    /// The CLIP run's towers, and its logit scale as this model's starting scale.
+    /// The CLIP run's towers, and its logit scale as this model's starting scale; or the same from public
+    /// weights (`clipFrom: openclip:DIR` / `hf:DIR`, through their name maps).
     public var weightSources: [WeightSource] {
         guard !config.clipFrom.isEmpty else { return [] }
+        if PromptLearningMethod.isPublic(config.clipFrom) {
+            return CLIPMethod.weightSources(network.clip.config).flatMap { source -> [WeightSource] in
+                var frozen = source, scale = source
+                frozen.rename = [.init(from: "", to: "clip.")]
+                frozen.resizedPositions = Set(source.resizedPositions.map { "clip." + $0 })
+                (frozen.purpose, scale.purpose) = ("the frozen CLIP", "the starting logit scale")
+                (scale.include, scale.rename, scale.resizedPositions) = (["logitScale."], [.init(from: "logitScale.", to: "scale.")], [])
+                return [frozen, scale]
+            }
+        }
         return [WeightSource(path: config.clipFrom, rename: [.init(from: "", to: "clip.")], purpose: "the frozen CLIP"),
                 WeightSource(path: config.clipFrom, include: ["logitScale."], rename: [.init(from: "logitScale.", to: "scale.")],
                              purpose: "the starting logit scale")]
@@ -95,13 +107,12 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
 
     // MARK: text side
 
-    /// The word pieces of a class name (lower-cased); an error when the vocabulary knows none of them.
+    /// The token ids of a class name (as the tokenizer cases it); an error when the vocabulary knows none of them.
     func ids(of name: String) throws -> [Int32] {
         if let known = nameIDs[name] { return known }
-        let pieces = tokenizer.tokenize(name)
-        let ids = pieces.map { tokenizer.id(of: $0) ?? tokenizer.unkID }
-        guard !ids.isEmpty, ids.contains(where: { $0 != tokenizer.unkID }) else {
-            throw ConfigError("\(kind.rawValue): the class name '\(name)' has no word the CLIP's vocabulary knows (pieces: \(pieces)); "
+        let ids = tokenizer.tokenIDs(name)
+        guard !ids.isEmpty, ids.contains(where: { $0 != tokenizer.specials.unknown }) else {
+            throw ConfigError("\(kind.rawValue): the class name '\(name)' has no word the CLIP's vocabulary knows (ids: \(ids)); "
                               + "a prompt cannot be built for it")
         }
         let room = network.clip.config.contextLength - 2 - (kind == .pspg ? 0 : config.promptLength)
@@ -117,7 +128,7 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
     /// The text feature (E) of the bare class name, [CLS] name [SEP], unnormalised.
     func feature(of name: String) throws -> Tensor {
         if let known = nameFeatures[name] { return known }
-        let sequence = [tokenizer.clsID] + (try ids(of: name)) + [tokenizer.sepID]
+        let sequence = [start] + (try ids(of: name)) + [end]
         let f = try Autograd.withoutGrad {
             try network.clip.textFeatures(IndexTensor(shape: [1, sequence.count], values: sequence), padding: nil)
                 .reshaped([network.clip.config.embedDim])
@@ -125,6 +136,11 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
         nameFeatures[name] = f
         return f
     }
+
+    /// The start and end tokens every prompt is framed with ([CLS] / [SEP], or CLIP's <|startoftext|> /
+    /// <|endoftext|>, where a causal tower reads).
+    var start: Int32 { tokenizer.specials.start }
+    var end: Int32 { tokenizer.specials.end }
 
     /// Token embeddings (n, textWidth) of ids, from the frozen table.
     func embeddings(_ ids: [Int32]) throws -> Tensor {
@@ -143,8 +159,8 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
     /// [CLS] vectors... [SEP] for each row of `vectors` (N, L, width) -> (N, L + 2, width).
     func wrap(_ vectors: Tensor) throws -> Tensor {
         let (n, w) = (vectors.shape[0], vectors.shape[2])
-        let cls = try embeddings([tokenizer.clsID]).reshaped([1, 1, w]).expanded(to: [n, 1, w])
-        let sep = try embeddings([tokenizer.sepID]).reshaped([1, 1, w]).expanded(to: [n, 1, w])
+        let cls = try embeddings([start]).reshaped([1, 1, w]).expanded(to: [n, 1, w])
+        let sep = try embeddings([end]).reshaped([1, 1, w]).expanded(to: [n, 1, w])
         return try Tensor.concat([cls, vectors, sep], axis: 1)
     }
 
@@ -155,8 +171,8 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
         let lengths = names.map { config.promptLength + $0.count + 2 }
         let t = lengths.max() ?? 0
         let rows = try names.map { ids -> Tensor in
-            let tail = ids + [tokenizer.sepID] + [Int32](repeating: tokenizer.padID, count: t - config.promptLength - ids.count - 2)
-            return try Tensor.concat([embeddings([tokenizer.clsID]), context, embeddings(tail)], axis: 0).reshaped([1, t, w])
+            let tail = ids + [end] + [Int32](repeating: tokenizer.specials.pad, count: t - config.promptLength - ids.count - 2)
+            return try Tensor.concat([embeddings([start]), context, embeddings(tail)], axis: 0).reshaped([1, t, w])
         }
         return try encode(Tensor.concat(rows, axis: 0), lengths: lengths)
     }
@@ -320,10 +336,19 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
         defaults.clip.imageChannels = context.imageChannels
         defaults.clip.contextLength = context.contextLength
         defaults.clip.vocabSize = context.vocabularySize
-        var tokenizer = context.tokenizer
+        var tokenizer: (any TextTokenizer)? = context.tokenizer
         var origin = "this run's vocabulary"
         let first = try section.decode(PromptLearningConfig.self, defaults: defaults)
-        if !first.clipFrom.isEmpty {
+        if isPublic(first.clipFrom) {
+            // OpenAI CLIP (or any open_clip / HF CLIPModel) as the frozen backbone, with its tokenizer.
+            let (imported, found) = try CLIPMethod.huggingFaceDefaults(first.clipFrom, over: defaults.clip, source: source)
+            guard imported.textArchitecture == .clip else {
+                throw ConfigError("\(source): model.clipFrom: \(first.clipFrom) is a report encoder only; the frozen CLIP needs both towers "
+                                  + "(an open_clip or Hugging Face CLIPModel directory, or a CLIP run)")
+            }
+            defaults.clip = imported
+            (tokenizer, origin) = (found, first.clipFrom)
+        } else if !first.clipFrom.isEmpty {
             guard let readRun = context.readRun else { throw ConfigError("\(source): model.clipFrom cannot be read here (no run files)") }
             let run: SourceRun
             do { run = try readRun(first.clipFrom) } catch {
@@ -382,6 +407,11 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
         } catch let error as ConfigError {
             throw ConfigError("\(source): \(error.description) (vocabulary: \(origin))")
         }
+    }
+
+    /// Whether `clipFrom` names public weights (openclip:DIR, hf:DIR) rather than a CLIP run.
+    static func isPublic(_ clipFrom: String) -> Bool {
+        clipFrom.hasPrefix(CLIPMethod.openCLIPPrefix) || clipFrom.hasPrefix(CLIPMethod.huggingFacePrefix)
     }
 
     /// "key a vs b" for the fields where two CLIP configs differ.
