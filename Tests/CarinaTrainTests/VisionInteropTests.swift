@@ -140,6 +140,26 @@ private func editedOpenCLIP(_ name: String, config edit: (inout [String: Any]) -
         #expect(saved["scale.value"] != nil)
     }
 
+    @Test func priorStartsItsResNetFromTorchvision() throws {
+        func prior(_ extra: String) throws -> TrainingMethod {
+            let yaml = """
+                method: prior
+                model: {resnetBlocks: [1, 1, 1, 1], resnetWidth: 8, poolHeads: 4, textWidth: 16, textDepth: 1, textHeads: 2, embedDim: 16, sentencePoolHeads: 2, \
+                prototypes: 8, queries: 4, sentenceDecoderLayers: 1, sentenceDecoderHeads: 2, imageDecoderChannels: [8, 8, 8, 8, 4]\(extra)}
+                data: {syntheticCount: 8, imageSize: 64, contextLength: 24}
+                """
+            return try RunConfigFile(yaml: yaml, source: "prior.yaml").buildMethod(classNames: [], vocabularySize: 100).method
+        }
+        let method = try prior(", imageInitFrom: \"torchvision:\(fixtures)/torchvision-resnet.safetensors\"")
+        let log = try WeightLoader.load(method.weightSources, into: method.model)
+        #expect(log.first?.contains("the image encoder starts from torchvision:") == true, "\(log)")
+        let state = Dictionary(uniqueKeysWithValues: method.model.namedState.map { ($0.name, $0.tensor.scalars) })
+        let stored = Dictionary(uniqueKeysWithValues: try SafeTensors.readContents(fixtures + "/torchvision-resnet.safetensors").tensors.map { ($0.name, $0.tensor.scalars) })
+        #expect(state["visual.layers.2.conv2.weight"] == stored["layer3.0.conv2.weight"] && state["visual.layers.3.downsampleBN.runningVar"] == stored["layer4.0.downsample.1.running_var"])
+        let basic = errorText { _ = try prior(", resnetKind: basic, imageInitFrom: \"torchvision:x\"") }
+        #expect(basic.contains("model.imageInitFrom is 'torchvision:x'") && basic.contains("bottleneck ResNet"), "\(basic)")
+    }
+
     @Test func whatCarinaCannotComputeExactlyAndDamagedFilesAreRefused() throws {
         func openCLIP(_ dir: String) -> String { errorText { _ = try built("initFrom: \"openclip:\(dir)\"", imageSize: 64) } }
         let pool = openCLIP(try editedOpenCLIP("rn", config: { o in

@@ -13,6 +13,9 @@ public struct PRIORConfig: Sendable, Codable, Equatable {
     public var resnetBlocks = [3, 4, 6, 3]
     public var resnetWidth = 64
     public var poolHeads = 8
+    /// `torchvision:FILE`: the ResNet (`visual.*`) starts from a torchvision ResNet's state dict saved as
+    /// safetensors (the paper's ImageNet ResNet-50; docs/interop.md). Bottleneck blocks only.
+    public var imageInitFrom = ""
     /// Report encoder (Carina's pre-LN transformer over WordPiece ids).
     public var vocabSize = 8192
     public var contextLength = 256
@@ -90,6 +93,12 @@ public struct PRIORConfig: Sendable, Codable, Equatable {
         }
         try check("resnetWidth", resnetWidth, 1...1024)
         try check("poolHeads", poolHeads, 1...1024)
+        if !imageInitFrom.isEmpty {
+            guard imageInitFrom.hasPrefix("torchvision:"), resnetKind == .bottleneck else {
+                throw ConfigError("\(source): \(path).imageInitFrom is '\(imageInitFrom)'; it takes torchvision:FILE (a torchvision ResNet state dict "
+                                  + "as safetensors) for a bottleneck ResNet")
+            }
+        }
         try check("vocabSize", vocabSize, 5...1_000_000)
         try check("contextLength", contextLength, 3...8192)
         try check("textWidth", textWidth, 1...16384)

@@ -26,6 +26,16 @@ public final class PRIORMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImag
 
     public var requirements: BatchRequirements { BatchRequirements(sentences: .init(shuffle: true)) }
 
+    /// With `imageInitFrom: torchvision:FILE`: the ResNet from torchvision's weights (`resnet.*` of the name
+    /// map placed at `visual.*`); the attention pool and everything else start fresh.
+    public var weightSources: [WeightSource] {
+        let c = network.config
+        guard c.imageInitFrom.hasPrefix(CLIPMethod.torchvisionPrefix) else { return [] }
+        return [WeightSource(path: String(c.imageInitFrom.dropFirst(CLIPMethod.torchvisionPrefix.count)),
+                             format: .torchvisionResNet(blocks: c.resnetBlocks, imageChannels: c.imageChannels),
+                             rename: [.init(from: "resnet.", to: "visual.")], purpose: "the image encoder")]
+    }
+
     public init(config: PRIORConfig, seed: UInt64, tokenizer: WordPieceTokenizer? = nil) {
         network = PRIORModel(config: config, seed: seed)
         self.tokenizer = tokenizer
