@@ -88,8 +88,13 @@ enum WeightLoader {
         var lines: [String] = []
         var pairs: [(stored: Tensor, target: Tensor)] = []
         var filled: Set<String> = []
+        var unused = conversion.unused, sourceCount = 0
         for mapped in conversion.tensors {
-            guard let name = source.target(of: mapped.name) else { continue }
+            guard let name = source.target(of: mapped.name) else {
+                unused += mapped.sources  // converted, but not selected (`include`): not loaded either
+                continue
+            }
+            sourceCount += mapped.sources.count
             let from = mapped.sources.map { "'\($0)'" }.joined(separator: " + ")
             guard let target = targets[name] else {
                 throw InteropError(file: file, "\(source.purpose): tensor \(from) (Carina's '\(name)') has no counterpart in this model")
@@ -113,10 +118,11 @@ enum WeightLoader {
             throw InteropError(file: file, "\(source.purpose): no tensor there for \(unfilled.map { "'\($0)'" }.joined(separator: ", ")) of this model")
         }
         for (stored, target) in pairs { target.assign(stored) }
-        lines.insert("\(source.purpose) starts from \(scheme)\(source.path) (\(kind), \(pairs.count) tensors from \(conversion.tensors.reduce(0) { $0 + $1.sources.count }) in \(file))", at: 0)
-        if !conversion.unused.isEmpty {
-            let shown = conversion.unused.prefix(12).joined(separator: ", ")
-            lines.append("\(file): not used (\(conversion.unused.count)): \(shown)" + (conversion.unused.count > 12 ? ", ..." : ""))
+        lines.insert("\(source.purpose) starts from \(scheme)\(source.path) (\(kind), \(pairs.count) tensors from \(sourceCount) in \(file))", at: 0)
+        if !unused.isEmpty {
+            unused.sort()
+            let shown = unused.prefix(12).joined(separator: ", ")
+            lines.append("\(file): not used (\(unused.count)): \(shown)" + (unused.count > 12 ? ", ..." : ""))
         }
         return lines
     }

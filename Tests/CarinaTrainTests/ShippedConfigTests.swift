@@ -30,7 +30,7 @@ private let configs = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
         let interop = configs.deletingLastPathComponent().appendingPathComponent("Tests/CarinaTrainTests/Fixtures/interop")
         for name in names {
             var yaml = try String(contentsOf: configs.appendingPathComponent(name), encoding: .utf8)
-            for line in yaml.split(separator: "\n") where line.contains("initFrom: hf:") {
+            for line in yaml.split(separator: "\n") where line.lowercased().contains("initfrom: hf:") {  // initFrom, imageInitFrom, textInitFrom
                 let directory = String(line.split(separator: "hf:", maxSplits: 1)[1]).trimmingCharacters(in: .whitespaces)
                 if !FileManager.default.fileExists(atPath: directory + "/config.json") {
                     let clip = (directory as NSString).lastPathComponent.lowercased().contains("clip")

@@ -160,6 +160,45 @@ private func editedOpenCLIP(_ name: String, config edit: (inout [String: Any]) -
         #expect(basic.contains("model.imageInitFrom is 'torchvision:x'") && basic.contains("bottleneck ResNet"), "\(basic)")
     }
 
+    @Test func m3aeStartsFromACLIPViTAndABERT() throws {
+        let dir = try makeTemporaryDirectory("m3ae-public")
+        func config(_ model: String) throws -> String {
+            let path = dir + "/m3ae-\(UUID().uuidString.prefix(6)).yaml"
+            try """
+                method: m3ae
+                seed: 3
+                model: {\(model), fusionWidth: 16, fusionLayers: 1, fusionHeads: 2, mimLayer: 1, decoderWidth: 8, decoderDepth: 1, decoderHeads: 2}
+                data: {syntheticCount: 64, imageSize: 48, contextLength: 16, workers: 1}
+                train: {globalBatch: 8, steps: 1, learningRate: 1.0e-12, warmupSteps: 0, checkpointEvery: 0}
+                eval: {maxSamples: 16, zeroShot: false, linearProbe: false, retrieval: false, bootstrap: 0, compareUntrained: false}
+                """.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        // The official code keeps 11 of CLIP's 12 blocks (M1): here 1 of the fixture's 2, at another image size.
+        let both = #"imageInitFrom: "hf:\#(fixtures)/clip-tiny", textInitFrom: "hf:\#(fixtures)/bert-tiny", visionDepth: 1"#
+        let method = try RunConfigFile(path: try config(both)).buildMethod(classNames: [], vocabularySize: 100).method as! M3AEMethod
+        let log = try WeightLoader.load(method.weightSources, into: method.model)
+        // 19 tensors of one ViT block and its embeddings and norms; the second block and the text side are listed as not used.
+        #expect(log.contains { $0.contains("positions resized from a 4² grid to 6²") } && log.contains { $0.contains("(clip, 19 tensors from 23 in") }
+                && log.contains { $0.contains("not used (55): logit_scale, text_model.") }, "\(log)")
+        #expect(method.tokenizer?.vocabularySize == 64 && method.config.textArchitecture == .bert && method.config.visionActivation == .quickGELU)
+        let state = Dictionary(uniqueKeysWithValues: method.model.namedState.map { ($0.name, $0.tensor.scalars) })
+        let clip = Dictionary(uniqueKeysWithValues: try SafeTensors.read(fixtures + "/clip-tiny/model.safetensors").map { ($0.name, $0.tensor.scalars) })
+        let bert = Dictionary(uniqueKeysWithValues: try SafeTensors.read(fixtures + "/bert-tiny/model.safetensors").map { ($0.name, $0.tensor.scalars) })
+        #expect(state["visual.encoder.blocks.0.mlp.fc2.weight"] == clip["vision_model.encoder.layers.0.mlp.fc2.weight"])
+        #expect(state["visual.encoder.norm.bias"] == clip["vision_model.post_layernorm.bias"] && state["visual.preNorm.weight"] == clip["vision_model.pre_layrnorm.weight"])
+        #expect(state["text.encoder.blocks.1.norm2.weight"] == bert["encoder.layer.1.output.LayerNorm.weight"])
+        // It trains and evaluates like any M3AE run.
+        let summary = try train(try config(both), dir + "/run", ranks: 1)
+        #expect(summary.steps == 1)
+        func refused(_ model: String) -> String { errorText { _ = try RunConfigFile(path: try config(model)).buildMethod(classNames: [], vocabularySize: 100) } }
+        #expect(refused(#"imageInitFrom: "hf:\#(fixtures)/clip-tiny", visionDepth: 3"#).contains("has 2 blocks to start from"))
+        #expect(refused(#"imageInitFrom: "hf:\#(fixtures)/clip-tiny", visionWidth: 64"#).contains("model.visionWidth is 64"))
+        #expect(refused(#"imageInitFrom: "openclip:\#(fixtures)/openclip-rn""#).contains("has a ResNet image tower; M3AE masks ViT patches"))
+        #expect(refused(#"textInitFrom: "hf:\#(fixtures)/roberta-tiny""#).contains("RoBERTa's byte-level masking is not implemented"))
+        #expect(refused(#"textInitFrom: "hf:\#(fixtures)/bert-tiny", initFrom: runs/x"#).contains("give one"))
+    }
+
     @Test func whatCarinaCannotComputeExactlyAndDamagedFilesAreRefused() throws {
         func openCLIP(_ dir: String) -> String { errorText { _ = try built("initFrom: \"openclip:\(dir)\"", imageSize: 64) } }
         let pool = openCLIP(try editedOpenCLIP("rn", config: { o in

@@ -10,6 +10,12 @@ public struct M3AEConfig: Sendable, Codable, Equatable {
     /// used, and the ViT's position table is resized bicubically when this run's image size gives another
     /// patch grid. "" = from scratch.
     public var initFrom = ""
+    /// Public weights instead of a CLIP run (as the paper starts): `imageInitFrom` = `hf:DIR` (a CLIPModel
+    /// directory, e.g. openai/clip-vit-base-patch16) or `openclip:DIR` (an open_clip ViT) for `visual.*` — its
+    /// ViT sizes and options are used, `visionDepth` may keep fewer blocks (the official code's 11 of 12, M1);
+    /// `textInitFrom` = `hf:DIR` (a BERT directory) for `text.*` with its sizes and WordPiece vocabulary.
+    public var imageInitFrom = ""
+    public var textInitFrom = ""
     public var imageSize = 128
     public var imageChannels = 1
     /// ViT image encoder (pre-LN, final LayerNorm on every token: CLIP's ln_post).

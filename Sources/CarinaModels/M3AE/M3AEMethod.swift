@@ -29,8 +29,28 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
     /// With `initFrom`: the CLIP run's image and report encoders, by the same names; the ViT's positions
     /// resized bicubically when this run's images give another patch grid (M3AE's 224 → 288 px).
     public var weightSources: [WeightSource] {
-        config.initFrom.isEmpty ? [] : [WeightSource(path: config.initFrom, include: ["visual.", "text."], purpose: "the image and report encoders",
-                                                     resizedPositions: ["visual.positionEmbedding"])]
+        let c = config
+        if !c.initFrom.isEmpty {
+            return [WeightSource(path: c.initFrom, include: ["visual.", "text."], purpose: "the image and report encoders",
+                                 resizedPositions: ["visual.positionEmbedding"])]
+        }
+        var sources: [WeightSource] = []
+        if let scheme = [CLIPMethod.huggingFacePrefix, CLIPMethod.openCLIPPrefix].first(where: { c.imageInitFrom.hasPrefix($0) }) {
+            // The CLIP's ViT through its name map, as a CLIP of this ViT's depth (later blocks are reported as not used).
+            var tower = CLIPConfig()
+            (tower.imageChannels, tower.visionDepth, tower.textDepth) = (c.imageChannels, c.visionDepth, 0)
+            let format: WeightSource.Format = scheme == CLIPMethod.openCLIPPrefix ? .openCLIP(config: tower)
+                : .huggingFaceCLIP(visionLayers: c.visionDepth, textLayers: 0, imageChannels: c.imageChannels)
+            sources.append(WeightSource(path: String(c.imageInitFrom.dropFirst(scheme.count)), format: format, include: ["visual."],
+                                        rename: [.init(from: "visual.", to: "visual.")], purpose: "the image encoder",
+                                        resizedPositions: ["visual.positionEmbedding"]))
+        }
+        if c.textInitFrom.hasPrefix(CLIPMethod.huggingFacePrefix) {
+            sources.append(WeightSource(path: String(c.textInitFrom.dropFirst(CLIPMethod.huggingFacePrefix.count)),
+                                        format: .huggingFaceText(layers: c.textDepth, pooler: c.textPooler), rename: [.init(from: "", to: "text.")],
+                                        purpose: "the report encoder"))
+        }
+        return sources
     }
 
     public var textEncoding: TextEncoding? { tokenizer.map { TextEncoding(tokenizer: $0, contextLength: config.contextLength) } }
@@ -201,6 +221,13 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
         var clip: CLIPConfig? = nil
         var tokenizer: WordPieceTokenizer? = nil
         let first = try section.decode(M3AEConfig.self, defaults: defaults)
+        var imported: CLIPConfig? = nil
+        if !first.imageInitFrom.isEmpty || !first.textInitFrom.isEmpty {
+            guard first.initFrom.isEmpty else {
+                throw ConfigError("\(source): model.initFrom (a CLIP run) and model.imageInitFrom / textInitFrom (public weights) both start the encoders; give one")
+            }
+            (defaults, imported, tokenizer) = try publicDefaults(first, over: defaults, source: source)
+        }
         if !first.initFrom.isEmpty {
             guard let readRun = context.readRun else { throw ConfigError("\(source): model.initFrom cannot be read here (no run files)") }
             let run: SourceRun
@@ -235,6 +262,9 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
             (clip, tokenizer) = (c, found)
         }
         let config = try section.decode(M3AEConfig.self, defaults: defaults)
+        if !config.imageInitFrom.isEmpty || !config.textInitFrom.isEmpty {
+            try checkPublic(config, defaults: defaults, imported: imported, source: source)
+        }
         if clip != nil {
             let keys: [(String, KeyPath<M3AEConfig, Int>)] = [("patchSize", \.patchSize), ("visionWidth", \.visionWidth), ("visionDepth", \.visionDepth),
                 ("visionHeads", \.visionHeads), ("textWidth", \.textWidth), ("textDepth", \.textDepth), ("textHeads", \.textHeads),
@@ -257,11 +287,90 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
         }
         try config.validate(source: source, path: "model")
         var mustMatch = [("imageSize", config.imageSize, context.imageSize), ("imageChannels", config.imageChannels, context.imageChannels)]
-        if clip == nil { mustMatch += [("contextLength", config.contextLength, context.contextLength), ("vocabSize", config.vocabSize, context.vocabularySize)] }
+        if clip == nil && config.textInitFrom.isEmpty { mustMatch += [("contextLength", config.contextLength, context.contextLength), ("vocabSize", config.vocabSize, context.vocabularySize)] }
         for (key, value, data) in mustMatch where value != data {
             throw ConfigError("\(source): model.\(key) is \(value) but the data gives \(data)"
                               + (clip == nil || key == "imageSize" ? "; set it in the data section only" : " (the CLIP run at \(config.initFrom) was trained on that)"))
         }
         return M3AEMethod(config: config, seed: context.seed, tokenizer: tokenizer)
+    }
+
+    /// `defaults` with the ViT of `imageInitFrom` (a CLIPModel or open_clip directory) and the report encoder of
+    /// `textInitFrom` (a BERT directory), and that directory's WordPiece vocabulary.
+    static func publicDefaults(_ first: M3AEConfig, over defaults: M3AEConfig, source: String) throws -> (M3AEConfig, CLIPConfig?, WordPieceTokenizer?) {
+        var out = defaults
+        var imported: CLIPConfig? = nil
+        var tokenizer: WordPieceTokenizer? = nil
+        if !first.imageInitFrom.isEmpty {
+            var c = CLIPConfig()
+            (c.imageSize, c.imageChannels) = (defaults.imageSize, defaults.imageChannels)
+            let from = first.imageInitFrom
+            do {
+                if from.hasPrefix(CLIPMethod.openCLIPPrefix) {
+                    try OpenCLIPModel(directory: String(from.dropFirst(CLIPMethod.openCLIPPrefix.count))).apply(to: &c)
+                } else if from.hasPrefix(CLIPMethod.huggingFacePrefix) {
+                    try HFCLIPModel(directory: String(from.dropFirst(CLIPMethod.huggingFacePrefix.count))).apply(to: &c)
+                } else {
+                    throw ConfigError("it takes hf:DIR (a CLIPModel directory) or openclip:DIR (an open_clip model directory)")
+                }
+            } catch { throw ConfigError("\(source): model.imageInitFrom '\(from)': \(error)") }
+            guard c.imageEncoder == .vit else {
+                throw ConfigError("\(source): model.imageInitFrom: \(from) has a ResNet image tower; M3AE masks ViT patches")
+            }
+            (out.patchSize, out.visionWidth, out.visionDepth, out.visionHeads) = (c.patchSize, c.visionWidth, c.visionDepth, c.visionHeads)
+            (out.mlpRatio, out.patchBias, out.preNorm, out.visionActivation) = (c.mlpRatio, c.patchBias, c.preNorm, c.visionActivation)
+            imported = c
+        }
+        if !first.textInitFrom.isEmpty {
+            let from = first.textInitFrom
+            guard from.hasPrefix(CLIPMethod.huggingFacePrefix) else {
+                throw ConfigError("\(source): model.textInitFrom is '\(from)'; it takes hf:DIR (a Hugging Face BERT directory)")
+            }
+            let directory = String(from.dropFirst(CLIPMethod.huggingFacePrefix.count))
+            let model: HFTextModel
+            do { model = try HFTextModel(directory: directory) } catch { throw ConfigError("\(source): model.textInitFrom: \(error)") }
+            guard model.architecture == .bert else {
+                throw ConfigError("\(source): model.textInitFrom: \(directory) is \(model.architecture.rawValue); M3AE's masked-language modelling reads "
+                                  + "WordPiece, so its report encoder starts from BERT (RoBERTa's byte-level masking is not implemented)")
+            }
+            do { tokenizer = try TokenizerFiles.load(directory: directory) as? WordPieceTokenizer } catch {
+                throw ConfigError("\(source): model.textInitFrom: \(error)")
+            }
+            guard let found = tokenizer, found.vocabularySize <= model.vocabSize else {
+                throw ConfigError("\(source): model.textInitFrom: \(directory) has no WordPiece vocabulary that fits its \(model.vocabSize) embeddings")
+            }
+            guard defaults.contextLength <= model.maxLength else {
+                throw ConfigError("\(source): data.contextLength is \(defaults.contextLength) but \(directory) has positions for \(model.maxLength) tokens")
+            }
+            (out.textArchitecture, out.textWidth, out.textDepth, out.textHeads) = (model.architecture, model.hiddenSize, model.layers, model.heads)
+            (out.textIntermediate, out.textPositions, out.textNormEps) = (model.intermediateSize, model.maxPositions, model.layerNormEps)
+            (out.textTokenTypes, out.textPaddingIndex, out.vocabSize) = (model.typeVocabSize, model.padTokenID, model.vocabSize)
+        }
+        return (out, imported, tokenizer)
+    }
+
+    /// A config that starts from public weights may not contradict them (it may keep fewer ViT blocks).
+    static func checkPublic(_ config: M3AEConfig, defaults: M3AEConfig, imported: CLIPConfig?, source: String) throws {
+        if !config.textInitFrom.isEmpty {
+            let text: [(String, KeyPath<M3AEConfig, Int>)] = [("textWidth", \.textWidth), ("textDepth", \.textDepth), ("textHeads", \.textHeads), ("vocabSize", \.vocabSize)]
+            for (key, path) in text where config[keyPath: path] != defaults[keyPath: path] {
+                throw ConfigError("\(source): model.\(key) is \(config[keyPath: path]) but \(config.textInitFrom) has \(defaults[keyPath: path]); leave it out")
+            }
+            guard config.textOptions == defaults.textOptions else {
+                throw ConfigError("\(source): model.textArchitecture and the text* keys after it differ from \(config.textInitFrom) (its config.json); leave them out")
+            }
+        }
+        guard let imported else { return }
+        let keys: [(String, KeyPath<M3AEConfig, Int>)] = [("patchSize", \.patchSize), ("visionWidth", \.visionWidth), ("visionHeads", \.visionHeads)]
+        for (key, path) in keys where config[keyPath: path] != defaults[keyPath: path] {
+            throw ConfigError("\(source): model.\(key) is \(config[keyPath: path]) but \(config.imageInitFrom) has \(defaults[keyPath: path]); leave it out")
+        }
+        guard (1...imported.visionDepth).contains(config.visionDepth) else {
+            throw ConfigError("\(source): model.visionDepth is \(config.visionDepth); \(config.imageInitFrom) has \(imported.visionDepth) blocks to start from")
+        }
+        guard config.patchBias == defaults.patchBias, config.preNorm == defaults.preNorm, config.visionActivation == defaults.visionActivation,
+              config.mlpRatio == defaults.mlpRatio else {
+            throw ConfigError("\(source): model.patchBias / preNorm / visionActivation / mlpRatio differ from \(config.imageInitFrom); leave them out")
+        }
     }
 }
