@@ -140,24 +140,47 @@ private func editedOpenCLIP(_ name: String, config edit: (inout [String: Any]) -
         #expect(saved["scale.value"] != nil)
     }
 
-    @Test func priorStartsItsResNetFromTorchvision() throws {
-        func prior(_ extra: String) throws -> TrainingMethod {
-            let yaml = """
-                method: prior
-                model: {resnetBlocks: [1, 1, 1, 1], resnetWidth: 8, poolHeads: 4, textWidth: 16, textDepth: 1, textHeads: 2, embedDim: 16, sentencePoolHeads: 2, \
-                prototypes: 8, queries: 4, sentenceDecoderLayers: 1, sentenceDecoderHeads: 2, imageDecoderChannels: [8, 8, 8, 8, 4]\(extra)}
-                data: {syntheticCount: 8, imageSize: 64, contextLength: 24}
-                """
+    @Test func priorStartsFromTorchvisionAndBERTAsThePaper() throws {
+        let model = "resnetBlocks: [1, 1, 1, 1], resnetWidth: 8, poolHeads: 4, embedDim: 16, sentencePoolHeads: 2, prototypes: 8, queries: 4, "
+            + "sentenceDecoderLayers: 1, sentenceDecoderHeads: 2, imageDecoderChannels: [8, 8, 8, 8, 4]"
+        let paper = model + ", imageInitFrom: \"torchvision:\(fixtures)/torchvision-resnet.safetensors\", textInitFrom: \"hf:\(fixtures)/bert-tiny\""
+        func prior(_ model: String) throws -> TrainingMethod {
+            let yaml = "method: prior\nmodel: {\(model)}\ndata: {syntheticCount: 8, imageSize: 64, contextLength: 24}\n"
             return try RunConfigFile(yaml: yaml, source: "prior.yaml").buildMethod(classNames: [], vocabularySize: 100).method
         }
-        let method = try prior(", imageInitFrom: \"torchvision:\(fixtures)/torchvision-resnet.safetensors\"")
+        let method = try prior(paper)
         let log = try WeightLoader.load(method.weightSources, into: method.model)
-        #expect(log.first?.contains("the image encoder starts from torchvision:") == true, "\(log)")
+        #expect(log.contains { $0.contains("the image encoder starts from torchvision:") } && log.contains { $0.contains("the report encoder starts from hf:") }, "\(log)")
+        #expect(method.textEncoding?.tokenizer.vocabularySize == 64)
         let state = Dictionary(uniqueKeysWithValues: method.model.namedState.map { ($0.name, $0.tensor.scalars) })
         let stored = Dictionary(uniqueKeysWithValues: try SafeTensors.readContents(fixtures + "/torchvision-resnet.safetensors").tensors.map { ($0.name, $0.tensor.scalars) })
+        let bert = Dictionary(uniqueKeysWithValues: try SafeTensors.read(fixtures + "/bert-tiny/model.safetensors").map { ($0.name, $0.tensor.scalars) })
         #expect(state["visual.layers.2.conv2.weight"] == stored["layer3.0.conv2.weight"] && state["visual.layers.3.downsampleBN.runningVar"] == stored["layer4.0.downsample.1.running_var"])
-        let basic = errorText { _ = try prior(", resnetKind: basic, imageInitFrom: \"torchvision:x\"") }
+        #expect(state["text.embeddingNorm.bias"] == bert["embeddings.LayerNorm.bias"] && state["text.encoder.blocks.1.mlp.fc1.weight"] == bert["encoder.layer.1.intermediate.dense.weight"])
+        // The three stages train and the run evaluates (prompts and reports read with BERT's WordPiece, sentence by sentence).
+        let dir = try makeTemporaryDirectory("prior-paper")
+        try """
+            method: prior
+            seed: 4
+            model: {\(paper)}
+            data: {syntheticCount: 160, imageSize: 64, contextLength: 24, workers: 1}
+            train:
+              globalBatch: 8
+              checkpointEvery: 0
+              stages:
+                - {name: alignment, steps: 1, learningRate: 1.0e-3, warmupSteps: 0}
+                - {name: prototypes, steps: 1, learningRate: 1.0e-3, warmupSteps: 0}
+                - {name: reconstruction, steps: 1, learningRate: 1.0e-3, warmupSteps: 0}
+            eval: {maxSamples: 16, linearProbe: false, retrieval: true, bootstrap: 0, compareUntrained: false}
+            """.write(toFile: dir + "/p.yaml", atomically: true, encoding: .utf8)
+        let summary = try train(dir + "/p.yaml", dir + "/run", ranks: 1)
+        #expect(summary.steps == 3 && summary.evaluation?.section("retrieval") != nil)
+        let basic = errorText { _ = try prior(model + ", resnetKind: basic, imageInitFrom: \"torchvision:x\"") }
         #expect(basic.contains("model.imageInitFrom is 'torchvision:x'") && basic.contains("bottleneck ResNet"), "\(basic)")
+        let wide = errorText { _ = try prior(paper + ", textWidth: 64") }
+        #expect(wide.contains("model.textWidth is 64 but hf:"), "\(wide)")
+        let roberta = errorText { _ = try prior(model + ", textInitFrom: \"hf:\(fixtures)/roberta-tiny\"") }
+        #expect(roberta.contains("is roberta; PRIOR reads reports sentence by sentence with WordPiece"), "\(roberta)")
     }
 
     @Test func m3aeStartsFromACLIPViTAndABERT() throws {

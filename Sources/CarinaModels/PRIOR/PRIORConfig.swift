@@ -23,6 +23,24 @@ public struct PRIORConfig: Sendable, Codable, Equatable {
     public var textDepth = 12
     public var textHeads = 12
     public var mlpRatio: Float = 4
+    /// `hf:DIR`: the report encoder starts from a Hugging Face BERT directory (the paper's Bio_ClinicalBERT):
+    /// its sizes, BERT architecture (the `text*` keys below) and WordPiece vocabulary are used.
+    public var textInitFrom = ""
+    /// The report encoder's architecture as in CLIP's config: `carina` (pre-LN) or `bert` (HF's BertModel),
+    /// with its position rows, MLP width, LayerNorm epsilon, token types and padding index (0 = the default).
+    public var textArchitecture: TextArchitecture = .carina
+    public var textPositions = 0
+    public var textIntermediate = 0
+    public var textNormEps: Float = 0
+    public var textTokenTypes = 2
+    public var textPaddingIndex = 1
+
+    /// The report encoder's options as `TextEncoder` takes them.
+    public var textOptions: TextEncoderOptions {
+        TextEncoderOptions(architecture: textArchitecture, positions: textPositions > 0 ? textPositions : nil,
+                           hidden: textIntermediate > 0 ? textIntermediate : nil, eps: textNormEps > 0 ? textNormEps : nil,
+                           tokenTypes: textTokenTypes, paddingIndex: textPaddingIndex)
+    }
     /// The shared width of local tokens, sentences, prototypes and decoders (768).
     public var embedDim = 768
     public var sentencePoolHeads = 8
@@ -112,6 +130,13 @@ public struct PRIORConfig: Sendable, Codable, Equatable {
         try check("sentenceDecoderLayers", sentenceDecoderLayers, 1...64)
         try check("sentenceDecoderHeads", sentenceDecoderHeads, 1...embedDim)
         try check("mlpRatio", mlpRatio, 0.01...64)
+        try TextEncoderOptions.validateKeys(source: source, path: path, contextLength: contextLength, vocabSize: vocabSize,
+                                            architecture: textArchitecture, positions: textPositions, intermediate: textIntermediate,
+                                            eps: textNormEps, tokenTypes: textTokenTypes, paddingIndex: textPaddingIndex, pooler: false)
+        guard textArchitecture == .carina || textArchitecture == .bert else {
+            throw ConfigError("\(source): \(path).textArchitecture is \(textArchitecture.rawValue); PRIOR's sentence-level report encoder is carina or bert "
+                              + "(it reads WordPiece sentence by sentence)")
+        }
         try check("gumbelTemperature", gumbelTemperature, 1e-4...100)
         try check("decoderDropout", decoderDropout, 0...1, open: true)
         try check("imageDecoderDropout", imageDecoderDropout, 0...1, open: true)

@@ -30,10 +30,23 @@ public final class PRIORMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImag
     /// map placed at `visual.*`); the attention pool and everything else start fresh.
     public var weightSources: [WeightSource] {
         let c = network.config
-        guard c.imageInitFrom.hasPrefix(CLIPMethod.torchvisionPrefix) else { return [] }
-        return [WeightSource(path: String(c.imageInitFrom.dropFirst(CLIPMethod.torchvisionPrefix.count)),
-                             format: .torchvisionResNet(blocks: c.resnetBlocks, imageChannels: c.imageChannels),
-                             rename: [.init(from: "resnet.", to: "visual.")], purpose: "the image encoder")]
+        var sources: [WeightSource] = []
+        if c.imageInitFrom.hasPrefix(CLIPMethod.torchvisionPrefix) {
+            sources.append(WeightSource(path: String(c.imageInitFrom.dropFirst(CLIPMethod.torchvisionPrefix.count)),
+                                        format: .torchvisionResNet(blocks: c.resnetBlocks, imageChannels: c.imageChannels),
+                                        rename: [.init(from: "resnet.", to: "visual.")], purpose: "the image encoder"))
+        }
+        if c.textInitFrom.hasPrefix(CLIPMethod.huggingFacePrefix) {
+            sources.append(WeightSource(path: String(c.textInitFrom.dropFirst(CLIPMethod.huggingFacePrefix.count)),
+                                        format: .huggingFaceText(layers: c.textDepth, pooler: false), rename: [.init(from: "", to: "text.")],
+                                        purpose: "the report encoder"))
+        }
+        return sources
+    }
+
+    /// With `textInitFrom`: reports and prompts are read with the BERT directory's WordPiece.
+    public var textEncoding: TextEncoding? {
+        network.config.textInitFrom.isEmpty ? nil : tokenizer.map { TextEncoding(tokenizer: $0, contextLength: network.config.contextLength) }
     }
 
     public init(config: PRIORConfig, seed: UInt64, tokenizer: WordPieceTokenizer? = nil) {
@@ -319,13 +332,50 @@ public final class PRIORMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImag
         var defaults = PRIORConfig()
         (defaults.imageSize, defaults.imageChannels) = (context.imageSize, context.imageChannels)
         (defaults.contextLength, defaults.vocabSize) = (context.contextLength, context.vocabularySize)
-        let config = try section.decode(PRIORConfig.self, defaults: defaults)
-        try config.validate(source: section.source, path: "model")
-        for (key, value, data) in [("imageSize", config.imageSize, context.imageSize), ("imageChannels", config.imageChannels, context.imageChannels),
-                                   ("contextLength", config.contextLength, context.contextLength), ("vocabSize", config.vocabSize, context.vocabularySize)]
-            where value != data {
-            throw ConfigError("\(section.source): model.\(key) is \(value) but the data gives \(data); set it in the data section only")
+        let source = section.source
+        var tokenizer = context.tokenizer
+        let first = try section.decode(PRIORConfig.self, defaults: defaults)
+        if !first.textInitFrom.isEmpty {
+            guard first.textInitFrom.hasPrefix(CLIPMethod.huggingFacePrefix) else {
+                throw ConfigError("\(source): model.textInitFrom is '\(first.textInitFrom)'; it takes hf:DIR (a Hugging Face BERT directory)")
+            }
+            let directory = String(first.textInitFrom.dropFirst(CLIPMethod.huggingFacePrefix.count))
+            let model: HFTextModel
+            do { model = try HFTextModel(directory: directory) } catch { throw ConfigError("\(source): model.textInitFrom: \(error)") }
+            guard model.architecture == .bert else {
+                throw ConfigError("\(source): model.textInitFrom: \(directory) is \(model.architecture.rawValue); PRIOR reads reports sentence by sentence "
+                                  + "with WordPiece, so its report encoder starts from BERT")
+            }
+            let found: WordPieceTokenizer?
+            do { found = try TokenizerFiles.load(directory: directory) as? WordPieceTokenizer } catch { throw ConfigError("\(source): model.textInitFrom: \(error)") }
+            guard let found, found.vocabularySize <= model.vocabSize else {
+                throw ConfigError("\(source): model.textInitFrom: \(directory) has no WordPiece vocabulary that fits its \(model.vocabSize) embeddings")
+            }
+            guard defaults.contextLength <= model.maxLength else {
+                throw ConfigError("\(source): data.contextLength is \(defaults.contextLength) but \(directory) has positions for \(model.maxLength) tokens")
+            }
+            (defaults.textArchitecture, defaults.textWidth, defaults.textDepth, defaults.textHeads) = (.bert, model.hiddenSize, model.layers, model.heads)
+            (defaults.textIntermediate, defaults.textPositions, defaults.textNormEps) = (model.intermediateSize, model.maxPositions, model.layerNormEps)
+            (defaults.textTokenTypes, defaults.textPaddingIndex, defaults.vocabSize) = (model.typeVocabSize, model.padTokenID, model.vocabSize)
+            tokenizer = found
         }
-        return PRIORMethod(config: config, seed: context.seed, tokenizer: context.tokenizer)
+        let config = try section.decode(PRIORConfig.self, defaults: defaults)
+        if !config.textInitFrom.isEmpty {
+            let keys: [(String, KeyPath<PRIORConfig, Int>)] = [("textWidth", \.textWidth), ("textDepth", \.textDepth), ("textHeads", \.textHeads), ("vocabSize", \.vocabSize)]
+            for (key, path) in keys where config[keyPath: path] != defaults[keyPath: path] {
+                throw ConfigError("\(source): model.\(key) is \(config[keyPath: path]) but \(config.textInitFrom) has \(defaults[keyPath: path]); leave it out")
+            }
+            guard config.textOptions == defaults.textOptions else {
+                throw ConfigError("\(source): model.textArchitecture and the text* keys after it differ from \(config.textInitFrom) (its config.json); leave them out")
+            }
+        }
+        try config.validate(source: source, path: "model")
+        var mustMatch = [("imageSize", config.imageSize, context.imageSize), ("imageChannels", config.imageChannels, context.imageChannels),
+                         ("contextLength", config.contextLength, context.contextLength)]
+        if config.textInitFrom.isEmpty { mustMatch.append(("vocabSize", config.vocabSize, context.vocabularySize)) }
+        for (key, value, data) in mustMatch where value != data {
+            throw ConfigError("\(source): model.\(key) is \(value) but the data gives \(data); set it in the data section only")
+        }
+        return PRIORMethod(config: config, seed: context.seed, tokenizer: tokenizer)
     }
 }

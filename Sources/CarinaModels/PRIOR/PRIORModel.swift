@@ -205,7 +205,7 @@ public final class PRIORModel: Module {
         globalImageProjection = Linear(c, e, std: 1 / Float(c).squareRoot(), rng: &rng)
         localImageProjection = Linear(c, e, std: 1 / Float(c).squareRoot(), rng: &rng)
         text = TextEncoder(vocabSize: config.vocabSize, contextLength: config.contextLength, width: config.textWidth, depth: config.textDepth,
-                           heads: config.textHeads, mlpRatio: config.mlpRatio, rng: &rng)
+                           heads: config.textHeads, mlpRatio: config.mlpRatio, options: config.textOptions, rng: &rng)
         localTextProjection = Linear(config.textWidth, e, std: 1 / Float(config.textWidth).squareRoot(), rng: &rng)
         sentencePool = SentenceAttentionPool(dim: e, heads: config.sentencePoolHeads, rng: &rng)
         predictor = Predictor(dim: e, rng: &rng)
