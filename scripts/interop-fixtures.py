@@ -33,6 +33,9 @@
 #   export-outputs.safetensors   transformers' outputs on those exports (CLIPModel: grey images and CLIPTokenizer's
 #                   ids from the export's own tokenizer files; BertModel: the bert batch); Carina re-imports the
 #                   exports and must agree within 1e-4
+#   roberta-bpe/    a tiny random RobertaModel over the roberta-tiny byte-level BPE of the tokenizer fixtures (742 tokens),
+#                   with those tokenizer files: M3AE's and CLIP's report encoder from RoBERTa, end to end
+#   roberta-bpe-outputs.safetensors   HF RobertaTokenizer's ids for TEXTS (padded to 20) and the model's outputs
 #   torchvision-resnet.safetensors   torchvision's ResNet (its Bottleneck, _make_layer and forward) at base width 8
 #                   with [1, 1, 1, 1] blocks (ResNet-50's architecture at a fixture's size), every weight and
 #                   BatchNorm statistic random, its state_dict as safetensors (num_batches_tracked included)
@@ -285,6 +288,34 @@ def randomize_all(model, seed):
                 p.copy_(torch.randn(p.shape, generator=g) / (p[0].numel() ** 0.5))
 
 
+def write_roberta_bpe(outputs_path):
+    import shutil
+    import torch
+    from safetensors.torch import save_file
+    from transformers import RobertaConfig, RobertaModel, RobertaTokenizer
+    source = os.path.join(ROOT, "Tests", "CarinaDataTests", "Fixtures", "tokenizers", "roberta-tiny")
+    tokenizer = RobertaTokenizer.from_pretrained(source)
+    config = RobertaConfig(vocab_size=len(tokenizer.get_vocab()), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                           intermediate_size=64, max_position_embeddings=24, type_vocab_size=1, pad_token_id=tokenizer.pad_token_id,
+                           bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id, hidden_dropout_prob=0.0,
+                           attention_probs_dropout_prob=0.0)
+    model = RobertaModel(config, add_pooling_layer=True)
+    randomize(model, seed=9)
+    model.eval()
+    directory = os.path.join(OUT, "roberta-bpe")
+    shutil.rmtree(directory, ignore_errors=True)
+    model.save_pretrained(directory, safe_serialization=True)
+    for name in ["vocab.json", "merges.txt", "tokenizer_config.json"]:
+        shutil.copy(os.path.join(source, name), os.path.join(directory, name))
+    enc = tokenizer(CLIP_TEXTS, padding="max_length", truncation=True, max_length=20, return_tensors="pt")
+    with torch.no_grad():
+        out = model(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"])
+    save_file({"input_ids": enc["input_ids"].float(), "attention_mask": enc["attention_mask"].float(),
+               "last_hidden_state": out.last_hidden_state.contiguous(), "pooler_output": out.pooler_output.contiguous()},
+              outputs_path, metadata={"transformers": __import__("transformers").__version__})
+    print("roberta-bpe: ids", enc["input_ids"].tolist()[0])
+
+
 def write_vision(outputs_path):
     import shutil
     import torch
@@ -406,6 +437,7 @@ def write_fixtures():
                                                                            "torch": torch.__version__})
     write_clip(os.path.join(OUT, "clip-outputs.safetensors"))
     write_vision(os.path.join(OUT, "vision-outputs.safetensors"))
+    write_roberta_bpe(os.path.join(OUT, "roberta-bpe-outputs.safetensors"))
     write_exports(os.path.join(OUT, "export-outputs.safetensors"))
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(OUT) for f in fs)
     print("wrote", OUT, "(%d bytes)" % total)

@@ -70,7 +70,8 @@ extension RunConfigFile {
         let folder = (checkpoint as NSString).deletingLastPathComponent
         candidates.append(((folder as NSString).lastPathComponent == "checkpoints" ? (folder as NSString).deletingLastPathComponent : folder) + "/vocab.txt")
         var tokenizer: (any TextTokenizer)? = nil, found: String? = nil
-        if file.run.method == "clip", let initFrom = file.modelSection["initFrom"] as? String,
+        // A CLIP run's `initFrom`, or another method's `textInitFrom` (M3AE, PRIOR), that names public weights.
+        if let initFrom = file.modelSection[file.run.method == "clip" ? "initFrom" : "textInitFrom"] as? String,
            let scheme = ["hf:", "openclip:"].first(where: { initFrom.hasPrefix($0) }) {
             // Its reports were read with the imported model's tokenizer (CLIP's BPE for a CLIP model), never
             // with the vocab.txt the run also built.

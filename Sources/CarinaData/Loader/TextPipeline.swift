@@ -5,7 +5,7 @@
 import CarinaTensor
 
 public struct TextPipeline: Sendable {
-    /// Any tokenizer for whole reports; sentence ids and masked-language inputs need WordPiece.
+    /// Any tokenizer for whole reports; sentence ids need WordPiece, masked-language inputs a mask token.
     public let tokenizer: any TextTokenizer
     private let wordPiece: WordPieceTokenizer?
     public var contextLength: Int
@@ -19,8 +19,8 @@ public struct TextPipeline: Sendable {
                 augmentation: ReportAugmentation = .none, training: Bool = false) {
         precondition(contextLength >= 2, "a context needs room for [CLS] and [SEP]")
         wordPiece = tokenizer as? WordPieceTokenizer
-        precondition(wordPiece != nil || (requirements.sentences == nil && requirements.maskedTokens == nil),
-                     "sentence ids and masked-language inputs are made with a WordPiece tokenizer")
+        precondition(wordPiece != nil || requirements.sentences == nil, "sentence ids are made with a WordPiece tokenizer")
+        precondition(requirements.maskedTokens == nil || TokenMasking.supports(tokenizer), "masked-language inputs need a tokenizer with a mask token")
         self.tokenizer = tokenizer
         self.contextLength = contextLength
         self.requirements = requirements
@@ -59,7 +59,7 @@ public struct TextPipeline: Sendable {
         }
         if let masking = requirements.maskedTokens {
             if training {
-                let m = TokenMasking.mask(ids: out.ids, tokenizer: wordPiece!, probability: masking.probability, wholeWord: masking.wholeWord,
+                let m = TokenMasking.mask(ids: out.ids, tokenizer: tokenizer, probability: masking.probability, wholeWord: masking.wholeWord,
                                           seed: seed, epoch: epoch, sampleIndex: sampleIndex)
                 (out.maskedIDs, out.maskLabels) = (m.ids, m.labels)
             } else {

@@ -134,6 +134,16 @@ public struct ByteLevelBPETokenizer: TextTokenizer {
 
     public func id(of token: String) -> Int32? { ids[token] }
 
+    /// RoBERTa: a token without the leading-space symbol "Ġ" continues the previous word (the first word of a
+    /// text has none, but follows <s>, which no word continues). CLIP marks word ends instead: a token
+    /// continues the word when the token before it lacks "</w>", which this per-token test cannot see, so
+    /// CLIP's tokens are treated as whole words (CLIP has no masked-language use).
+    public func continuesWord(_ id: Int32) -> Bool {
+        guard style == .roberta, Int(id) >= 0, Int(id) < vocabulary.count,
+              ![specials.start, specials.end, specials.pad, specials.unknown, specials.mask].contains(id) else { return false }
+        return !vocabulary[Int(id)].hasPrefix("\u{0120}")
+    }
+
     /// The text as the pre-tokenizer sees it: for CLIP cleaned and lower-cased (CLIPTextCleaning), for
     /// RoBERTa unchanged.
     public func normalized(_ text: String) -> String {

@@ -35,6 +35,9 @@ public protocol TextTokenizer: Sendable {
     /// `start` ids `end`, cut to `contextLength` (at least 2) keeping `end` last, padded with `pad`; the
     /// padding mask is 1 for tokens and 0 for padding.
     func encode(_ text: String, contextLength: Int) -> (ids: [Int32], padding: [Float])
+    /// Whether the token `id` continues the word of the token before it (whole-word masking): a WordPiece
+    /// `##` piece; a RoBERTa token without GPT-2's leading-space marker "Ġ". Specials never do.
+    func continuesWord(_ id: Int32) -> Bool
 }
 
 extension TextTokenizer {

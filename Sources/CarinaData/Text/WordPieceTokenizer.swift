@@ -102,6 +102,8 @@ public struct WordPieceTokenizer: TextTokenizer {
 
     public func id(of token: String) -> Int32? { ids[token] }
 
+    public func continuesWord(_ id: Int32) -> Bool { Int(id) >= 0 && Int(id) < vocabulary.count && vocabulary[Int(id)].hasPrefix("##") }
+
     /// BERT's basic tokenisation, as HF transformers' Python `BasicTokenizer` with `do_lower_case =
     /// lowercase`, `strip_accents = stripAccents` and `tokenize_chinese_chars = tokenizeChineseChars`, over
     /// Unicode scalars (Python's characters):

@@ -162,10 +162,6 @@ public final class CLIPMethod: TrainingMethod, EmbedsImagesAndTexts {
             throw ConfigError("\(source): model.initFrom: \(error)" + (openCLIP ? " (open_clip keeps CLIP's tokenizer in its package: copy "
                               + "open_clip/\(TokenizerFiles.clipBPEFileName) into \(directory))" : ""))
         }
-        guard kind != .roberta else {
-            throw ConfigError("\(source): model.initFrom: \(directory) is a RoBERTa model; a CLIP run starts from BERT (WordPiece) or CLIP "
-                              + "directories (RoBERTa's encoder imports and matches transformers, but no run from one is tested yet)")
-        }
         // A CLIPModel reads CLIP's BPE, or WordPiece when Carina trained it with its own vocabulary (an export).
         guard found == kind || (kind == .clip && found == .wordPiece) else {
             throw ConfigError("\(source): model.initFrom: \(directory) holds a \(found.rawValue) tokenizer but its model needs \(kind.rawValue)")

@@ -54,11 +54,11 @@ public final class M3AEFineTuneMethod: TrainingMethod, ScoresImageClasses, Embed
     public let classNames: [String]
     public let settings: M3AEFineTuneConfig
     /// The pre-trained run's vocabulary (the run's own from scratch): reports are read with it.
-    public let tokenizer: WordPieceTokenizer?
+    public let tokenizer: (any TextTokenizer)?
     public var model: Module { network }
     var config: M3AEConfig { network.m3ae.config }
 
-    public init(settings: M3AEFineTuneConfig, config: M3AEConfig, classNames: [String], seed: UInt64, tokenizer: WordPieceTokenizer?) {
+    public init(settings: M3AEFineTuneConfig, config: M3AEConfig, classNames: [String], seed: UInt64, tokenizer: (any TextTokenizer)?) {
         network = M3AEFineTuneModel(config: config, classes: classNames.count, seed: seed)
         self.classNames = classNames
         self.settings = settings
@@ -91,7 +91,7 @@ public final class M3AEFineTuneMethod: TrainingMethod, ScoresImageClasses, Embed
             guard let tokenizer else {
                 throw TensorError.invalidArgument(op: "m3ae-finetune", detail: "no vocabulary to spell [CLS] [SEP] with")
             }
-            ids = IndexTensor(shape: [b, 2], values: (0..<b).flatMap { _ in [tokenizer.clsID, tokenizer.sepID] })
+            ids = IndexTensor(shape: [b, 2], values: (0..<b).flatMap { _ in [tokenizer.specials.start, tokenizer.specials.end] })
             padding = Tensor.ones([b, 2])
         }
         return try logits(ids: ids, padding: padding, images: batch.images, training: training, seed: seed, step: step, firstRow: firstRow)
@@ -130,7 +130,7 @@ public final class M3AEFineTuneMethod: TrainingMethod, ScoresImageClasses, Embed
         var defaults = M3AEFineTuneConfig()
         (defaults.m3ae.imageSize, defaults.m3ae.imageChannels) = (context.imageSize, context.imageChannels)
         (defaults.m3ae.contextLength, defaults.m3ae.vocabSize) = (context.contextLength, context.vocabularySize)
-        var tokenizer = context.tokenizer
+        var tokenizer: (any TextTokenizer)? = context.tokenizer
         let first = try section.decode(M3AEFineTuneConfig.self, defaults: defaults)
         if !first.initFrom.isEmpty {
             guard let readRun = context.readRun else { throw ConfigError("\(source): model.initFrom cannot be read here (no run files)") }
@@ -143,8 +143,11 @@ public final class M3AEFineTuneMethod: TrainingMethod, ScoresImageClasses, Embed
             (sizes.imageSize, sizes.imageChannels, sizes.contextLength) = (run.imageSize, run.imageChannels, run.contextLength)
             if let found = run.tokenizer { sizes.vocabSize = found.vocabularySize }
             defaults.m3ae = try run.model.decode(M3AEConfig.self, defaults: sizes)
-            defaults.m3ae.initFrom = ""
-            guard let found = run.tokenizer as? WordPieceTokenizer, found.vocabularySize == defaults.m3ae.vocabSize else {
+            // The run's own vocabulary fills its embedding table; an imported one (textInitFrom) may be smaller than it.
+            let imported = !defaults.m3ae.textInitFrom.isEmpty
+            (defaults.m3ae.initFrom, defaults.m3ae.imageInitFrom, defaults.m3ae.textInitFrom) = ("", "", "")
+            guard let found = run.tokenizer,
+                  imported ? found.vocabularySize <= defaults.m3ae.vocabSize : found.vocabularySize == defaults.m3ae.vocabSize else {
                 throw ConfigError("\(source): model.initFrom: no vocabulary of \(defaults.m3ae.vocabSize) tokens found for \(run.checkpoint)")
             }
             tokenizer = found

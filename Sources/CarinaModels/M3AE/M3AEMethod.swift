@@ -19,9 +19,9 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
     }
 
     /// The CLIP run's vocabulary when the encoders start from one (reports are read with it).
-    public let tokenizer: WordPieceTokenizer?
+    public let tokenizer: (any TextTokenizer)?
 
-    public init(config: M3AEConfig, seed: UInt64, tokenizer: WordPieceTokenizer? = nil) {
+    public init(config: M3AEConfig, seed: UInt64, tokenizer: (any TextTokenizer)? = nil) {
         network = M3AEModel(config: config, seed: seed)
         self.tokenizer = tokenizer
     }
@@ -219,7 +219,7 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
         (defaults.imageSize, defaults.imageChannels) = (context.imageSize, context.imageChannels)
         (defaults.contextLength, defaults.vocabSize) = (context.contextLength, context.vocabularySize)
         var clip: CLIPConfig? = nil
-        var tokenizer: WordPieceTokenizer? = nil
+        var tokenizer: (any TextTokenizer)? = nil
         let first = try section.decode(M3AEConfig.self, defaults: defaults)
         var imported: CLIPConfig? = nil
         if !first.imageInitFrom.isEmpty || !first.textInitFrom.isEmpty {
@@ -297,10 +297,10 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
 
     /// `defaults` with the ViT of `imageInitFrom` (a CLIPModel or open_clip directory) and the report encoder of
     /// `textInitFrom` (a BERT directory), and that directory's WordPiece vocabulary.
-    static func publicDefaults(_ first: M3AEConfig, over defaults: M3AEConfig, source: String) throws -> (M3AEConfig, CLIPConfig?, WordPieceTokenizer?) {
+    static func publicDefaults(_ first: M3AEConfig, over defaults: M3AEConfig, source: String) throws -> (M3AEConfig, CLIPConfig?, (any TextTokenizer)?) {
         var out = defaults
         var imported: CLIPConfig? = nil
-        var tokenizer: WordPieceTokenizer? = nil
+        var tokenizer: (any TextTokenizer)? = nil
         if !first.imageInitFrom.isEmpty {
             var c = CLIPConfig()
             (c.imageSize, c.imageChannels) = (defaults.imageSize, defaults.imageChannels)
@@ -324,20 +324,19 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
         if !first.textInitFrom.isEmpty {
             let from = first.textInitFrom
             guard from.hasPrefix(CLIPMethod.huggingFacePrefix) else {
-                throw ConfigError("\(source): model.textInitFrom is '\(from)'; it takes hf:DIR (a Hugging Face BERT directory)")
+                throw ConfigError("\(source): model.textInitFrom is '\(from)'; it takes hf:DIR (a Hugging Face BERT or RoBERTa directory)")
             }
             let directory = String(from.dropFirst(CLIPMethod.huggingFacePrefix.count))
             let model: HFTextModel
             do { model = try HFTextModel(directory: directory) } catch { throw ConfigError("\(source): model.textInitFrom: \(error)") }
-            guard model.architecture == .bert else {
-                throw ConfigError("\(source): model.textInitFrom: \(directory) is \(model.architecture.rawValue); M3AE's masked-language modelling reads "
-                                  + "WordPiece, so its report encoder starts from BERT (RoBERTa's byte-level masking is not implemented)")
-            }
-            do { tokenizer = try TokenizerFiles.load(directory: directory) as? WordPieceTokenizer } catch {
+            let kind: TokenizerFiles.Kind
+            do { (tokenizer, kind) = (try TokenizerFiles.load(directory: directory), try TokenizerFiles.kind(directory: directory)) } catch {
                 throw ConfigError("\(source): model.textInitFrom: \(error)")
             }
-            guard let found = tokenizer, found.vocabularySize <= model.vocabSize else {
-                throw ConfigError("\(source): model.textInitFrom: \(directory) has no WordPiece vocabulary that fits its \(model.vocabSize) embeddings")
+            let expected: TokenizerFiles.Kind = model.architecture == .bert ? .wordPiece : .roberta
+            guard kind == expected, let found = tokenizer, found.vocabularySize <= model.vocabSize, TokenMasking.supports(found) else {
+                throw ConfigError("\(source): model.textInitFrom: \(directory) needs a \(expected.rawValue) tokenizer with a mask token that fits its "
+                                  + "\(model.vocabSize) embeddings (it has \(kind.rawValue))")
             }
             guard defaults.contextLength <= model.maxLength else {
                 throw ConfigError("\(source): data.contextLength is \(defaults.contextLength) but \(directory) has positions for \(model.maxLength) tokens")
