@@ -30,12 +30,14 @@ private let configs = URL(fileURLWithPath: #filePath).deletingLastPathComponent(
         let interop = configs.deletingLastPathComponent().appendingPathComponent("Tests/CarinaTrainTests/Fixtures/interop")
         for name in names {
             var yaml = try String(contentsOf: configs.appendingPathComponent(name), encoding: .utf8)
-            for line in yaml.split(separator: "\n") where line.lowercased().contains("initfrom: hf:") {  // initFrom, imageInitFrom, textInitFrom
-                let directory = String(line.split(separator: "hf:", maxSplits: 1)[1]).trimmingCharacters(in: .whitespaces)
-                if !FileManager.default.fileExists(atPath: directory + "/config.json") {
+            for line in yaml.split(separator: "\n") where line.lowercased().contains("initfrom: hf:") || line.contains("initFrom: openclip:") {
+                // initFrom, imageInitFrom, textInitFrom; hf: or openclip: (the tiny open_clip ModifiedResNet stands in)
+                let scheme = line.contains("openclip:") ? "openclip:" : "hf:"
+                let directory = String(line.split(separator: scheme, maxSplits: 1)[1]).trimmingCharacters(in: .whitespaces)
+                if !FileManager.default.fileExists(atPath: directory + (scheme == "hf:" ? "/config.json" : "/open_clip_config.json")) {
                     let clip = (directory as NSString).lastPathComponent.lowercased().contains("clip")
-                    let standIn = interop.appendingPathComponent(clip ? "clip-tiny" : "bert-tiny").path
-                    yaml = yaml.replacingOccurrences(of: "hf:" + directory, with: "hf:" + standIn).split(separator: "\n", omittingEmptySubsequences: false)
+                    let standIn = interop.appendingPathComponent(scheme == "openclip:" ? "openclip-rn" : clip ? "clip-tiny" : "bert-tiny").path
+                    yaml = yaml.replacingOccurrences(of: scheme + directory, with: scheme + standIn).split(separator: "\n", omittingEmptySubsequences: false)
                         .map { $0.trimmingCharacters(in: .whitespaces).hasPrefix("contextLength:") ? "  contextLength: \(clip ? 20 : 24)" : String($0) }
                         .joined(separator: "\n")
                 }

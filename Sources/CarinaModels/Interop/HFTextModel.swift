@@ -99,7 +99,7 @@ public struct HFTextModel: Sendable, Equatable {
     public var maxLength: Int { architecture == .roberta ? maxPositions - padTokenID - 1 : maxPositions }
 
     /// `config`'s report encoder set to this model's sizes and architecture (and its vocabulary size).
-    public func apply(to config: inout CLIPConfig) {
+    public func apply<C: TextTowerKeys>(to config: inout C) {
         config.textArchitecture = architecture
         (config.textWidth, config.textDepth, config.textHeads) = (hiddenSize, layers, heads)
         (config.textIntermediate, config.textPositions, config.textNormEps) = (intermediateSize, maxPositions, layerNormEps)

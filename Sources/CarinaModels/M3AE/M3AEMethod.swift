@@ -322,43 +322,17 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
             imported = c
         }
         if !first.textInitFrom.isEmpty {
-            let from = first.textInitFrom
-            guard from.hasPrefix(CLIPMethod.huggingFacePrefix) else {
-                throw ConfigError("\(source): model.textInitFrom is '\(from)'; it takes hf:DIR (a Hugging Face BERT or RoBERTa directory)")
-            }
-            let directory = String(from.dropFirst(CLIPMethod.huggingFacePrefix.count))
-            let model: HFTextModel
-            do { model = try HFTextModel(directory: directory) } catch { throw ConfigError("\(source): model.textInitFrom: \(error)") }
-            let kind: TokenizerFiles.Kind
-            do { (tokenizer, kind) = (try TokenizerFiles.load(directory: directory), try TokenizerFiles.kind(directory: directory)) } catch {
-                throw ConfigError("\(source): model.textInitFrom: \(error)")
-            }
-            let expected: TokenizerFiles.Kind = model.architecture == .bert ? .wordPiece : .roberta
-            guard kind == expected, let found = tokenizer, found.vocabularySize <= model.vocabSize, TokenMasking.supports(found) else {
-                throw ConfigError("\(source): model.textInitFrom: \(directory) needs a \(expected.rawValue) tokenizer with a mask token that fits its "
-                                  + "\(model.vocabSize) embeddings (it has \(kind.rawValue))")
-            }
-            guard defaults.contextLength <= model.maxLength else {
-                throw ConfigError("\(source): data.contextLength is \(defaults.contextLength) but \(directory) has positions for \(model.maxLength) tokens")
-            }
-            (out.textArchitecture, out.textWidth, out.textDepth, out.textHeads) = (model.architecture, model.hiddenSize, model.layers, model.heads)
-            (out.textIntermediate, out.textPositions, out.textNormEps) = (model.intermediateSize, model.maxPositions, model.layerNormEps)
-            (out.textTokenTypes, out.textPaddingIndex, out.vocabSize) = (model.typeVocabSize, model.padTokenID, model.vocabSize)
+            let text = try ImportedTextEncoder(first.textInitFrom, architectures: [.bert, .roberta], needsMask: true, contextLength: defaults.contextLength,
+                                               source: source, why: "M3AE's report encoder starts from BERT or RoBERTa")
+            text.apply(to: &out)
+            tokenizer = text.tokenizer
         }
         return (out, imported, tokenizer)
     }
 
     /// A config that starts from public weights may not contradict them (it may keep fewer ViT blocks).
     static func checkPublic(_ config: M3AEConfig, defaults: M3AEConfig, imported: CLIPConfig?, source: String) throws {
-        if !config.textInitFrom.isEmpty {
-            let text: [(String, KeyPath<M3AEConfig, Int>)] = [("textWidth", \.textWidth), ("textDepth", \.textDepth), ("textHeads", \.textHeads), ("vocabSize", \.vocabSize)]
-            for (key, path) in text where config[keyPath: path] != defaults[keyPath: path] {
-                throw ConfigError("\(source): model.\(key) is \(config[keyPath: path]) but \(config.textInitFrom) has \(defaults[keyPath: path]); leave it out")
-            }
-            guard config.textOptions == defaults.textOptions else {
-                throw ConfigError("\(source): model.textArchitecture and the text* keys after it differ from \(config.textInitFrom) (its config.json); leave them out")
-            }
-        }
+        if !config.textInitFrom.isEmpty { try ImportedTextEncoder.check(config, defaults: defaults, from: config.textInitFrom, source: source) }
         guard let imported else { return }
         let keys: [(String, KeyPath<M3AEConfig, Int>)] = [("patchSize", \.patchSize), ("visionWidth", \.visionWidth), ("visionHeads", \.visionHeads)]
         for (key, path) in keys where config[keyPath: path] != defaults[keyPath: path] {

@@ -336,39 +336,13 @@ public final class PRIORMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImag
         var tokenizer = context.tokenizer
         let first = try section.decode(PRIORConfig.self, defaults: defaults)
         if !first.textInitFrom.isEmpty {
-            guard first.textInitFrom.hasPrefix(CLIPMethod.huggingFacePrefix) else {
-                throw ConfigError("\(source): model.textInitFrom is '\(first.textInitFrom)'; it takes hf:DIR (a Hugging Face BERT directory)")
-            }
-            let directory = String(first.textInitFrom.dropFirst(CLIPMethod.huggingFacePrefix.count))
-            let model: HFTextModel
-            do { model = try HFTextModel(directory: directory) } catch { throw ConfigError("\(source): model.textInitFrom: \(error)") }
-            guard model.architecture == .bert else {
-                throw ConfigError("\(source): model.textInitFrom: \(directory) is \(model.architecture.rawValue); PRIOR reads reports sentence by sentence "
-                                  + "with WordPiece, so its report encoder starts from BERT")
-            }
-            let found: WordPieceTokenizer?
-            do { found = try TokenizerFiles.load(directory: directory) as? WordPieceTokenizer } catch { throw ConfigError("\(source): model.textInitFrom: \(error)") }
-            guard let found, found.vocabularySize <= model.vocabSize else {
-                throw ConfigError("\(source): model.textInitFrom: \(directory) has no WordPiece vocabulary that fits its \(model.vocabSize) embeddings")
-            }
-            guard defaults.contextLength <= model.maxLength else {
-                throw ConfigError("\(source): data.contextLength is \(defaults.contextLength) but \(directory) has positions for \(model.maxLength) tokens")
-            }
-            (defaults.textArchitecture, defaults.textWidth, defaults.textDepth, defaults.textHeads) = (.bert, model.hiddenSize, model.layers, model.heads)
-            (defaults.textIntermediate, defaults.textPositions, defaults.textNormEps) = (model.intermediateSize, model.maxPositions, model.layerNormEps)
-            (defaults.textTokenTypes, defaults.textPaddingIndex, defaults.vocabSize) = (model.typeVocabSize, model.padTokenID, model.vocabSize)
-            tokenizer = found
+            let text = try ImportedTextEncoder(first.textInitFrom, architectures: [.bert], needsMask: false, contextLength: defaults.contextLength,
+                                               source: source, why: "PRIOR reads reports sentence by sentence with WordPiece, so its report encoder starts from BERT")
+            text.apply(to: &defaults)
+            tokenizer = text.tokenizer as? WordPieceTokenizer
         }
         let config = try section.decode(PRIORConfig.self, defaults: defaults)
-        if !config.textInitFrom.isEmpty {
-            let keys: [(String, KeyPath<PRIORConfig, Int>)] = [("textWidth", \.textWidth), ("textDepth", \.textDepth), ("textHeads", \.textHeads), ("vocabSize", \.vocabSize)]
-            for (key, path) in keys where config[keyPath: path] != defaults[keyPath: path] {
-                throw ConfigError("\(source): model.\(key) is \(config[keyPath: path]) but \(config.textInitFrom) has \(defaults[keyPath: path]); leave it out")
-            }
-            guard config.textOptions == defaults.textOptions else {
-                throw ConfigError("\(source): model.textArchitecture and the text* keys after it differ from \(config.textInitFrom) (its config.json); leave them out")
-            }
-        }
+        if !config.textInitFrom.isEmpty { try ImportedTextEncoder.check(config, defaults: defaults, from: config.textInitFrom, source: source) }
         try config.validate(source: source, path: "model")
         var mustMatch = [("imageSize", config.imageSize, context.imageSize), ("imageChannels", config.imageChannels, context.imageChannels),
                          ("contextLength", config.contextLength, context.contextLength)]
