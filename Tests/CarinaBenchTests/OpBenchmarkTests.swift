@@ -33,6 +33,8 @@ import CarinaNN
         let r = try bench.run(communicator: comm, globalBatch: 6) { _ = try a.matmul(b) }
         #expect(r.flopsPerStep == 2 * 6 * 5 * 4)
         #expect(r.peakGFLOPs > 0 && r.samplesPerSecond > 0)
+        // The process's peak resident memory is reported (this test process holds far more than a megabyte).
+        #expect(r.peakResidentBytes > 1_048_576 && TrainStepBenchmark.describe(r).contains("peak RSS MiB/rank"))
         // Batched matmuls fan out to worker threads; their GEMMs count too.
         let saved = Parallel.threads
         Parallel.threads = 2
