@@ -129,6 +129,21 @@ public final class CLIPMethod: TrainingMethod, EmbedsImagesAndTexts {
         return CLIPMethod(config: config, seed: context.seed, tokenizer: tokenizer)
     }
 
+    /// `defaults` set to the whole CLIP that public weights `from` hold (`openclip:DIR`, or `hf:DIR` on a CLIPModel
+    /// directory; the image size and channels stay `defaults`'); nil for an `hf:` directory of another model.
+    public static func publicCLIP(_ from: String, over defaults: CLIPConfig) throws -> CLIPConfig? {
+        var config = defaults
+        if from.hasPrefix(openCLIPPrefix) {
+            try OpenCLIPModel(directory: String(from.dropFirst(openCLIPPrefix.count))).apply(to: &config)
+            return config
+        }
+        guard from.hasPrefix(huggingFacePrefix) else { return nil }
+        let directory = String(from.dropFirst(huggingFacePrefix.count))
+        guard try HFCLIPModel.modelType(directory: directory) == "clip" else { return nil }
+        try HFCLIPModel(directory: directory).apply(to: &config)
+        return config
+    }
+
     /// `defaults` with the report encoder (BERT, RoBERTa) or the whole model (CLIPModel) of the Hugging Face
     /// directory `initFrom` names, or the whole model of an open_clip directory, and the directory's tokenizer,
     /// which must be the model's kind.
@@ -142,14 +157,9 @@ public final class CLIPMethod: TrainingMethod, EmbedsImagesAndTexts {
         var config = defaults
         let vocabSize: Int, maxLength: Int, kind: TokenizerFiles.Kind
         do {
-            if openCLIP {
-                let model = try OpenCLIPModel(directory: directory)
-                model.apply(to: &config)
-                (vocabSize, maxLength, kind) = (model.vocabSize, model.contextLength, .clip)
-            } else if try HFCLIPModel.modelType(directory: directory) == "clip" {
-                let model = try HFCLIPModel(directory: directory)
-                model.apply(to: &config)
-                (vocabSize, maxLength, kind) = (model.text.vocabSize, model.text.maxPositions, .clip)
+            if let whole = try publicCLIP(initFrom, over: defaults) {
+                config = whole
+                (vocabSize, maxLength, kind) = (whole.vocabSize, whole.textPositions, .clip)
             } else {
                 let model = try HFTextModel(directory: directory)
                 model.apply(to: &config)

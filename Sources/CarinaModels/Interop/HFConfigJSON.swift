@@ -15,13 +15,14 @@ struct HFConfigJSON {
     /// The largest config.json read (BERT's is under 1 kB, CLIP's 5 kB).
     static let maxBytes = 1 << 20
 
-    /// `directory`/config.json, after checking that `directory` is one.
-    static func read(directory: String) throws -> HFConfigJSON {
+    /// `directory`/`file`, after checking that `directory` is one (`names` says what the scheme names, for that error).
+    static func read(directory: String, file: String = "config.json",
+                     names: String = "hf: names a Hugging Face model directory with config.json and model.safetensors") throws -> HFConfigJSON {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw InteropError(file: directory, "not a directory (hf: names a Hugging Face model directory with config.json and model.safetensors)")
+            throw InteropError(file: directory, "not a directory (\(names))")
         }
-        let path = directory + "/config.json"
+        let path = directory + "/" + file
         let bytes: [UInt8]
         do { bytes = try FileBytes.contents(of: path, maxBytes: maxBytes) } catch {
             throw InteropError(file: path, "cannot read the model config: \(error)")

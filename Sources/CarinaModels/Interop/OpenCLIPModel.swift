@@ -28,20 +28,10 @@ public struct OpenCLIPModel: Sendable, Equatable {
 
     public init(directory: String) throws {
         self.directory = directory
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw InteropError(file: directory, "not a directory (openclip: names a directory with \(Self.configFile) and \(Self.weightsFile))")
-        }
-        configPath = directory + "/" + Self.configFile
-        let bytes: [UInt8]
-        do { bytes = try FileBytes.contents(of: configPath, maxBytes: HFConfigJSON.maxBytes) } catch {
-            throw InteropError(file: configPath, "cannot read the model config: \(error)")
-        }
-        guard let top = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
-            throw InteropError(file: configPath, "not a JSON object")
-        }
-        let root = HFConfigJSON(path: configPath, object: top, prefix: "")
-        let model = top["model_cfg"] != nil ? try root.section("model_cfg") : root
+        let root = try HFConfigJSON.read(directory: directory, file: Self.configFile,
+                                         names: "openclip: names a directory with \(Self.configFile) and \(Self.weightsFile)")
+        configPath = root.path
+        let model = root.object["model_cfg"] != nil ? try root.section("model_cfg") : root
         let path = configPath
         for key in ["custom_text", "init_logit_bias", "multimodal_cfg"] where model.object[key].map({ !($0 is NSNull) && ($0 as? Bool) != false }) ?? false {
             throw InteropError(file: path, "'\(model.prefix)\(key)' is set; Carina imports open_clip's CLIP class (a ViT or ModifiedResNet and "

@@ -302,18 +302,14 @@ public final class M3AEMethod: TrainingMethod, EmbedsImagesAndTexts, ScoresImage
         var imported: CLIPConfig? = nil
         var tokenizer: (any TextTokenizer)? = nil
         if !first.imageInitFrom.isEmpty {
-            var c = CLIPConfig()
-            (c.imageSize, c.imageChannels) = (defaults.imageSize, defaults.imageChannels)
+            var base = CLIPConfig()
+            (base.imageSize, base.imageChannels) = (defaults.imageSize, defaults.imageChannels)
             let from = first.imageInitFrom
-            do {
-                if from.hasPrefix(CLIPMethod.openCLIPPrefix) {
-                    try OpenCLIPModel(directory: String(from.dropFirst(CLIPMethod.openCLIPPrefix.count))).apply(to: &c)
-                } else if from.hasPrefix(CLIPMethod.huggingFacePrefix) {
-                    try HFCLIPModel(directory: String(from.dropFirst(CLIPMethod.huggingFacePrefix.count))).apply(to: &c)
-                } else {
-                    throw ConfigError("it takes hf:DIR (a CLIPModel directory) or openclip:DIR (an open_clip model directory)")
-                }
-            } catch { throw ConfigError("\(source): model.imageInitFrom '\(from)': \(error)") }
+            let found: CLIPConfig?
+            do { found = try CLIPMethod.publicCLIP(from, over: base) } catch { throw ConfigError("\(source): model.imageInitFrom '\(from)': \(error)") }
+            guard let c = found else {
+                throw ConfigError("\(source): model.imageInitFrom '\(from)': it takes hf:DIR (a CLIPModel directory) or openclip:DIR (an open_clip model directory)")
+            }
             guard c.imageEncoder == .vit else {
                 throw ConfigError("\(source): model.imageInitFrom: \(from) has a ResNet image tower; M3AE masks ViT patches")
             }
