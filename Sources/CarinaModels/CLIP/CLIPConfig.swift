@@ -70,16 +70,15 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
 
     public init() {}
 
+    /// CLIP's modified ResNet: its attention pool ends in the shared space (no image projection).
+    public var poolIsEmbedding: Bool { imageEncoder == .resnet && resnetStyle == .clip }
+
     /// The width of the pooled image feature (a linear probe's input): the ViT's or the pool's, `embedDim` for
-    /// CLIP's modified ResNet (its pool ends in the shared space).
-    public var imageFeatureWidth: Int { imageEncoder == .resnet && resnetStyle == .clip ? embedDim : visionWidth }
+    /// CLIP's modified ResNet.
+    public var imageFeatureWidth: Int { poolIsEmbedding ? embedDim : visionWidth }
 
     /// The report encoder's options as `TextEncoder` takes them.
-    public var textOptions: TextEncoderOptions {
-        TextEncoderOptions(architecture: textArchitecture, positions: textPositions > 0 ? textPositions : nil,
-                           hidden: textIntermediate > 0 ? textIntermediate : nil, eps: textNormEps > 0 ? textNormEps : nil,
-                           tokenTypes: textTokenTypes, paddingIndex: textPaddingIndex, pooler: textPooler, activation: textActivation)
-    }
+    public var textOptions: TextEncoderOptions { textEncoderOptions(pooler: textPooler, activation: textActivation) }
 
     /// Checks every size before anything is allocated: positive, within generous limits (far above any
     /// published model, far below what would exhaust memory), and consistent (patches tile the image,
@@ -98,9 +97,7 @@ public struct CLIPConfig: Sendable, Codable, Equatable {
         try check("contextLength", contextLength, 2...8192)
         try check("embedDim", embedDim, 1...16384)
         try ranges.check("textLearningRateScale", textLearningRateScale, 0...1000)
-        try TextEncoderOptions.validateKeys(source: source, path: path, contextLength: contextLength, vocabSize: vocabSize,
-                                            architecture: textArchitecture, positions: textPositions, intermediate: textIntermediate,
-                                            eps: textNormEps, tokenTypes: textTokenTypes, paddingIndex: textPaddingIndex, pooler: textPooler)
+        try validateTextKeys(source: source, path: path, pooler: textPooler)
         if textActivation != .gelu, textArchitecture == .bert || textArchitecture == .roberta {
             throw ConfigError("\(source): \(path).textActivation is \(textActivation.rawValue); BERT and RoBERTa use exact gelu")
         }

@@ -194,7 +194,7 @@ public final class CLIPModel: Module {
         let visualWidth = config.imageFeatureWidth
         text = TextEncoder(vocabSize: config.vocabSize, contextLength: config.contextLength, width: config.textWidth,
                            depth: config.textDepth, heads: config.textHeads, mlpRatio: config.mlpRatio, options: config.textOptions, rng: &rng)
-        imageProjection = config.imageEncoder == .resnet && config.resnetStyle == .clip ? nil
+        imageProjection = config.poolIsEmbedding ? nil
             : Linear(visualWidth, config.embedDim, bias: false, std: 1 / Float(visualWidth).squareRoot(), rng: &rng)
         textProjection = Linear(config.textWidth, config.embedDim, bias: false, std: 1 / Float(config.textWidth).squareRoot(), rng: &rng)
         logitScale = LogitScale(initialTemperature: config.initialTemperature)

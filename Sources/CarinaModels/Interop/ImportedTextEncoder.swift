@@ -4,25 +4,6 @@
 // Not for: CLIP's `initFrom` (CLIPMethod.huggingFaceDefaults), the names (HFTextWeights).
 import CarinaData
 
-/// The report-encoder keys a method config shares with CLIP's (`textArchitecture` and the keys after it).
-public protocol TextTowerKeys {
-    var vocabSize: Int { get set }
-    var textWidth: Int { get set }
-    var textDepth: Int { get set }
-    var textHeads: Int { get set }
-    var textArchitecture: TextArchitecture { get set }
-    var textPositions: Int { get set }
-    var textIntermediate: Int { get set }
-    var textNormEps: Float { get set }
-    var textTokenTypes: Int { get set }
-    var textPaddingIndex: Int { get set }
-    var textOptions: TextEncoderOptions { get }
-}
-
-extension CLIPConfig: TextTowerKeys {}
-extension M3AEConfig: TextTowerKeys {}
-extension PRIORConfig: TextTowerKeys {}
-
 public struct ImportedTextEncoder {
     public let model: HFTextModel
     public let tokenizer: any TextTokenizer

@@ -85,9 +85,7 @@ public struct M3AEConfig: Sendable, Codable, Equatable {
 
     /// The report encoder's options.
     public var textOptions: TextEncoderOptions {
-        TextEncoderOptions(architecture: textArchitecture, positions: textPositions > 0 ? textPositions : nil,
-                           hidden: textIntermediate > 0 ? textIntermediate : nil, eps: textNormEps > 0 ? textNormEps : nil,
-                           tokenTypes: textTokenTypes, paddingIndex: textPaddingIndex, pooler: textPooler)
+        textEncoderOptions(pooler: textPooler)
     }
 
     /// Checks every size before anything is allocated; `path` is the section's key path ("model").
@@ -114,9 +112,7 @@ public struct M3AEConfig: Sendable, Codable, Equatable {
         try check("decoderDepth", decoderDepth, 0...64)
         try check("decoderHeads", decoderHeads, 1...decoderWidth)
         try check("mlpRatio", mlpRatio, 0.01...64)
-        try TextEncoderOptions.validateKeys(source: source, path: path, contextLength: contextLength, vocabSize: vocabSize,
-                                            architecture: textArchitecture, positions: textPositions, intermediate: textIntermediate,
-                                            eps: textNormEps, tokenTypes: textTokenTypes, paddingIndex: textPaddingIndex, pooler: textPooler)
+        try validateTextKeys(source: source, path: path, pooler: textPooler)
         if textArchitecture == .clip {
             throw ConfigError("\(source): \(path).textArchitecture is clip (a causal tower); M3AE's masked-language report encoder is bidirectional")
         }

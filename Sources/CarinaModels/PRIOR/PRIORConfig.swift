@@ -36,11 +36,7 @@ public struct PRIORConfig: Sendable, Codable, Equatable {
     public var textPaddingIndex = 1
 
     /// The report encoder's options as `TextEncoder` takes them.
-    public var textOptions: TextEncoderOptions {
-        TextEncoderOptions(architecture: textArchitecture, positions: textPositions > 0 ? textPositions : nil,
-                           hidden: textIntermediate > 0 ? textIntermediate : nil, eps: textNormEps > 0 ? textNormEps : nil,
-                           tokenTypes: textTokenTypes, paddingIndex: textPaddingIndex)
-    }
+    public var textOptions: TextEncoderOptions { textEncoderOptions() }
     /// The shared width of local tokens, sentences, prototypes and decoders (768).
     public var embedDim = 768
     public var sentencePoolHeads = 8
@@ -112,7 +108,7 @@ public struct PRIORConfig: Sendable, Codable, Equatable {
         try check("resnetWidth", resnetWidth, 1...1024)
         try check("poolHeads", poolHeads, 1...1024)
         if !imageInitFrom.isEmpty {
-            guard imageInitFrom.hasPrefix("torchvision:"), resnetKind == .bottleneck else {
+            guard imageInitFrom.hasPrefix(CLIPMethod.torchvisionPrefix), resnetKind == .bottleneck else {
                 throw ConfigError("\(source): \(path).imageInitFrom is '\(imageInitFrom)'; it takes torchvision:FILE (a torchvision ResNet state dict "
                                   + "as safetensors) for a bottleneck ResNet")
             }
@@ -130,9 +126,7 @@ public struct PRIORConfig: Sendable, Codable, Equatable {
         try check("sentenceDecoderLayers", sentenceDecoderLayers, 1...64)
         try check("sentenceDecoderHeads", sentenceDecoderHeads, 1...embedDim)
         try check("mlpRatio", mlpRatio, 0.01...64)
-        try TextEncoderOptions.validateKeys(source: source, path: path, contextLength: contextLength, vocabSize: vocabSize,
-                                            architecture: textArchitecture, positions: textPositions, intermediate: textIntermediate,
-                                            eps: textNormEps, tokenTypes: textTokenTypes, paddingIndex: textPaddingIndex, pooler: false)
+        try validateTextKeys(source: source, path: path)
         guard textArchitecture == .carina || textArchitecture == .bert else {
             throw ConfigError("\(source): \(path).textArchitecture is \(textArchitecture.rawValue); PRIOR's sentence-level report encoder is carina or bert "
                               + "(it reads WordPiece sentence by sentence)")
