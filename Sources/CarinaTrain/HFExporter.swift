@@ -1,7 +1,7 @@
 // `carina checkpoint export --format hf`: a checkpoint as a Hugging Face model directory that transformers
 // loads in one line (`CLIPModel.from_pretrained(dir)`, `BertModel.from_pretrained(dir)`): config.json and
 // model.safetensors from HFExport's inverse name maps, and the tokenizer the run read its reports with (the
-// files of its `initFrom: hf:` directory, or its WordPiece vocab.txt). The directory is written beside the
+// files of its `initFrom: hf:` / `openclip:` directory, or its WordPiece vocab.txt). The directory is written beside the
 // target and renamed into place, and an existing non-empty directory is never written into.
 // Not for: the name maps (CarinaModels' HFExport) or the safetensors-only export (the command itself).
 import CarinaCheckpoint
@@ -27,7 +27,7 @@ public enum HFExporter {
         var defaults = CLIPConfig()
         (defaults.imageSize, defaults.contextLength) = (run.run.data.imageSize, run.run.data.contextLength)
         let config = try ModelSection(values: run.modelSection, source: run.path).decode(CLIPConfig.self, defaults: defaults)
-        let (tokenizer, files) = try runTokenizer(config, run: run, checkpoint: file)
+        let (tokenizer, files) = try runTokenizer(checkpoint: file)
         let specials = HFExport.Specials(start: Int(tokenizer.specials.start), end: Int(tokenizer.specials.end), pad: Int(tokenizer.specials.pad))
         let state = Dictionary(contents.model.map { ($0.name, $0.tensor) }, uniquingKeysWith: { a, _ in a })
         let model: HFExport.Model
@@ -39,24 +39,23 @@ public enum HFExporter {
         return "exported \(model.kind) (\(model.tensors.count) tensors, \(bytes / 1_000_000) MB) of step \(contents.state.step) from \(file) to \(out)"
     }
 
-    /// The tokenizer the run read its reports with, and its files: (source path, name in the export).
-    static func runTokenizer(_ config: CLIPConfig, run: RunConfigFile, checkpoint: String) throws -> (any TextTokenizer, [(String, String)]) {
-        if config.initFrom.hasPrefix("hf:") {
-            let directory = String(config.initFrom.dropFirst(3))
-            let tokenizer: any TextTokenizer
-            do { tokenizer = try TokenizerFiles.load(directory: directory) } catch {
-                throw InteropError(file: checkpoint, "the run read its reports with the tokenizer of \(config.initFrom), which the export "
-                                   + "copies: \(error)")
-            }
-            return (tokenizer, tokenizerFiles.filter { FileManager.default.fileExists(atPath: directory + "/" + $0) }.map { (directory + "/" + $0, $0) })
+    /// The tokenizer the run read its reports with, as a run building on it finds it (`RunConfigFile.sourceRun`:
+    /// the tokenizer of its `initFrom` public weights, else its WordPiece vocabulary), and its files: (source
+    /// path, name in the export).
+    static func runTokenizer(checkpoint: String) throws -> (any TextTokenizer, [(String, String)]) {
+        let run: SourceRun
+        do { run = try RunConfigFile.sourceRun(checkpoint) } catch {
+            throw InteropError(file: checkpoint, "the export copies the tokenizer the run read its reports with: \(error)")
         }
-        let folder = (checkpoint as NSString).deletingLastPathComponent
-        let runDirectory = (folder as NSString).lastPathComponent == "checkpoints" ? (folder as NSString).deletingLastPathComponent : folder
-        let vocabulary = run.run.data.vocabulary.isEmpty ? runDirectory + "/vocab.txt" : run.run.data.vocabulary
-        guard FileManager.default.fileExists(atPath: vocabulary) else {
-            throw InteropError(file: checkpoint, "the run's vocabulary \(vocabulary) is missing; the export needs the tokenizer it read reports with")
+        guard let tokenizer = run.tokenizer, let path = run.vocabularyPath else {
+            throw InteropError(file: checkpoint, "the run's vocabulary is missing (neither its data.vocabulary nor vocab.txt in its run directory); "
+                               + "the export needs the tokenizer it read reports with")
         }
-        return (try WordPieceTokenizer(vocabularyFile: vocabulary), [(vocabulary, "vocab.txt")])
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return (tokenizer, [(path, "vocab.txt")])
+        }
+        return (tokenizer, tokenizerFiles.filter { FileManager.default.fileExists(atPath: path + "/" + $0) }.map { (path + "/" + $0, $0) })
     }
 
     static func write(_ model: HFExport.Model, tokenizerFiles files: [(String, String)], wordPiece: WordPieceTokenizer?, step: Int, checkpoint: String,

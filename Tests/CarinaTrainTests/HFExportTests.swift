@@ -92,6 +92,8 @@ private func errorText(_ body: () throws -> Void) -> String {
         let dir = try makeTemporaryDirectory("hf-export")
         let cases: [(name: String, model: String, context: Int, prefix: String)] = [
             ("openai", #"initFrom: "hf:\#(fixtures)/clip-tiny""#, 20, ""),
+            // From open_clip: its tokenizer travels too (not the vocab.txt the run also built).
+            ("openclip", #"initFrom: "openclip:\#(fixtures)/openclip-vit""#, 20, ""),
             ("bert", #"initFrom: "hf:\#(fixtures)/bert-tiny", textPooler: true, patchSize: 8, visionWidth: 16, visionDepth: 1, visionHeads: 2, embedDim: 8"#, 12, "text."),
             // Trained from scratch with OpenAI CLIP's architecture and Carina's own WordPiece vocabulary.
             ("scratch", "textArchitecture: clip, textActivation: quick_gelu, visionActivation: quick_gelu, patchBias: false, preNorm: true, "
@@ -113,6 +115,7 @@ private func errorText(_ body: () throws -> Void) -> String {
             let theirs = try TokenizerFiles.load(directory: out).encode(report, contextLength: c.context)
             let mine = c.name == "scratch" ? try WordPieceTokenizer(vocabularyFile: runDir + "/vocab.txt").encode(report, contextLength: c.context)
                 : try TokenizerFiles.load(directory: fixtures + "/\(c.name == "bert" ? "bert" : "clip")-tiny").encode(report, contextLength: c.context)
+            #expect(files.contains(c.name == "bert" || c.name == "scratch" ? "vocab.txt" : "merges.txt"), "\(c.name): \(files)")
             #expect(theirs.ids == mine.ids, "\(c.name)")
         }
     }
