@@ -11,7 +11,7 @@ extension Communicator {
             throw TensorError.wrongRank(op: "all_gather", shape: x.shape, expected: "rows along axis 0")
         }
         if size == 1 { return x }
-        let shapes = try allGather([Int64(x.count), Int64(x.shape[0])])
+        let shapes = try OpProfile.section("communication") { try allGather([Int64(x.count), Int64(x.shape[0])]) }
         for r in 0..<size where shapes[2 * r] != Int64(x.count) || shapes[2 * r + 1] != Int64(x.shape[0]) {
             throw DistError.bufferMismatch(call: "all_gather",
                                            detail: "rank \(r) gathers \(shapes[2 * r + 1]) rows of \(shapes[2 * r]) values, rank \(rank) \(x.shape)")
@@ -19,12 +19,16 @@ extension Communicator {
         var outShape = x.shape
         outShape[0] *= size
         let out = Tensor(uninitialized: outShape)
-        try allGather(UnsafeBufferPointer(start: x.pointer, count: x.count),
-                      into: UnsafeMutableBufferPointer(start: out.pointer, count: out.count))
+        try OpProfile.section("communication") {
+            try allGather(UnsafeBufferPointer(start: x.pointer, count: x.count),
+                          into: UnsafeMutableBufferPointer(start: out.pointer, count: out.count))
+        }
         return Autograd.custom("all_gather", output: out, inputs: [x]) { g in
             let dx = Tensor(uninitialized: x.shape)
-            try self.reduceScatterSum(UnsafeBufferPointer(start: g.pointer, count: g.count),
-                                      into: UnsafeMutableBufferPointer(start: dx.pointer, count: dx.count))
+            try OpProfile.section("communication") {
+                try self.reduceScatterSum(UnsafeBufferPointer(start: g.pointer, count: g.count),
+                                          into: UnsafeMutableBufferPointer(start: dx.pointer, count: dx.count))
+            }
             return [dx]
         }
     }

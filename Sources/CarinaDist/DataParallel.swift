@@ -54,12 +54,18 @@ public final class DataParallel: @unchecked Sendable {
     /// (the same on every rank). Parameters with false get zeros and must not be updated.
     public private(set) var receivedGradient: [Bool]
 
+    /// Whether a bucket's all-reduce starts during backward, as soon as its gradients are final (true), or
+    /// every bucket's only in `synchronizeGradients`, after backward (false: one reduction after backward,
+    /// what benchmarks compare overlap against). The sums are the same either way.
+    public let overlapsBackward: Bool
+
     /// Sets up buckets of at most `bucketBytes` (a parameter larger than that gets a bucket of its own)
     /// and brings the replicas into agreement as `initialSync` says.
     public init(model: Module, communicator: Communicator, bucketBytes: Int = 25 << 20,
-                reduction: GradientReduction = .sum, initialSync: InitialSync = .broadcast) throws {
+                reduction: GradientReduction = .sum, initialSync: InitialSync = .broadcast, overlapsBackward: Bool = true) throws {
         self.communicator = communicator
         self.reduction = reduction
+        self.overlapsBackward = overlapsBackward
         parameters = model.trainableParameters
         // Buckets in reverse registration order: the last layers' gradients are final first.
         let capacity = Swift.max(1, bucketBytes / MemoryLayout<Float>.stride)
@@ -128,10 +134,15 @@ public final class DataParallel: @unchecked Sendable {
 
     /// Called by autograd when parameter `i`'s gradient is final for this backward pass.
     private func gradientReady(_ i: Int) {
+        OpProfile.section("communication") { gradientBecameReady(i) }
+    }
+
+    private func gradientBecameReady(_ i: Int) {
         arrived[i] = true
         guard syncEnabled, communicator.size > 1 else { return }
         let bucket = buckets[location[i].bucket]
         bucket.pending -= 1
+        guard overlapsBackward else { return }
         // Launch in bucket order so every rank starts the same collectives in the same order.
         while nextToLaunch < buckets.count && buckets[nextToLaunch].pending == 0 {
             launch(buckets[nextToLaunch])
@@ -158,6 +169,10 @@ public final class DataParallel: @unchecked Sendable {
     /// applies the reduction. Call after backward, before the optimizer step. Inside `noSync` it does
     /// nothing.
     public func synchronizeGradients() throws {
+        try OpProfile.section("communication") { try synchronize() }
+    }
+
+    private func synchronize() throws {
         guard syncEnabled else { return }
         defer { resetForNextStep() }
         var flags = arrived.map { Int64($0 ? 1 : 0) }
@@ -219,6 +234,9 @@ public final class DataParallel: @unchecked Sendable {
 
     /// Number of gradient buckets (for logs and tests).
     public var bucketCount: Int { buckets.count }
+
+    /// Floats in all gradient buckets together (what one step all-reduces).
+    public var gradientCount: Int { buckets.reduce(0) { $0 + $1.count } }
 
     // MARK: replicas
 

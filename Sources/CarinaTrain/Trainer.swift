@@ -148,10 +148,10 @@ public final class Trainer {
     public func gradients(_ batch: Batch) throws -> Gradients {
         let stage = plan.locate(step).index
         if stage != stageIndex { try enter(stage: stage) }
-        ddp.zeroGrad()
+        OpProfile.section("optimizer") { ddp.zeroGrad() }
         let (loss, methodMetrics) = try method.loss(batch, context: context(for: batch))
         var global = [loss.item, loss.item.isFinite ? 0 : 1]
-        try communicator.allReduceSum(&global)
+        try OpProfile.section("communication") { try communicator.allReduceSum(&global) }
         guard global[1] == 0 else { return Gradients(loss: loss.item, globalLoss: global[0], metrics: methodMetrics, finite: false) }
         try loss.backward()
         try ddp.synchronizeGradients()
@@ -171,13 +171,17 @@ public final class Trainer {
         let g = try gradients(batch)
         guard g.finite else { return try nonFinite("loss", globalLoss: g.globalLoss, metrics: g.metrics) }
         // Gradients are identical on every rank after the reduction, so every rank decides alike.
-        let norm = clipGradientNorm(ddp.parameters, maxNorm: config.train.clipGradNorm > 0 ? config.train.clipGradNorm : .infinity)
+        let norm = OpProfile.section("optimizer") {
+            clipGradientNorm(ddp.parameters, maxNorm: config.train.clipGradNorm > 0 ? config.train.clipGradNorm : .infinity)
+        }
         if !norm.isFinite {
             return try nonFinite("gradient", globalLoss: g.globalLoss, metrics: g.metrics)
         }
         optimizer.learningRate = learningRate(at: step)
-        try optimizer.step(active: ddp.receivedGradient)
-        method.optimizerStepped()
+        try OpProfile.section("optimizer") {
+            try optimizer.step(active: ddp.receivedGradient)
+            method.optimizerStepped()
+        }
         // Rank 0's running statistics on every rank (DDP broadcasts them before each forward pass; after
         // the step, ranks also agree whenever they evaluate or save).
         if config.train.batchNorm == "broadcast" { try DataParallel.broadcastBuffers(method.model, communicator: communicator) }

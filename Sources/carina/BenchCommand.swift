@@ -55,21 +55,62 @@ struct BenchCommCommand: ParsableCommand {
 struct BenchDDPCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ddp",
-        abstract: "A data-parallel CLIP-tiny training step: step time, samples/s, share spent waiting on communication."
+        abstract: "Data-parallel CLIP training steps: ms/step, samples/s, time waiting on communication, per bucket size, overlapped with backward or after it, beside the compute-only step and the all-reduce bandwidth."
     )
 
     @Option(help: "Samples per rank per step.")
     var localBatch = 32
 
-    @Option(help: "Timed steps.")
+    @Option(help: "Timed steps per row.")
     var steps = 6
+
+    @Option(help: "tiny (clip-tiny) or vit-s (a ViT-S/16 image tower, ~100 MB of gradients: communication matters).")
+    var model = "tiny"
+
+    @Option(help: "Image size, pixels.")
+    var imageSize = 128
+
+    @Option(help: "Gradient bucket sizes to compare, MB, comma-separated.")
+    var bucketMB = "25"
+
+    @Option(help: "on (buckets reduced during backward), off (all after backward) or both.")
+    var overlap = "on"
 
     func run() throws {
         let mpi = try Runtime.start()
-        var bench = DataParallelStepBenchmark(config: CLIPConfig(), localBatch: localBatch)
-        bench.steps = steps
-        let result = try Runtime.guarded(mpi, "bench ddp") { try bench.run(mpi.world) }
-        if mpi.rank == 0 { print(DataParallelStepBenchmark.describe(result)) }
+        var config: CLIPConfig
+        switch model {
+        case "tiny": config = CLIPConfig()
+        case "vit-s": config = DataParallelStepBenchmark.vitSmall()
+        default: throw ConfigError("bench ddp: --model \(model): expected tiny or vit-s")
+        }
+        config.imageSize = imageSize
+        let sizes = bucketMB.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else { throw ConfigError("bench ddp: --bucket-mb \(bucketMB): expected positive whole MB, e.g. 1,4,25") }
+        let modes: [Bool]
+        switch overlap {
+        case "on": modes = [true]
+        case "off": modes = [false]
+        case "both": modes = [true, false]
+        default: throw ConfigError("bench ddp: --overlap \(overlap): expected on, off or both")
+        }
+        let (localBatch, steps) = (self.localBatch, self.steps)
+        let text = try Runtime.guarded(mpi, "bench ddp") { () -> String in
+            let setup = DataParallelStepBenchmark.Setup(config: config, localBatch: localBatch, rank: mpi.rank)
+            var bench = DataParallelStepBenchmark(config: config, localBatch: localBatch)
+            bench.steps = steps
+            var rows: [DataParallelStepBenchmark.Result] = []
+            for mode in modes {
+                for size in sizes {
+                    bench.overlap = mode
+                    bench.bucketBytes = size! << 20
+                    rows.append(try bench.run(mpi.world, setup: setup))
+                }
+            }
+            let reduce = try DataParallelStepBenchmark.allReduceSeconds(mpi.world, bytes: rows[0].gradientBytes)
+            return DataParallelStepBenchmark.table(rows, allReduceSeconds: reduce)
+        }
+        if mpi.rank == 0 { print(text) }
     }
 }
 
@@ -87,6 +128,9 @@ struct BenchTrainCommand: ParsableCommand {
 
     @Option(help: "The stage to time, by name, for a method trained in stages (PRIOR's alignment, prototypes, reconstruction); default the first.")
     var stage: String?
+
+    @Flag(help: "Also time every op of as many steps again and print where the time goes, by category (GEMM, attention, normalisation, elementwise, losses, optimizer, communication) and by op, with the loader's cost of a batch.")
+    var profile = false
 
     func run() throws {
         let mpi = try Runtime.start()
@@ -112,13 +156,18 @@ struct BenchTrainCommand: ParsableCommand {
             let b = run.train.globalBatch / mpi.size
             let text = method.requirements.tokens
                 ? TextPipeline(tokenizer: tokenizer, contextLength: run.data.contextLength, requirements: method.requirements, training: true) : nil
-            let batch = try BatchAssembler(source: ClassSubsetSource(phantoms, classNames: classes), transform: run.data.transform(train: true), seed: 3, text: text)
-                .assemble(indices: Array((mpi.rank * b)..<((mpi.rank + 1) * b)), epoch: 0).batch
+            let assembler = BatchAssembler(source: ClassSubsetSource(phantoms, classNames: classes), transform: run.data.transform(train: true), seed: 3, text: text)
+            let indices = Array((mpi.rank * b)..<((mpi.rank + 1) * b))
+            let batch = try assembler.assemble(indices: indices, epoch: 0).batch
             var bench = TrainStepBenchmark()
             bench.steps = steps
-            return try bench.run(communicator: mpi.world, globalBatch: run.train.globalBatch) { _ = try trainer.trainStep(batch) }
+            return try bench.run(communicator: mpi.world, globalBatch: run.train.globalBatch, profile: profile,
+                                 makeBatch: { _ = try assembler.assemble(indices: indices, epoch: 0) }) { _ = try trainer.trainStep(batch) }
         }
-        if mpi.rank == 0 { print(TrainStepBenchmark.describe(result)) }
+        if mpi.rank == 0 {
+            print(TrainStepBenchmark.describe(result))
+            if profile { print("\n" + TrainStepBenchmark.profileTable(result)) }
+        }
     }
 }
 

@@ -42,6 +42,40 @@ import CarinaNN
         let batched = try FLOPCounter.count { try Tensor.ones([3, 6, 4]).matmul(Tensor.ones([3, 4, 5])) }
         #expect(batched.flops == 3 * 2 * 6 * 5 * 4)
     }
+
+    @Test func profileChargesOpsToTheirCategoriesAndSectionsApart() throws {
+        let comm = LocalWorld(size: 1).communicators()[0]
+        var rng = RNG(seed: 1)
+        let layer = Linear(16, 16, rng: &rng)
+        let x = Tensor.normal([32, 16], rng: &rng)
+        var bench = TrainStepBenchmark()
+        (bench.steps, bench.warmup) = (2, 0)
+        var batches = 0
+        let r = try bench.run(communicator: comm, globalBatch: 32, profile: true, makeBatch: { batches += 1 }) {
+            for p in layer.trainableParameters { p.tensor.grad = nil }
+            try layer(x).gelu().layerNorm(weight: nil, bias: nil).sum().backward()
+            OpProfile.section("optimizer") { for p in layer.trainableParameters { p.tensor.grad = nil } }
+        }
+        for key in ["forward linear", "backward linear", "forward layer_norm", "backward layer_norm", "optimizer"] {
+            #expect(r.profile[key].map { $0 >= 0 } == true, "no \(key) in \(r.profile.keys.sorted())")
+        }
+        // What was tracked fits in the profiled steps (per step both), and the loader was timed.
+        #expect(r.profile.values.reduce(0, +) <= r.profiledStepSeconds * 1.0001)
+        #expect(batches == 3 && r.batchSeconds != nil)
+        #expect(TrainStepBenchmark.category("backward linear") == "GEMM (linear, matmul, conv)")
+        #expect(TrainStepBenchmark.category("forward attention") == "attention (fused)")
+        #expect(TrainStepBenchmark.category("forward layer_norm") == "normalisation")
+        #expect(TrainStepBenchmark.category("communication").hasPrefix("communication"))
+        let table = TrainStepBenchmark.profileTable(r)
+        for row in ["GEMM (linear, matmul, conv)", "normalisation", "optimizer", "other (untracked glue)", "assembling one local batch"] {
+            #expect(table.contains(row), "\(table)")
+        }
+        // Off, nothing is gathered.
+        OpProfile.start()
+        let outside = OpProfile.stop()
+        _ = try layer(x).sum()
+        #expect(outside.isEmpty && OpProfile.snapshot.isEmpty)
+    }
 }
 
 @Suite struct LoaderBenchmarkTests {

@@ -28,6 +28,10 @@ private let repository = URL(fileURLWithPath: #filePath).deletingLastPathCompone
         try yaml.write(toFile: dir + "/p.yaml", atomically: true, encoding: .utf8)
         let stage3 = try await runSubprocess(try CarinaBinary.locate(), ["bench", "train", "--config", dir + "/p.yaml", "--stage", "reconstruction", "--steps", "1"])
         #expect(stage3.status == 0 && stage3.stdout.contains("samples/s"), "\(stage3.stderr)")
+        let profiled = try await runSubprocess(try CarinaBinary.locate(), ["bench", "train", "--config", dir + "/p.yaml", "--steps", "1", "--profile"])
+        for row in ["GEMM (linear, matmul, conv)", "attention (fused)", "normalisation", "optimizer (zero grad, clip, step)", "assembling one local batch"] {
+            #expect(profiled.status == 0 && profiled.stdout.contains(row), "\(row):\n\(profiled.stdout)\n\(profiled.stderr)")
+        }
         let unknown = try await runSubprocess(try CarinaBinary.locate(), ["bench", "train", "--config", dir + "/p.yaml", "--stage", "warmup", "--steps", "1"])
         #expect(unknown.status != 0 && (unknown.stderr + unknown.stdout).contains("no stage 'warmup'; its stages: alignment, prototypes, reconstruction"),
                 "\(unknown.stderr)")

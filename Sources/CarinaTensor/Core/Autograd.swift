@@ -29,6 +29,7 @@ public enum Autograd {
     /// Records `backward` on `out` when gradient tracking is on and some input requires a gradient.
     @inline(__always)
     static func record(_ out: Tensor, _ op: String, _ inputs: [Tensor], _ backward: @escaping (_ gradOut: Tensor) throws -> Void) -> Tensor {
+        OpProfile.forward(op)
         if isEnabled && inputs.contains(where: { $0.requiresGrad }) {
             out.requiresGrad = true
             out.gradFn = GradFn(op: op, inputs: inputs, backward: backward)
@@ -86,7 +87,7 @@ extension Tensor {
         for node in order.reversed() {
             guard let fn = node.gradFn else { continue }
             if let g = node.grad {
-                try fn.backward(g)
+                try OpProfile.backward(fn.op) { try fn.backward(g) }
             }
             for input in fn.inputs where input.requiresGrad && input.gradFn == nil {
                 let id = ObjectIdentifier(input)
