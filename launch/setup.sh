@@ -3,7 +3,8 @@
 # root on Debian/Ubuntu (or with sudo available). Safe to call from every other launch script.
 set -euo pipefail
 
-packages=(libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev libpng-dev libjpeg-dev zlib1g-dev pkg-config)
+# iproute2 (ip, tc): launch/netns-cluster.sh builds its network-namespace hosts with it (MultiHostNetnsTests).
+packages=(libopenmpi-dev openmpi-bin libopenblas-dev libzstd-dev libpng-dev libjpeg-dev zlib1g-dev pkg-config iproute2)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
