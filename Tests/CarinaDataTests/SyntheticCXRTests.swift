@@ -3,6 +3,7 @@
 import Foundation
 import Testing
 import CarinaData
+import CarinaTensor
 
 @Suite struct SyntheticCXRTests {
     let data = SyntheticCXR(count: 400, seed: 3, imageSize: 64)
@@ -11,6 +12,18 @@ import CarinaData
         #expect(try data.sample(at: 17) == SyntheticCXR(count: 400, seed: 3, imageSize: 64).sample(at: 17))
         #expect(try data.sample(at: 17).image != data.sample(at: 18).image)
         #expect(try data.sample(at: 17).image != SyntheticCXR(count: 400, seed: 4, imageSize: 64).sample(at: 17).image)
+    }
+
+    @Test func thePhantomsStayTheImagesEveryPublishedTableWasMadeWith() throws {
+        // The renderer may get faster, never different: the README's tables (quickstart, comparisons) were
+        // trained on these pixels: 96 of the quickstart's phantoms, hashed (FNV-1a) at the code that made them.
+        var hash = FNV1a64()
+        let quickstart = SyntheticCXR(count: 4096, seed: 1, imageSize: 128)
+        for i in 0..<96 {
+            guard case .uint8(let pixels) = try quickstart.sample(at: i).image.pixels else { Issue.record("not 8-bit"); return }
+            hash.update(pixels)
+        }
+        #expect(hash.value == 0x51a5_5887_602b_3048, "phantom pixels changed: \(String(hash.value, radix: 16))")
     }
 
     @Test func aSamplesInfoWithoutItsImageIsTheSamples() throws {
