@@ -17,6 +17,45 @@ struct FlakySource: SampleSource {
     }
 }
 
+/// Phantoms that count how often each sample is made.
+final class CountingSource: SampleSource, @unchecked Sendable {
+    let base = SyntheticCXR(count: 24, seed: 2, imageSize: 32)
+    let lock = NSLock()
+    var made = [Int](repeating: 0, count: 24)
+    var count: Int { base.count }
+    var classNames: [String] { base.classNames }
+    func sample(at index: Int) throws -> Sample {
+        let s = try base.sample(at: index)
+        lock.withLock { made[index] += 1 }
+        return s
+    }
+    func info(at index: Int) throws -> SampleInfo { try base.info(at: index) }
+}
+
+@Suite struct MemoizedSourceTests {
+    @Test func samplesAreMadeOnceAndAreTheSourcesOwn() throws {
+        let counting = CountingSource()
+        let memo = MemoizedSource(counting)
+        for _ in 0..<3 { for i in [3, 7, 3, 0] { #expect(try memo.sample(at: i) == counting.base.sample(at: i)) } }
+        #expect(counting.made[3] == 1 && counting.made[7] == 1 && counting.made[0] == 1 && memo.keptCount == 3)
+        #expect(throws: DataError.self) { try memo.sample(at: 24) }
+        #expect(try memo.info(at: 5) == counting.base.info(at: 5))
+    }
+
+    @Test func aLoaderOverKeptPhantomsAssemblesTheSameBytesEveryEpoch() throws {
+        // Workers on several threads fill the cache at once; the batches equal those from the source itself.
+        let plain = SyntheticCXR(count: 24, seed: 2, imageSize: 32)
+        let memo = MemoizedSource(plain)
+        let transform = ImageTransform(size: 32, train: true)
+        for epoch in 0..<2 {
+            let expected = try BatchAssembler(source: plain, transform: transform, seed: 4).assemble(indices: Array(0..<24), epoch: epoch).batch
+            let kept = try BatchAssembler(source: memo, transform: transform, seed: 4, threads: 2).assemble(indices: Array(0..<24), epoch: epoch).batch
+            #expect(kept.images.scalars == expected.images.scalars && kept.labels.scalars == expected.labels.scalars)
+        }
+        #expect(memo.keptCount == 24)
+    }
+}
+
 @Suite struct LoaderTests {
     let source = SyntheticCXR(count: 24, seed: 2, imageSize: 32)
     static let tokenizer = try! WordPieceTokenizer(vocabulary: VocabularyBuilder.build(
