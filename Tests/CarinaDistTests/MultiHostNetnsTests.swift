@@ -39,16 +39,9 @@ extension Trait where Self == ConditionTrait {
 
     @Test(.needsNetworkNamespaces)
     func everyMethodTrainsAcrossTwoHostsExactlyAsOneProcessDoes() async throws {
-        // About 40 s in the debug build; the guard is ten times that.
+        // 2–50 s in the debug build (50 with the whole suite beside it); the guard is over ten times that.
         let result = try await cluster(hosts: 2, rate: "10gbit", ["selftest", "ddp"], timeout: 600)
-        #expect(result.status == 0, "stdout:\n\(result.stdout)\nstderr:\n\(result.stderr)")
-        let lines = result.stdout.split(separator: "\n").map(String.init)
-        for method in ["clip", "finetune", "pspg", "coop", "dualcoop", "m3ae", "m3ae-finetune", "prior"] {
-            for rank in 0..<2 {
-                #expect(lines.contains { $0.hasPrefix("selftest ddp \(method) rank \(rank)/2: ok: ") }, "\(method) rank \(rank):\n\(result.stdout)")
-            }
-        }
-        #expect(!lines.contains { $0.contains("FAILED") }, "\(result.stdout)")
+        expectEveryMethodMatchedOneProcess(result, ranks: 2)
         #expect(result.stderr.contains("2 hosts on"), "\(result.stderr)")
     }
 

@@ -61,15 +61,7 @@ private let mpiEnvironment = [
         let binary = try CarinaBinary.locate()
         let result = try await runSubprocess(mpirun, ["-np", "2", "--oversubscribe", binary.path, "selftest", "ddp"],
                                              environment: mpiEnvironment)
-        #expect(result.status == 0, "stdout:\n\(result.stdout)\nstderr:\n\(result.stderr)")
-        let lines = result.stdout.split(separator: "\n").map(String.init)
-        // Every method Carina ships, on both ranks (the list the binary registers: these at least).
-        for method in ["clip", "finetune", "pspg", "coop", "dualcoop", "m3ae", "m3ae-finetune", "prior"] {
-            for rank in 0..<2 {
-                #expect(lines.contains { $0.hasPrefix("selftest ddp \(method) rank \(rank)/2: ok: ") }, "\(method) rank \(rank):\n\(result.stdout)")
-            }
-        }
-        #expect(!lines.contains { $0.contains("FAILED") }, "\(result.stdout)")
+        expectEveryMethodMatchedOneProcess(result, ranks: 2)
     }
 
     @Test(.needsMpirun) func aKilledRankEndsTheJobWhichNamesTheRankAndTheSignal() async throws {
@@ -81,4 +73,17 @@ private let mpiEnvironment = [
         // mpirun's report, e.g. "process rank 1 with PID 0 on node vm exited on signal 9 (Killed)".
         #expect(result.stderr.contains("rank 1") && result.stderr.contains("signal 9"), "stderr:\n\(result.stderr)")
     }
+}
+
+/// What `carina selftest ddp` prints when every method Carina ships (the list the binary registers: these at
+/// least) trained on every rank exactly as one process with the global batch.
+func expectEveryMethodMatchedOneProcess(_ result: SubprocessResult, ranks: Int) {
+    #expect(result.status == 0, "stdout:\n\(result.stdout)\nstderr:\n\(result.stderr)")
+    let lines = result.stdout.split(separator: "\n").map(String.init)
+    for method in ["clip", "finetune", "pspg", "coop", "dualcoop", "m3ae", "m3ae-finetune", "prior"] {
+        for rank in 0..<ranks {
+            #expect(lines.contains { $0.hasPrefix("selftest ddp \(method) rank \(rank)/\(ranks): ok: ") }, "\(method) rank \(rank):\n\(result.stdout)")
+        }
+    }
+    #expect(!lines.contains { $0.contains("FAILED") }, "\(result.stdout)")
 }
