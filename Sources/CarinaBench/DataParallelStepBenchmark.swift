@@ -18,10 +18,9 @@ public struct DataParallelStepBenchmark: Sendable {
     }
 
     /// ViT-S/16 image tower (width 384, depth 12, 6 heads) beside clip-tiny's report encoder: large enough
-    /// (~25 M parameters, ~100 MB of gradients a step) that communication matters on a 1–25 Gbit/s link.
-    public static func vitSmall(imageSize: Int = 128) -> CLIPConfig {
+    /// (~25 M parameters, ~100 MB of gradients a step at 128 px) that communication matters on a 1–25 Gbit/s link.
+    public static var vitSmall: CLIPConfig {
         var c = CLIPConfig()
-        c.imageSize = imageSize
         c.visionWidth = 384
         c.visionDepth = 12
         c.visionHeads = 6

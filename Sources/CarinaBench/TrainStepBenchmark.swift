@@ -86,16 +86,20 @@ public struct TrainStepBenchmark {
     /// `--profile`'s tables: time per step by category (forward, backward), then the costliest ops.
     public static func profileTable(_ r: Result, top: Int = 12) -> String {
         let step = r.profiledStepSeconds
-        var byCategory: [String: (forward: Double, backward: Double)] = [:]
+        // Ops are keyed "forward <op>" / "backward <op>"; any other key is a section, timed whole.
+        var byCategory: [String: (forward: Double, backward: Double, section: Bool)] = [:]
         for (key, seconds) in r.profile {
             let c = category(key)
-            if key.hasPrefix("backward ") { byCategory[c, default: (0, 0)].backward += seconds } else { byCategory[c, default: (0, 0)].forward += seconds }
+            if key.hasPrefix("backward ") {
+                byCategory[c, default: (0, 0, false)].backward += seconds
+            } else {
+                byCategory[c, default: (0, 0, !key.hasPrefix("forward "))].forward += seconds
+            }
         }
         let tracked = r.profile.values.reduce(0, +)
         var t = TextTable(["category (rank 0, per step)", "forward ms", "backward ms", "total ms", "% of step"])
         for (c, v) in byCategory.sorted(by: { $0.value.forward + $0.value.backward > $1.value.forward + $1.value.backward }) {
-            let isSection = c.hasPrefix("optimizer") || c.hasPrefix("communication")
-            t.add([c, isSection ? "-" : format(v.forward * 1e3, 2), isSection ? "-" : format(v.backward * 1e3, 2),
+            t.add([c, v.section ? "-" : format(v.forward * 1e3, 2), v.section ? "-" : format(v.backward * 1e3, 2),
                    format((v.forward + v.backward) * 1e3, 2), format(100 * (v.forward + v.backward) / step)])
         }
         t.add(["other (untracked glue)", "-", "-", format(max(0, step - tracked) * 1e3, 2), format(100 * max(0, step - tracked) / step)])

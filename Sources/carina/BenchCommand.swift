@@ -81,12 +81,13 @@ struct BenchDDPCommand: ParsableCommand {
         var config: CLIPConfig
         switch model {
         case "tiny": config = CLIPConfig()
-        case "vit-s": config = DataParallelStepBenchmark.vitSmall()
+        case "vit-s": config = DataParallelStepBenchmark.vitSmall
         default: throw ConfigError("bench ddp: --model \(model): expected tiny or vit-s")
         }
         config.imageSize = imageSize
-        let sizes = bucketMB.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard !sizes.isEmpty, sizes.allSatisfy({ ($0 ?? 0) > 0 }) else { throw ConfigError("bench ddp: --bucket-mb \(bucketMB): expected positive whole MB, e.g. 1,4,25") }
+        let parts = bucketMB.split(separator: ",")
+        let sizes = parts.compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
+        guard !sizes.isEmpty, sizes.count == parts.count else { throw ConfigError("bench ddp: --bucket-mb \(bucketMB): expected positive whole MB, e.g. 1,4,25") }
         let modes: [Bool]
         switch overlap {
         case "on": modes = [true]
@@ -103,7 +104,7 @@ struct BenchDDPCommand: ParsableCommand {
             for mode in modes {
                 for size in sizes {
                     bench.overlap = mode
-                    bench.bucketBytes = size! << 20
+                    bench.bucketBytes = size << 20
                     rows.append(try bench.run(mpi.world, setup: setup))
                 }
             }
