@@ -22,6 +22,8 @@ public struct EquivalenceCheck: Sendable {
     public var vocabularySize = 120
     /// The stage whose first step is checked (0-based; the method's stage names, one step each).
     public var stage = 0
+    /// train.recomputeActivations on both sides.
+    public var recomputeActivations = false
 
     public init(_ registration: MethodRegistration) {
         self.registration = registration
@@ -56,6 +58,7 @@ public struct EquivalenceCheck: Sendable {
         config.seed = 1
         config.train.globalBatch = globalBatch
         config.train.bucketMB = 0  // a bucket per parameter: the most collectives in flight during backward
+        config.train.recomputeActivations = recomputeActivations
         if !stages.isEmpty {
             config.train.stages = stages.map { var s = $0; (s.steps, s.epochs) = (1, 0); return s }
         } else if let names = method.stageNames, names.count > 1 {

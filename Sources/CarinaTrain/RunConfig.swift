@@ -123,6 +123,11 @@ public struct TrainConfig: Codable, Sendable, Equatable {
     public var keepEvery = 0
     /// Gradient bucket size for the all-reduce, MB.
     public var bucketMB = 25
+    /// Activation recomputation ("gradient checkpointing"): every transformer block keeps only its input
+    /// and output between forward and backward and recomputes its inside during backward. Identical
+    /// losses and gradients; less memory for about one more forward pass of compute per step (measured in
+    /// README, Speed). PRIOR's own blocks and ResNet towers are not recomputed.
+    public var recomputeActivations = false
     /// Seconds any one collective (all-reduce, barrier, ...) may wait for the other ranks before the job
     /// ends with a message naming the ranks that did not arrive (a rank stopped, hung or dead without MPI
     /// noticing), in 1...604800. It must exceed the longest time one rank works while the others wait:

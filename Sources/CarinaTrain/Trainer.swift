@@ -73,6 +73,7 @@ public final class Trainer {
         }
         let syncStatistics: CrossReplicaSum? = config.train.batchNorm == "sync" && communicator.size > 1 ? communicator : nil
         for case let bn as BatchNorm in method.model.allModules { bn.sync = syncStatistics }
+        for case let block as TransformerBlock in method.model.allModules { block.recomputesActivations = config.train.recomputeActivations }
         methodFreeze = method.model.freezeState
         step = startStep
         stageIndex = self.plan.locate(startStep).index

@@ -70,6 +70,17 @@ import CarinaNN
         for row in ["GEMM (linear, matmul, conv)", "normalisation", "optimizer", "other (untracked glue)", "assembling one local batch"] {
             #expect(table.contains(row), "\(table)")
         }
+        // A recomputed block runs its forward and backward inside one backward closure: each op is charged
+        // once, so what was tracked still fits in the step, and the recomputation shows as forward ops.
+        let block = TransformerBlock(dim: 16, heads: 2, rng: &rng)
+        block.recomputesActivations = true
+        let tokens = Tensor.normal([2, 16, 16], rng: &rng)
+        let recomputed = try bench.run(communicator: comm, globalBatch: 2, profile: true) {
+            try block(tokens).sum().backward()
+            for p in block.namedParameters { p.tensor.grad = nil }
+        }
+        #expect(recomputed.profile.values.reduce(0, +) <= recomputed.profiledStepSeconds * 1.0001, "\(recomputed.profile)")
+        #expect(recomputed.profile["backward transformer_block"] != nil && recomputed.profile["backward linear"] != nil)
         // Off, nothing is gathered.
         OpProfile.start()
         let outside = OpProfile.stop()

@@ -56,9 +56,15 @@ func testConfig(steps: Int) -> RunConfig {
 }
 
 /// Trains `steps` steps on `size` in-process ranks; returns rank 0's parameters.
-func trainCLIP(steps: Int, size: Int, method makeMethod: @escaping @Sendable () -> TrainingMethod = { CLIPMethod(config: .test, seed: 1) }) throws -> [[Float]] {
-    try LocalWorld.run(size: size) { comm -> [[Float]] in
-        let trainer = try Trainer(config: testConfig(steps: steps), method: makeMethod(), communicator: comm, runDirectory: nil) { _ in }
+func trainCLIP(steps: Int, size: Int, recomputeActivations: Bool = false,
+               method makeMethod: @escaping @Sendable () -> TrainingMethod = { CLIPMethod(config: .test, seed: 1) }) throws -> [[Float]] {
+    let config = { () -> RunConfig in
+        var c = testConfig(steps: steps)
+        c.train.recomputeActivations = recomputeActivations
+        return c
+    }()
+    return try LocalWorld.run(size: size) { comm -> [[Float]] in
+        let trainer = try Trainer(config: config, method: makeMethod(), communicator: comm, runDirectory: nil) { _ in }
         _ = try trainer.run(try FixedBatches(count: 32, globalBatch: 8, rank: comm.rank, size: comm.size)) { _, _ in }
         return trainer.method.model.namedParameters.map { $0.tensor.scalars }
     }[0]
@@ -79,6 +85,15 @@ func trainCLIP(steps: Int, size: Int, method makeMethod: @escaping @Sendable () 
         #expect(worst < 1e-4, "largest parameter difference \(worst)")
         let untrained = try trainCLIP(steps: 0, size: 1)
         #expect(one != untrained)  // training changed something
+    }
+
+    /// train.recomputeActivations changes memory, not results: the same weights bit for bit after training,
+    /// in one process and on two ranks (whose gradient buckets reduce from hooks during backward).
+    @Test func recomputedActivationsTrainBitIdentically() throws {
+        for size in [1, 2] {
+            let recorded = try trainCLIP(steps: 4, size: size), recomputed = try trainCLIP(steps: 4, size: size, recomputeActivations: true)
+            #expect(recorded == recomputed, "\(size) rank(s)")
+        }
     }
 
     @Test func lossFallsOnALearnableTask() throws {

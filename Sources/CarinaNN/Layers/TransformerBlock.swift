@@ -28,6 +28,10 @@ public final class TransformerBlock: Module {
     /// Post-norm (BERT: each LayerNorm after its residual sum) instead of pre-norm. The names stay: `norm1`
     /// follows self-attention (BERT's `attention.output.LayerNorm`), `norm2` the MLP (`output.LayerNorm`).
     public let postNorm: Bool
+    /// Activation recomputation (`train.recomputeActivations`): when training, the block keeps only its
+    /// inputs and output between forward and backward and computes its inside again during backward
+    /// (`Autograd.recomputed`); the same values and gradients for about one more forward pass.
+    public var recomputesActivations = false
 
     /// `contextDim` adds a cross-attention sub-layer over a context sequence of that width. `hidden` is the
     /// MLP's width when given (BERT's intermediate_size), else dim x mlpRatio rounded.
@@ -54,6 +58,16 @@ public final class TransformerBlock: Module {
         if crossAttn != nil && context == nil {
             throw TensorError.invalidArgument(op: "transformer_block", detail: "block has cross-attention but no context was given")
         }
+        guard recomputesActivations, Autograd.isEnabled else {
+            return try compute(x, keyPadding: keyPadding, causal: causal, context: context, contextPadding: contextPadding)
+        }
+        let inputs = context.map { [x, $0] } ?? [x]
+        return try Autograd.recomputed("transformer_block", inputs: inputs, parameters: namedParameters.map(\.tensor)) { t in
+            try self.compute(t[0], keyPadding: keyPadding, causal: causal, context: t.count > 1 ? t[1] : nil, contextPadding: contextPadding)
+        }
+    }
+
+    private func compute(_ x: Tensor, keyPadding: Tensor?, causal: Bool, context: Tensor?, contextPadding: Tensor?) throws -> Tensor {
         if postNorm {
             var h = try norm1(x + attn(x, keyPadding: keyPadding, causal: causal))
             if let crossAttn, let crossNorm, let context {

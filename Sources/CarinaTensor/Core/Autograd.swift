@@ -20,6 +20,9 @@ final class GradFn {
 public enum Autograd {
     /// Whether ops record a graph. Task-local, so each rank thread and each evaluation has its own.
     @TaskLocal public static var isEnabled = true
+    /// Whether a backward pass calls leaves' `onGradReady` hooks: off inside a recomputed segment's own
+    /// backward (`recomputed`), whose parameters are finished only when the outer pass says so.
+    @TaskLocal static var callsGradHooks = true
 
     /// Runs `body` without recording gradients (evaluation, EMA updates, metrics).
     public static func withoutGrad<R>(_ body: () throws -> R) rethrows -> R {
@@ -93,14 +96,14 @@ extension Tensor {
                 let id = ObjectIdentifier(input)
                 let left = pendingEdges[id]! - 1
                 pendingEdges[id] = left
-                if left == 0, let hook = input.onGradReady {
+                if left == 0, let hook = input.onGradReady, Autograd.callsGradHooks {
                     hook(input)
                 }
             }
             if !retainGraph { node.gradFn = nil }
             if !node.retainsGrad { node.grad = nil }
         }
-        if gradFn == nil, let hook = onGradReady, order.isEmpty {
+        if gradFn == nil, let hook = onGradReady, order.isEmpty, Autograd.callsGradHooks {
             hook(self)
         }
     }
@@ -155,6 +158,43 @@ extension Autograd {
                 }
                 x.accumulateGrad(dx)
             }
+        }
+    }
+}
+
+extension Autograd {
+    /// Activation recomputation ("gradient checkpointing"): runs `body` on `inputs` without keeping any
+    /// tensor it makes along the way, and runs it again during backward to back-propagate through it.
+    /// Only the inputs and the output stay alive between forward and backward, so a stack of recomputed
+    /// blocks holds one block's intermediate activations at a time instead of every block's, for about one
+    /// extra forward pass of compute.
+    ///
+    /// `parameters` are the tensors `body` reads besides `inputs` (a module's weights): gradients reach
+    /// them and the inputs exactly as if `body` had been recorded, and their `onGradReady` hooks fire once,
+    /// when the outer backward pass is done with them. `body` must compute the same values when run again:
+    /// no state it updates (BatchNorm statistics), randomness only by explicit keys.
+    public static func recomputed(_ op: String, inputs: [Tensor], parameters: [Tensor],
+                                  _ body: @escaping ([Tensor]) throws -> Tensor) throws -> Tensor {
+        let tracked = inputs + parameters
+        guard isEnabled, tracked.contains(where: { $0.requiresGrad }) else { return try body(inputs) }
+        let out = try withoutGrad { try body(inputs) }
+        return record(out, op, tracked) { gradOut in
+            // The same inputs again (shared storage), as leaves of a graph of their own that accumulate
+            // into the inputs' own gradient buffers: the same additions in the same order as a recorded
+            // graph, so the gradients are bit-identical.
+            let leaves = inputs.map { x -> Tensor in
+                let leaf = x.detached()
+                leaf.requiresGrad = x.requiresGrad
+                leaf.grad = x.grad
+                return leaf
+            }
+            let again = try $isEnabled.withValue(true) { try body(leaves) }
+            guard again.shape == out.shape else {
+                throw TensorError.autograd("\(op): recomputation gave shape \(again.shape), the forward pass \(out.shape)")
+            }
+            guard again.requiresGrad else { return }
+            try $callsGradHooks.withValue(false) { try again.backward(gradOut) }
+            for (x, leaf) in zip(inputs, leaves) where x.requiresGrad && x.grad == nil { x.grad = leaf.grad }
         }
     }
 }

@@ -13,9 +13,11 @@ public enum OpProfile {
     nonisolated(unsafe) private static var owner = pthread_self()
     nonisolated(unsafe) private static var last: UInt64 = 0
     nonisolated(unsafe) private static var totals: [String: Double] = [:]
-    /// Nanoseconds spent in sections so far: a backward closure that runs one (an all-gather's backward
-    /// communicates) is charged its own time without the section's.
-    nonisolated(unsafe) private static var inSections: UInt64 = 0
+    /// Nanoseconds charged so far, to anything. Charges never overlap: a backward closure or section that
+    /// runs ops or sections of its own (an all-gather's backward communicates; a recomputed block runs its
+    /// forward and backward again) is charged its time without theirs, and the forward clock restarts when
+    /// one begins.
+    nonisolated(unsafe) private static var charged: UInt64 = 0
 
     /// Starts (or restarts) a profile on the calling thread, discarding what was gathered before.
     public static func start() {
@@ -46,6 +48,7 @@ public enum OpProfile {
         guard measuring else { return }
         let now = DispatchTime.now().uptimeNanoseconds
         totals["forward " + op, default: 0] += Double(now &- last) / 1e9
+        charged &+= now &- last
         last = now
     }
 
@@ -53,27 +56,38 @@ public enum OpProfile {
     @inline(__always)
     static func backward(_ op: String, _ body: () throws -> Void) rethrows {
         guard measuring else { return try body() }
-        let start = DispatchTime.now().uptimeNanoseconds, sectionsBefore = inSections
+        let start = begin()
         try body()
-        let now = DispatchTime.now().uptimeNanoseconds
-        totals["backward " + op, default: 0] += Double(now &- start &- (inSections &- sectionsBefore)) / 1e9
-        last = now
+        end("backward " + op, start)
     }
 
     /// Times `body` as the named section (e.g. "optimizer", "communication") and restarts the forward clock
     /// after it, so its time is not charged to the next op.
     public static func section<R>(_ name: String, _ body: () throws -> R) rethrows -> R {
         guard measuring else { return try body() }
-        let start = DispatchTime.now().uptimeNanoseconds
-        let sectionsBefore = inSections
-        defer {
-            let now = DispatchTime.now().uptimeNanoseconds
-            let own = now &- start &- (inSections &- sectionsBefore)  // a nested section is charged once, to itself
-            totals[name, default: 0] += Double(own) / 1e9
-            inSections &+= own
-            last = now
-        }
+        let start = begin()
+        defer { end(name, start) }
         return try body()
+    }
+
+    /// The start of a timed closure: its start time and what was charged before it; the forward clock
+    /// restarts so an op inside is not charged time from before.
+    @inline(__always)
+    private static func begin() -> (time: UInt64, charged: UInt64) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        last = now
+        return (now, charged)
+    }
+
+    /// Charges `key` the time since `start` less what was charged inside, and restarts the forward clock.
+    @inline(__always)
+    private static func end(_ key: String, _ start: (time: UInt64, charged: UInt64)) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let elapsed = now &- start.time, inside = charged &- start.charged
+        let own = elapsed > inside ? elapsed - inside : 0
+        totals[key, default: 0] += Double(own) / 1e9
+        charged &+= own
+        last = now
     }
 
     /// Restarts the forward clock without charging anyone (before a step's first op).
