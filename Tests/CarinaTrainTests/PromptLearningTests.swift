@@ -65,15 +65,30 @@ import CarinaTrain
     }
 
     @Test func pairLossesAndEveryKindMatchOneProcess() throws {
-        for (name, loss) in [("pspg", "pair"), ("pspg", "softPair"), ("dualcoop", "ranking")] {
+        // nameInPrompt: PsPG's prompts [CLS] P_c name [SEP], one length per class (padding masked).
+        for (name, loss, extra) in [("pspg", "pair", ""), ("pspg", "softPair", ""), ("dualcoop", "ranking", ""),
+                                    ("pspg", "ranking", #", "nameInPrompt": true"#)] {
             var check = EquivalenceCheck(try MethodRegistry.registration(name, source: "test"))
-            check.model = String(check.model.dropLast()) + #", "loss": "\#(loss)"}"#
+            check.model = String(check.model.dropLast()) + #", "loss": "\#(loss)"\#(extra)}"#
+            if !extra.isEmpty { check.contextLength = 20 }  // room for the 3 vectors and 'Support Devices' (13 pieces)
             let fixed = check
             for size in [2, 4] {
                 let outcomes = try LocalWorld.run(size: size) { comm in try fixed.run(comm) }
-                #expect(outcomes.allSatisfy { $0.passes() }, "\(name) \(loss) on \(size) ranks: \(outcomes.map { ($0.lossDifference, $0.worstGradient, $0.worstParameter) })")
+                #expect(outcomes.allSatisfy { $0.passes() }, "\(name) \(loss)\(extra) on \(size) ranks: \(outcomes.map { ($0.lossDifference, $0.worstGradient, $0.worstParameter) })")
             }
         }
+        // The name changes the prompts (so the loss), and only PsPG takes the option.
+        var plain = EquivalenceCheck(PromptLearningMethod.registration)
+        plain.contextLength = 20
+        var named = plain
+        named.model = String(named.model.dropLast()) + #", "nameInPrompt": true}"#
+        let (a, b) = (plain, named)
+        let losses = try [a, b].map { check in try LocalWorld.run(size: 1) { comm in try check.run(comm) }[0].referenceLoss }
+        #expect(losses[0] != losses[1])
+        plain = EquivalenceCheck(PromptLearningMethod.coopRegistration)
+        plain.model = String(plain.model.dropLast()) + #", "nameInPrompt": true}"#
+        let coop = plain
+        #expect(throws: ConfigError.self) { try LocalWorld.run(size: 1) { comm in try coop.run(comm) } }
     }
 
     /// A tiny CLIP run with a ResNet image tower (BatchNorm statistics to keep) at 64 px.

@@ -15,6 +15,10 @@ public struct PromptLearningConfig: Sendable, Codable, Equatable {
     public var decoderHidden = 512
     public var decoderHeads = 8
     public var dropout: Float = 0.2
+    /// PsPG only: follow the generated vectors with the class name's word pieces, [CLS] P_c name [SEP], as
+    /// the official code's ENABLE_PREFIX option (there with "classname ."; off in its released config).
+    /// Off: [CLS] P_c [SEP], the class entering only through the decoders' first input.
+    public var nameInPrompt = false
     /// Score with Spatial Fusion over the global and dense image tokens (true) or the global feature only.
     public var spatialFusion = true
     /// ranking: 0.1 ASL + 0.07 ranking (the official default); pair: ASL + the official binarised pair

@@ -115,10 +115,11 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
             throw ConfigError("\(kind.rawValue): the class name '\(name)' has no word the CLIP's vocabulary knows (ids: \(ids)); "
                               + "a prompt cannot be built for it")
         }
-        let room = network.clip.config.contextLength - 2 - (kind == .pspg ? 0 : config.promptLength)
+        let withVectors = kind != .pspg || config.nameInPrompt
+        let room = network.clip.config.contextLength - 2 - (withVectors ? config.promptLength : 0)
         guard ids.count <= room else {  // PsPG reads the bare name ([CLS] name [SEP]); CoOp puts its context first
             throw ConfigError("\(kind.rawValue): the class name '\(name)' takes \(ids.count) word pieces; "
-                              + (kind == .pspg ? "" : "with \(config.promptLength) context vectors ")
+                              + (withVectors ? "with \(config.promptLength) prompt vectors " : "")
                               + "the CLIP's \(network.clip.config.contextLength)-token context leaves room for \(room)")
         }
         nameIDs[name] = ids
@@ -164,15 +165,17 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
         return try Tensor.concat([cls, vectors, sep], axis: 1)
     }
 
-    /// CoOp's prompts: [CLS] context [name pieces] [SEP] [PAD]... per class -> features (C, E).
+    /// CoOp's prompts: [CLS] context [name pieces] [SEP] [PAD]... per class -> features (C, E). `context` is
+    /// (L, width), shared by the classes, or (C, L, width), one per class (PsPG's with nameInPrompt).
     func contextPrompts(_ context: Tensor, classes: [String]) throws -> Tensor {
-        let w = context.shape[1]
+        let w = context.shape[context.rank - 1]
         let names = try classes.map { try ids(of: $0) }
         let lengths = names.map { config.promptLength + $0.count + 2 }
         let t = lengths.max() ?? 0
-        let rows = try names.map { ids -> Tensor in
+        let rows = try names.enumerated().map { c, ids -> Tensor in
             let tail = ids + [end] + [Int32](repeating: tokenizer.specials.pad, count: t - config.promptLength - ids.count - 2)
-            return try Tensor.concat([embeddings([start]), context, embeddings(tail)], axis: 0).reshaped([1, t, w])
+            let vectors = context.rank == 2 ? context : try context.slice(axis: 0, c, c + 1).reshaped([config.promptLength, w])
+            return try Tensor.concat([embeddings([start]), vectors, embeddings(tail)], axis: 0).reshaped([1, t, w])
         }
         return try encode(Tensor.concat(rows, axis: 0), lengths: lengths)
     }
@@ -191,6 +194,9 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
             let stream = RNG.mix64(UInt64(bitPattern: Int64(step)))
             let positive = try positiveDecoder(classFeatures: names, images: images, dropoutKey: RandomKey(seed: seed, stream: stream ^ 0x9e37_79b9))
             let negative = try negativeDecoder(classFeatures: names, images: images, dropoutKey: RandomKey(seed: seed, stream: stream ^ 0x7f4a_7c15))
+            if config.nameInPrompt {
+                return (try contextPrompts(positive, classes: classes), try contextPrompts(negative, classes: classes), positive)
+            }
             let l = config.promptLength
             let features = try encode(wrap(Tensor.concat([positive, negative], axis: 0)), lengths: [Int](repeating: l + 2, count: 2 * c))
             return (try features.slice(axis: 0, 0, c), try features.slice(axis: 0, c, 2 * c), positive)
@@ -394,6 +400,9 @@ public final class PromptLearningMethod: TrainingMethod, ScoresImageClasses, Emb
               (1...config.decoderHidden).contains(config.decoderHeads), config.decoderHidden % config.decoderHeads == 0 else {
             throw ConfigError("\(source): model.promptLength (\(config.promptLength)) must be in 1...\(c.contextLength - 2) (the CLIP's context less "
                               + "[CLS] and [SEP]); decoderHidden (\(config.decoderHidden)) in 1...16384, divisible by decoderHeads (\(config.decoderHeads))")
+        }
+        guard kind == .pspg || !config.nameInPrompt else {
+            throw ConfigError("\(source): model.nameInPrompt is PsPG's option; \(kind.rawValue)'s prompts always end in the class name")
         }
         guard config.dropout >= 0, config.dropout < 1 else { throw ConfigError("\(source): model.dropout must be in [0, 1)") }
         let needed = (config.loss == "pair" || config.loss == "softPair" ? 2 : 1) * config.promptLength + 2
