@@ -9,6 +9,9 @@
 # issue's comparison. Prints one line: samples/s (median step), peak RSS.
 #
 #     python scripts/bench_torch_clip.py --threads 2                    # one process
+#     python scripts/bench_torch_clip.py --model vit-b16 --batch 32 --steps 2 [--recompute]   # configs/clip-vit-b16-mimic.yaml's
+#         sizes (ViT-B/16 at 224 px, 12-block 768-wide report encoder, 128 tokens, 30522 words, embedding 512);
+#         --recompute checkpoints every block (torch.utils.checkpoint), as Carina's train.recomputeActivations
 #     torchrun --nproc-per-node 2 scripts/bench_torch_clip.py --threads 1   # DDP over gloo, 2 ranks
 import argparse
 import os
@@ -23,6 +26,8 @@ import torch.nn.functional as F
 
 
 class Block(nn.Module):
+    recompute = False  # --recompute: torch.utils.checkpoint around every block
+
     def __init__(self, width, heads):
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(width, eps=1e-5), nn.LayerNorm(width, eps=1e-5)
@@ -47,13 +52,18 @@ class Encoder(nn.Module):
 
     def forward(self, x, key_padding=None):
         for block in self.blocks:
-            x = block(x, key_padding)
+            if Block.recompute and torch.is_grad_enabled():
+                import torch.utils.checkpoint as checkpoint
+                x = checkpoint.checkpoint(block, x, key_padding, use_reentrant=False)
+            else:
+                x = block(x, key_padding)
         return self.norm(x)
 
 
 class CLIPTiny(nn.Module):
     def __init__(self, image=128, patch=16, width=192, vision_depth=6, text_depth=4, heads=3, vocab=8192, context=64, embed=128):
         super().__init__()
+        self.image, self.vocab, self.context = image, vocab, context
         n = (image // patch) ** 2
         self.patch = patch
         self.patch_embed = nn.Linear(patch * patch, width)
@@ -91,14 +101,19 @@ def main():
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch", type=int, default=64, help="global batch")
     parser.add_argument("--steps", type=int, default=8)
+    parser.add_argument("--model", choices=["tiny", "vit-b16"], default="tiny")
+    parser.add_argument("--recompute", action="store_true", help="recompute every block's activations in backward")
     args = parser.parse_args()
+    Block.recompute = args.recompute
     torch.set_num_threads(args.threads)
     world, rank = 1, 0
     if "WORLD_SIZE" in os.environ and int(os.environ["WORLD_SIZE"]) > 1:
         dist.init_process_group("gloo")
         world, rank = dist.get_world_size(), dist.get_rank()
     torch.manual_seed(rank)
-    model = CLIPTiny()
+    model = CLIPTiny() if args.model == "tiny" else CLIPTiny(image=224, patch=16, width=768, vision_depth=12, text_depth=12,
+                                                            heads=12, vocab=30522, context=128, embed=512)
+    size, vocab, context = model.image, model.vocab, model.context
     if world > 1:
         model = nn.parallel.DistributedDataParallel(model)
     decay = [p for p in model.parameters() if p.dim() >= 2]
@@ -106,10 +121,10 @@ def main():
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}],
                                   lr=5e-4, betas=(0.9, 0.98), eps=1e-6)
     b = args.batch // world
-    images = torch.randn(b, 1, 128, 128)
-    ids = torch.randint(5, 8192, (b, 64))
-    lengths = torch.randint(16, 65, (b,))
-    padding = (torch.arange(64)[None, :] < lengths[:, None]).float()
+    images = torch.randn(b, 1, size, size)
+    ids = torch.randint(5, vocab, (b, context))
+    lengths = torch.randint(16, context + 1, (b,))
+    padding = (torch.arange(context)[None, :] < lengths[:, None]).float()
     clip = model.module if world > 1 else model
     times = []
     for step in range(args.steps + 2):
@@ -137,8 +152,9 @@ def main():
     if world > 1:
         dist.all_reduce(peak, op=dist.ReduceOp.MAX)
     if rank == 0:
-        print("torch %s: %d rank(s) x %d thread(s), global batch %d: %.1f samples/s (median step %.0f ms), peak RSS per rank %.0f MiB"
-              % (torch.__version__, world, args.threads, args.batch, args.batch / median, median * 1000, float(peak)))
+        print("torch %s, %s%s: %d rank(s) x %d thread(s), global batch %d: %.1f samples/s (median step %.0f ms), peak RSS per rank %.0f MiB"
+              % (torch.__version__, args.model, " recomputed" if args.recompute else "", world, args.threads, args.batch,
+                 args.batch / median, median * 1000, float(peak)))
     if world > 1:
         dist.destroy_process_group()
 
