@@ -38,6 +38,13 @@ import CarinaTestSupport
         }
     }
 
+    /// A block attending across to its own input: the input is passed twice and gets both gradients.
+    @Test func aBlockWhoseContextIsItsInputGetsBothGradients() throws {
+        var rng = RNG(seed: 26)
+        let block = TransformerBlock(dim: 8, heads: 2, mlpRatio: 2, contextDim: 8, rng: &rng)
+        try compare([block], inputs: [randomTensor([2, 4, 8], stream: 10)]) { t in try block(t[0], context: t[0]) }
+    }
+
     @Test func postNormBlocksWithKeyPaddingGiveTheSameGradients() throws {
         var rng = RNG(seed: 22)
         let blocks = (0..<2).map { _ in TransformerBlock(dim: 8, heads: 4, postNorm: true, rng: &rng) }

@@ -181,11 +181,14 @@ extension Autograd {
         return record(out, op, tracked) { gradOut in
             // The same inputs again (shared storage), as leaves of a graph of their own that accumulate
             // into the inputs' own gradient buffers: the same additions in the same order as a recorded
-            // graph, so the gradients are bit-identical.
+            // graph, so the gradients are bit-identical. An input passed twice is one leaf.
+            var made: [ObjectIdentifier: Tensor] = [:]
             let leaves = inputs.map { x -> Tensor in
+                if let leaf = made[ObjectIdentifier(x)] { return leaf }
                 let leaf = x.detached()
                 leaf.requiresGrad = x.requiresGrad
                 leaf.grad = x.grad
+                made[ObjectIdentifier(x)] = leaf
                 return leaf
             }
             let again = try $isEnabled.withValue(true) { try body(leaves) }
