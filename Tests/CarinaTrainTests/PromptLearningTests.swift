@@ -64,30 +64,33 @@ import CarinaTrain
         try checkGradients([x, fusion.weight]) { t in try fusion(t[0]) }
     }
 
+    /// `registration`'s equivalence check with `members` (JSON object members) added to its test model.
+    func check(_ registration: MethodRegistration, adding members: String, contextLength: Int = 16) -> EquivalenceCheck {
+        var check = EquivalenceCheck(registration)
+        check.model = String(check.model.dropLast()) + ", " + members + "}"
+        check.contextLength = contextLength
+        return check
+    }
+
     @Test func pairLossesAndEveryKindMatchOneProcess() throws {
-        // nameInPrompt: PsPG's prompts [CLS] P_c name [SEP], one length per class (padding masked).
-        for (name, loss, extra) in [("pspg", "pair", ""), ("pspg", "softPair", ""), ("dualcoop", "ranking", ""),
-                                    ("pspg", "ranking", #", "nameInPrompt": true"#)] {
-            var check = EquivalenceCheck(try MethodRegistry.registration(name, source: "test"))
-            check.model = String(check.model.dropLast()) + #", "loss": "\#(loss)"\#(extra)}"#
-            if !extra.isEmpty { check.contextLength = 20 }  // room for the 3 vectors and 'Support Devices' (13 pieces)
-            let fixed = check
+        // nameInPrompt: PsPG's prompts [CLS] P_c name [SEP], one length per class (padding masked); a context
+        // of 20 leaves room for the 3 vectors and 'Support Devices' (13 pieces).
+        for (name, members, contextLength) in [("pspg", #""loss": "pair""#, 16), ("pspg", #""loss": "softPair""#, 16),
+                                               ("dualcoop", #""loss": "ranking""#, 16),
+                                               ("pspg", #""loss": "ranking", "nameInPrompt": true"#, 20)] {
+            let fixed = check(try MethodRegistry.registration(name, source: "test"), adding: members, contextLength: contextLength)
             for size in [2, 4] {
                 let outcomes = try LocalWorld.run(size: size) { comm in try fixed.run(comm) }
-                #expect(outcomes.allSatisfy { $0.passes() }, "\(name) \(loss)\(extra) on \(size) ranks: \(outcomes.map { ($0.lossDifference, $0.worstGradient, $0.worstParameter) })")
+                #expect(outcomes.allSatisfy { $0.passes() }, "\(name) \(members) on \(size) ranks: \(outcomes.map { ($0.lossDifference, $0.worstGradient, $0.worstParameter) })")
             }
         }
         // The name changes the prompts (so the loss), and only PsPG takes the option.
         var plain = EquivalenceCheck(PromptLearningMethod.registration)
         plain.contextLength = 20
-        var named = plain
-        named.model = String(named.model.dropLast()) + #", "nameInPrompt": true}"#
-        let (a, b) = (plain, named)
-        let losses = try [a, b].map { check in try LocalWorld.run(size: 1) { comm in try check.run(comm) }[0].referenceLoss }
+        let named = check(PromptLearningMethod.registration, adding: #""nameInPrompt": true"#, contextLength: 20)
+        let losses = try [plain, named].map { check in try LocalWorld.run(size: 1) { comm in try check.run(comm) }[0].referenceLoss }
         #expect(losses[0] != losses[1])
-        plain = EquivalenceCheck(PromptLearningMethod.coopRegistration)
-        plain.model = String(plain.model.dropLast()) + #", "nameInPrompt": true}"#
-        let coop = plain
+        let coop = check(PromptLearningMethod.coopRegistration, adding: #""nameInPrompt": true"#)
         #expect(throws: ConfigError.self) { try LocalWorld.run(size: 1) { comm in try coop.run(comm) } }
     }
 

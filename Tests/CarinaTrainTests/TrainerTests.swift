@@ -58,13 +58,11 @@ func testConfig(steps: Int) -> RunConfig {
 /// Trains `steps` steps on `size` in-process ranks; returns rank 0's parameters.
 func trainCLIP(steps: Int, size: Int, recomputeActivations: Bool = false,
                method makeMethod: @escaping @Sendable () -> TrainingMethod = { CLIPMethod(config: .test, seed: 1) }) throws -> [[Float]] {
-    let config = { () -> RunConfig in
-        var c = testConfig(steps: steps)
-        c.train.recomputeActivations = recomputeActivations
-        return c
-    }()
+    var config = testConfig(steps: steps)
+    config.train.recomputeActivations = recomputeActivations
+    let fixed = config
     return try LocalWorld.run(size: size) { comm -> [[Float]] in
-        let trainer = try Trainer(config: config, method: makeMethod(), communicator: comm, runDirectory: nil) { _ in }
+        let trainer = try Trainer(config: fixed, method: makeMethod(), communicator: comm, runDirectory: nil) { _ in }
         _ = try trainer.run(try FixedBatches(count: 32, globalBatch: 8, rank: comm.rank, size: comm.size)) { _, _ in }
         return trainer.method.model.namedParameters.map { $0.tensor.scalars }
     }[0]
