@@ -48,7 +48,14 @@ bridge=${tag}br
 work=$(mktemp -d "${TMPDIR:-/tmp}/carina-netns.XXXXXX")
 
 cleanup() {
-    for ((i = 0; i < hosts; i++)); do ip netns del "${tag}h$i" 2>/dev/null || true; done
+    # A namespace outlives `ip netns del` while a process (a dying rank) still runs in it, and the kernel
+    # tears a namespace down asynchronously: kill what is left in it, and delete each veth pair from the
+    # host's side (synchronous, takes the peer with it) before dropping the namespace.
+    for ((i = 0; i < hosts; i++)); do
+        ip netns pids "${tag}h$i" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
+        ip link del "${tag}v$i" 2>/dev/null || true
+        ip netns del "${tag}h$i" 2>/dev/null || true
+    done
     ip link del "$bridge" 2>/dev/null || true
     rm -rf "$work"
 }
