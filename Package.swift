@@ -27,7 +27,11 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
 
-        .target(name: "CarinaTensor", dependencies: ["COpenBLAS"], swiftSettings: kernelFlags),
+        // SmallGEMM's AVX-512 tiles, compiled for skylake-avx512 and called only after a CPU check.
+        .target(name: "CarinaKernelsAVX512", swiftSettings: [
+            .unsafeFlags(["-O", "-target-cpu", "skylake-avx512", "-enforce-exclusivity=unchecked"]),
+        ]),
+        .target(name: "CarinaTensor", dependencies: ["COpenBLAS", "CarinaKernelsAVX512"], swiftSettings: kernelFlags),
         .target(name: "CarinaNN", dependencies: ["CarinaTensor"], swiftSettings: kernelFlags),
         .target(name: "CarinaDist", dependencies: ["CarinaNN", "CMPI"]),
         // Pixel loops (tensor conversion, resizing, augmentation) run once per sample: kernel flags.

@@ -76,9 +76,13 @@ import CarinaTestSupport
         expectClose(fused, composed)
     }
 
-    @Test(arguments: [false, true]) func attentionFusedEqualsComposed(_ causal: Bool) throws {
-        let (b, t, c, h) = (2, 5, 8, 2)
-        let pad = Tensor(shape: [b, t], values: [1, 1, 1, 1, 0, 1, 1, 1, 1, 1])
+    /// Head sizes 4 (OpenBLAS for the (T, D) products), 8, 16 and 24 (SmallGEMM's 8-wide, 16-wide and mixed
+    /// tiles); 5, 13 and 65 tokens (row tails of 5, 1 and 5 past the 6-row blocks, Tk padded to 8, 16, 72).
+    static let attentionShapes: [(b: Int, t: Int, c: Int, h: Int)] = [(2, 5, 8, 2), (2, 13, 16, 2), (2, 13, 64, 4), (1, 65, 48, 2), (2, 5, 48, 3)]
+
+    @Test(arguments: [false, true], 0..<5) func attentionFusedEqualsComposed(_ causal: Bool, _ shape: Int) throws {
+        let (b, t, c, h) = Self.attentionShapes[shape]
+        let pad = Tensor(shape: [b, t], values: (0..<(b * t)).map { $0 == t - 1 ? 0 : 1 })  // sample 0's last key is padding
         let inputs = [randomTensor([b, t, c], stream: 1), randomTensor([b, t, c], stream: 2), randomTensor([b, t, c], stream: 3)]
         let fused = try valuesAndGradients(inputs) { x in try Tensor.attention(q: x[0], k: x[1], v: x[2], heads: h, keyPadding: pad, causal: causal) }
         let composed = try valuesAndGradients(inputs) { x in
@@ -92,9 +96,9 @@ import CarinaTestSupport
         expectClose(fused, composed)
     }
 
-    @Test func attentionDropoutIsTheComposedAttentionWithTheSameKeyedMask() throws {
-        let (b, t, c, h, p): (Int, Int, Int, Int, Float) = (2, 5, 8, 2, 0.3)
-        let pad = Tensor(shape: [b, t], values: [1, 1, 1, 1, 0, 1, 1, 1, 1, 1])
+    @Test(arguments: [(5, 8), (13, 32)]) func attentionDropoutIsTheComposedAttentionWithTheSameKeyedMask(_ tokens: Int, _ channels: Int) throws {
+        let (b, t, c, h, p): (Int, Int, Int, Int, Float) = (2, tokens, channels, 2, 0.3)
+        let pad = Tensor(shape: [b, t], values: (0..<(b * t)).map { $0 == t - 1 ? 0 : 1 })
         let key = RandomKey(seed: 5, stream: 9, firstRow: 3)
         let dropout = AttentionDropout(probability: p, key: key)
         // Sample s's mask (heads, queries, keys) comes from key.rng(row: s).

@@ -168,6 +168,10 @@ import CarinaTestSupport
         try checkGradients([randomTensor([b, 3, c], stream: 5), randomTensor([b, t, c], stream: 6), randomTensor([b, t, c], stream: 7)]) {
             try Tensor.attention(q: $0[0], k: $0[1], v: $0[2], heads: 4, keyPadding: pad)
         }
+        // head size 8 and 7 queries: every per-head product on the register-blocked kernel, with a row tail
+        try checkGradients([randomTensor([b, 7, 16], stream: 8), randomTensor([b, t, 16], stream: 9), randomTensor([b, t, 16], stream: 10)]) {
+            try Tensor.attention(q: $0[0], k: $0[1], v: $0[2], heads: 2, keyPadding: pad, causal: causal)
+        }
     }
 
     @Test func losses() throws {

@@ -1,7 +1,8 @@
 // Scaled dot-product attention, fused: for each (batch, head) S = scale·Q Kᵀ, masks, softmax, O = P V,
-// with the per-head GEMMs reading Q, K, V in place (strided views of (B, T, C) or of a fused (B, T, 3C)
-// projection) and heads spread over threads. Saves P for the backward pass. Optional dropout on the
-// attention probabilities (M3AE's fusion): O = (P ⊙ M) V with M keyed by sample, so a sample's mask is
+// with the per-head GEMMs (SmallGEMM: register-blocked; Kᵀ and Vᵀ packed once per head) reading Q, K, V
+// in place (strided views of (B, T, C) or of a fused (B, T, 3C) projection) and heads spread over
+// threads. Saves P for the backward pass. Optional dropout on the attention probabilities (M3AE's
+// fusion): O = (P ⊙ M) V with M keyed by sample, so a sample's mask is
 // the same on any rank and at any batch position.
 
 /// Where one attention operand lives: element (b, t, c) is at tensor[(b*T + t)*rowStride + column + c].
@@ -79,39 +80,46 @@ extension Tensor {
             dp.probability == 0 ? nil : Tensor.rowDraws([b, h, tq, tk], key: dp.key) { g in g.uniform() < dp.probability ? 0 : 1 / keep }
         }
         let mp = dropMask?.pointer
+        // P's rows (and the scratch score rows) are `ld` = Tk rounded up to 8 apart, the columns past Tk
+        // zero, so the per-head GEMMs producing (Tq, Tk) blocks run on whole vectors.
+        let ld = (tk + 7) / 8 * 8
         let out = Tensor(uninitialized: [b, tq, c])
-        let probs = Tensor(uninitialized: [b, h, tq, tk])  // P, saved for backward
+        let probs = Tensor(uninitialized: [b, h, tq, ld])  // P, saved for backward
         let pp = probs.pointer, op = out.pointer
         let mask = keyPadding?.pointer
         let (qp, kp, vp) = (q.pointer, k.pointer, v.pointer)
-        Parallel.forEach(b * h) { task in
-            let bi = task / h, hi = task % h
-            let s = pp + task * tq * tk
-            let qb = qp + bi * tq * q.rowStride + hi * d
-            let kb = kp + bi * tk * k.rowStride + hi * d
-            let vb = vp + bi * tk * v.rowStride + hi * d
-            // S (tq, tk) = alpha Q Kᵀ
-            BLAS.sgemm(transA: false, transB: true, m: tq, n: tk, k: d, alpha: alpha, a: qb, lda: q.rowStride, b: kb, ldb: k.rowStride,
-                       c: s, ldc: tk, threads: 1)
-            if causal || mask != nil {
-                for i in 0..<tq {
-                    let row = s + i * tk
-                    for j in 0..<tk where (causal && j > i) || (mask.map { $0[bi * tk + j] == 0 } ?? false) {
-                        row[j] = -.infinity
+        Parallel.forRanges(b * h, grain: 1) { tasks in
+            let packed = Tensor(uninitialized: [d, ld])  // Kᵀ, zero-padded to ld columns
+            let droppedBuffer: Tensor? = mp == nil ? nil : Tensor(uninitialized: [tq, ld])
+            defer { withExtendedLifetime((packed, droppedBuffer)) {} }
+            for task in tasks {
+                let bi = task / h, hi = task % h
+                let s = pp + task * tq * ld
+                let qb = qp + bi * tq * q.rowStride + hi * d
+                let kb = kp + bi * tk * k.rowStride + hi * d
+                let vb = vp + bi * tk * v.rowStride + hi * d
+                // S (tq, tk) = alpha Q Kᵀ
+                SmallGEMM.packTransposed(kb, rows: tk, columns: d, ld: k.rowStride, into: packed.pointer, paddedRows: ld)
+                headGEMM(m: tq, n: ld, k: d, validN: tk, alpha: alpha, a: qb, aRow: q.rowStride, aColumn: 1,
+                         b: packed.pointer, ldb: ld, c: s, ldc: ld, accumulate: false)
+                if causal || mask != nil {
+                    for i in 0..<tq {
+                        let row = s + i * ld
+                        for j in 0..<tk where (causal && j > i) || (mask.map { $0[bi * tk + j] == 0 } ?? false) {
+                            row[j] = -.infinity
+                        }
                     }
                 }
+                Kernels.softmaxRows(s, s, rows: tq, n: tk, log: false, ld: ld)
+                // O (tq, d) = P V (or (P ⊙ M) V), written into columns hi*d of out
+                var used = UnsafePointer(s)
+                if let mp, let droppedBuffer {
+                    dropped(s, mask: mp + task * tq * tk, rows: tq, columns: tk, ld: ld, into: droppedBuffer.pointer)
+                    used = UnsafePointer(droppedBuffer.pointer)
+                }
+                headGEMM(m: tq, n: d, k: tk, a: used, aRow: ld, aColumn: 1, b: vb, ldb: v.rowStride,
+                         c: op + bi * tq * c + hi * d, ldc: c, accumulate: false)
             }
-            Kernels.softmaxRows(s, s, rows: tq, n: tk, log: false)
-            // O (tq, d) = P V (or (P ⊙ M) V), written into columns hi*d of out
-            var dropped: Tensor? = nil
-            if let mp {
-                let pm = Tensor(uninitialized: [tq, tk])
-                for i in 0..<(tq * tk) { pm.pointer[i] = s[i] * mp[task * tq * tk + i] }
-                dropped = pm
-            }
-            BLAS.sgemm(transA: false, transB: false, m: tq, n: d, k: tk, a: dropped?.pointer ?? s, lda: tk, b: vb, ldb: v.rowStride,
-                       c: op + bi * tq * c + hi * d, ldc: c, threads: 1)
-            withExtendedLifetime(dropped) {}
         }
         let distinct = uniqueTensors([q.tensor, k.tensor, v.tensor])
         return Autograd.record(out, "attention", distinct) { g in
@@ -123,17 +131,19 @@ extension Tensor {
             }
             let dq = target(q), dk = target(k), dv = target(v)
             Parallel.forRanges(b * h, grain: 1) { tasks in
-                let dpBuffer = Tensor(uninitialized: [tq, tk])
-                let droppedBuffer: Tensor? = mp == nil ? nil : Tensor(uninitialized: [tq, tk])
-                defer { withExtendedLifetime((dpBuffer, droppedBuffer)) {} }
+                let dpBuffer = Tensor(uninitialized: [tq, ld])
+                let packed = Tensor(uninitialized: [d, ld])  // Vᵀ, zero-padded to ld columns
+                let droppedBuffer: Tensor? = mp == nil ? nil : Tensor(uninitialized: [tq, ld])
+                defer { withExtendedLifetime((dpBuffer, packed, droppedBuffer)) {} }
                 let dpp = dpBuffer.pointer
                 for task in tasks {
                     let bi = task / h, hi = task % h
-                    let p = pp + task * tq * tk
+                    let p = pp + task * tq * ld
+                    let taskMask = mp.map { $0 + task * tq * tk }
                     // The probabilities V was weighted with: P, or P ⊙ M.
                     var used = UnsafePointer(p)
-                    if let mp, let droppedBuffer {
-                        for i in 0..<(tq * tk) { droppedBuffer.pointer[i] = p[i] * mp[task * tq * tk + i] }
+                    if let taskMask, let droppedBuffer {
+                        dropped(p, mask: taskMask, rows: tq, columns: tk, ld: ld, into: droppedBuffer.pointer)
                         used = UnsafePointer(droppedBuffer.pointer)
                     }
                     let gb = gp + bi * tq * c + hi * d
@@ -141,33 +151,63 @@ extension Tensor {
                     let kb = kp + bi * tk * k.rowStride + hi * d
                     let vb = vp + bi * tk * v.rowStride + hi * d
                     if let dv {  // dV (tk, d) += Pᵀ dO (P ⊙ M with dropout)
-                        BLAS.sgemm(transA: true, transB: false, m: tk, n: d, k: tq, a: used, lda: tk, b: gb, ldb: c,
-                                   beta: 1, c: dv + bi * tk * v.rowStride + hi * d, ldc: v.rowStride, threads: 1)
+                        headGEMM(m: tk, n: d, k: tq, a: used, aRow: 1, aColumn: ld, b: gb, ldb: c,
+                                 c: dv + bi * tk * v.rowStride + hi * d, ldc: v.rowStride, accumulate: true)
                     }
                     if dq == nil && dk == nil { continue }
                     // dP (tq, tk) = dO Vᵀ
-                    BLAS.sgemm(transA: false, transB: true, m: tq, n: tk, k: d, a: gb, lda: c, b: vb, ldb: v.rowStride,
-                               c: dpp, ldc: tk, threads: 1)
-                    if let mp { for i in 0..<(tq * tk) { dpp[i] *= mp[task * tq * tk + i] } }  // through the dropout
-                    // dS = alpha * P ⊙ (dP - rowsum(dP ⊙ P))
+                    SmallGEMM.packTransposed(vb, rows: tk, columns: d, ld: v.rowStride, into: packed.pointer, paddedRows: ld)
+                    headGEMM(m: tq, n: ld, k: d, validN: tk, a: gb, aRow: c, aColumn: 1, b: packed.pointer, ldb: ld,
+                             c: dpp, ldc: ld, accumulate: false)
+                    if let taskMask {  // through the dropout
+                        for i in 0..<tq { for j in 0..<tk { dpp[i * ld + j] *= taskMask[i * tk + j] } }
+                    }
+                    // dS = alpha * P ⊙ (dP - rowsum(dP ⊙ P)); the padding columns stay zero (P and dP are).
                     for i in 0..<tq {
-                        let pr = p + i * tk, dr = dpp + i * tk
+                        let pr = p + i * ld, dr = dpp + i * ld
                         let sv = F8(repeating: Kernels.dot(pr, dr, tk))
                         var j = 0
                         while j + 8 <= tk { store8(alpha * load8(pr + j) * (load8(dr + j) - sv), dr + j); j += 8 }
                         while j < tk { dr[j] = alpha * pr[j] * (dr[j] - sv[0]); j += 1 }
                     }
                     if let dq {  // dQ (tq, d) += dS K
-                        BLAS.sgemm(transA: false, transB: false, m: tq, n: d, k: tk, a: dpp, lda: tk, b: kb, ldb: k.rowStride,
-                                   beta: 1, c: dq + bi * tq * q.rowStride + hi * d, ldc: q.rowStride, threads: 1)
+                        headGEMM(m: tq, n: d, k: tk, a: dpp, aRow: ld, aColumn: 1, b: kb, ldb: k.rowStride,
+                                 c: dq + bi * tq * q.rowStride + hi * d, ldc: q.rowStride, accumulate: true)
                     }
                     if let dk {  // dK (tk, d) += dSᵀ Q
-                        BLAS.sgemm(transA: true, transB: false, m: tk, n: d, k: tq, a: dpp, lda: tk, b: qb, ldb: q.rowStride,
-                                   beta: 1, c: dk + bi * tk * k.rowStride + hi * d, ldc: k.rowStride, threads: 1)
+                        headGEMM(m: tk, n: d, k: tq, a: dpp, aRow: 1, aColumn: ld, b: qb, ldb: q.rowStride,
+                                 c: dk + bi * tk * k.rowStride + hi * d, ldc: k.rowStride, accumulate: true)
                     }
                 }
             }
         }
+    }
+}
+
+/// C (m, n) = alpha·op(A)·B or C += op(A)·B for one head: op(A)(i, p) = a[i·aRow + p·aColumn], either
+/// aColumn = 1 (A as stored) or aRow = 1 (A transposed). SmallGEMM where n is a multiple of 8 (always for
+/// the padded (Tq, Tk) blocks; for the (T, D) ones when D is); one-thread OpenBLAS for other head sizes.
+/// `validN`: the columns that count as work (the rest are padding).
+@inline(__always)
+private func headGEMM(m: Int, n: Int, k: Int, validN: Int? = nil, alpha: Float = 1, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
+                      b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+    if n % 8 == 0 {
+        FLOPCounter.current?.total.add(2 * m * (validN ?? n) * k, ordering: .relaxed)
+        SmallGEMM.multiply(m: m, n: n, k: k, alpha: alpha, a: a, aRow: aRow, aColumn: aColumn, b: b, ldb: ldb,
+                           c: c, ldc: ldc, accumulate: accumulate)
+    } else {
+        let transposed = aColumn != 1
+        BLAS.sgemm(transA: transposed, transB: false, m: m, n: n, k: k, alpha: alpha, a: a, lda: transposed ? aColumn : aRow,
+                   b: b, ldb: ldb, beta: accumulate ? 1 : 0, c: c, ldc: ldc, threads: 1)
+    }
+}
+
+/// P ⊙ M into `destination` (rows `ld` apart, like P), M's rows `columns` apart.
+private func dropped(_ p: UnsafePointer<Float>, mask: UnsafePointer<Float>, rows: Int, columns: Int, ld: Int,
+                     into destination: UnsafeMutablePointer<Float>) {
+    for i in 0..<rows {
+        for j in 0..<columns { destination[i * ld + j] = p[i * ld + j] * mask[i * columns + j] }
+        for j in columns..<ld { destination[i * ld + j] = 0 }
     }
 }
 

@@ -2,11 +2,12 @@
 // scale), and their closed-form gradients. Rows of all -inf give zeros (softmax) rather than NaN.
 
 extension Kernels {
-    /// y (rows, n) = softmax of each row of x.
-    static func softmaxRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, n: Int, log: Bool) {
+    /// y (rows, n) = softmax of each row of x; rows `ld` apart (default n), the floats between left alone.
+    static func softmaxRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, n: Int, log: Bool, ld: Int? = nil) {
+        let ld = ld ?? n
         Parallel.forRanges(rows, grain: Swift.max(1, parallelGrain / Swift.max(n, 1))) { r in
             for row in r {
-                let xr = x + row * n, yr = y + row * n
+                let xr = x + row * ld, yr = y + row * ld
                 let m = maxSerial(xr, n)
                 if m == -.infinity {
                     yr.update(repeating: log ? -.infinity : 0, count: n)

@@ -1,0 +1,76 @@
+// The register-blocked per-head GEMM behind attention, against the arithmetic it promises (one fused
+// multiply-add chain per element, in order) bit for bit, and against OpenBLAS to float tolerance, on every
+// row tail (1–6 rows past the 6-row blocks), every column case (8-wide tail, 16-wide blocks, both), both
+// layouts of A (as stored and transposed), overwrite and accumulate; the AVX2 and (where the CPU has it)
+// the AVX-512 tiles alike, so the two give the same bits.
+// Not for: speed (`carina bench ops`).
+import Foundation
+import Testing
+import CarinaTensor
+import CarinaTestSupport
+
+@Suite struct SmallGEMMTests {
+    /// (m, n, k, A transposed, accumulate, alpha)
+    static let cases: [(Int, Int, Int, Bool, Bool, Float)] = {
+        var all: [(Int, Int, Int, Bool, Bool, Float)] = []
+        for m in [1, 2, 3, 4, 5, 6, 7, 13, 65] {
+            for n in [8, 16, 24, 72] {
+                all.append((m, n, 65, m % 2 == 0, m % 3 == 0, m % 4 == 1 ? 0.125 : 1))
+            }
+        }
+        all += [(65, 64, 65, true, true, 1), (65, 72, 64, false, false, 0.125), (6, 16, 1, false, true, 1), (3, 8, 0, false, false, 1)]
+        return all
+    }()
+
+    /// The kernels this CPU runs (the AVX-512 tiles only where it has AVX-512).
+    static let kernels = SmallGEMM.Kernel.allCases.filter { $0 == .avx2 || SmallGEMM.supportsAVX512 }
+
+    @Test(arguments: kernels) func everyElementIsOneOrderedFusedMultiplyAddChainAndMatchesOpenBLAS(_ kernel: SmallGEMM.Kernel) {
+        for (m, n, k, transposed, accumulate, alpha) in Self.cases {
+            // Leading dimensions wider than the rows, as attention's strided views are.
+            let lda = (transposed ? m : k) + 3, ldb = n + 5, ldc = n + 2
+            let a = randomTensor([(transposed ? k : m) * lda + 1], stream: 1)
+            let b = randomTensor([max(k, 1) * ldb], stream: 2)
+            let start = randomTensor([m * ldc], stream: 3)
+            let c = Tensor(shape: start.shape, values: start.scalars)
+            SmallGEMM.multiply(m: m, n: n, k: k, alpha: alpha, a: a.pointer, aRow: transposed ? 1 : lda, aColumn: transposed ? lda : 1,
+                               b: b.pointer, ldb: ldb, c: c.pointer, ldc: ldc, accumulate: accumulate, kernel: kernel)
+            let blas = Tensor(shape: start.shape, values: start.scalars)
+            BLAS.sgemm(transA: transposed, transB: false, m: m, n: n, k: k, alpha: alpha, a: a.pointer, lda: lda, b: b.pointer, ldb: ldb,
+                       beta: accumulate ? 1 : 0, c: blas.pointer, ldc: ldc, threads: 1)
+            var exactMismatches = 0
+            var worst: Float = 0
+            for i in 0..<m {
+                for j in 0..<ldc {
+                    let got = c.pointer[i * ldc + j]
+                    guard j < n else {
+                        #expect(got == start.pointer[i * ldc + j], "m=\(m) n=\(n): column \(j) past n was written")
+                        continue
+                    }
+                    var chain: Float = 0
+                    for p in 0..<k {
+                        let x = transposed ? a.pointer[p * lda + i] : a.pointer[i * lda + p]
+                        chain = chain.addingProduct(x, b.pointer[p * ldb + j])  // fused: one rounding
+                    }
+                    let expected = accumulate ? start.pointer[i * ldc + j] + alpha * chain : alpha * chain
+                    if got != expected { exactMismatches += 1 }
+                    worst = max(worst, abs(got - blas.pointer[i * ldc + j]))
+                }
+            }
+            #expect(exactMismatches == 0, "\(kernel): m=\(m) n=\(n) k=\(k) transposed=\(transposed) accumulate=\(accumulate): \(exactMismatches) elements differ from the ordered chain")
+            #expect(worst <= 1e-4, "m=\(m) n=\(n) k=\(k) transposed=\(transposed): \(worst) from OpenBLAS")
+        }
+    }
+
+    @Test func packingTransposesAndZeroPads() {
+        let (rows, columns, ld, padded) = (5, 3, 4, 8)
+        let source = Tensor(shape: [rows * ld], values: (0..<(rows * ld)).map(Float.init))
+        let out = Tensor(shape: [columns * padded], values: [Float](repeating: .nan, count: columns * padded))
+        SmallGEMM.packTransposed(source.pointer, rows: rows, columns: columns, ld: ld, into: out.pointer, paddedRows: padded)
+        for p in 0..<columns {
+            for j in 0..<padded {
+                #expect(out.pointer[p * padded + j] == (j < rows ? Float(j * ld + p) : 0))
+            }
+        }
+    }
+}
