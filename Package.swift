@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // Carina: medical vision-language models on chest X-rays, data-parallel over MPI.
-// Layers, lowest first (each imports only those above it): C shims -> CarinaTensor -> CarinaNN -> ...
+// Layers, lowest first (each imports only those above it): C shims, CarinaKernelsAVX512 -> CarinaTensor -> CarinaNN -> ...
 import PackageDescription
 
 /// Kernel targets are always compiled optimised and for AVX2+FMA, also in debug builds, so that

@@ -1,5 +1,6 @@
-// `carina bench ops`: the GEMM shapes of a ViT-Tiny block and one whole block forward+backward, in
-// GFLOP/s next to this machine's SGEMM peak measured in the same run, for 1 and 2 threads.
+// `carina bench ops`: the GEMM shapes of a ViT-Tiny block, one head's attention product on OpenBLAS and on
+// SmallGEMM's tiles, attention and one whole block forward+backward, in GFLOP/s next to this machine's
+// SGEMM peak measured in the same run, for 1 and 2 threads.
 import CarinaNN
 
 public struct OpBenchmark {
@@ -77,6 +78,7 @@ public struct OpBenchmark {
                 }
                 rows.append(Row(name: name, threads: threads, seconds: t, flops: 2 * Double(gm * gn * gk), peak: peak))
             }
+            if threads == 1 { rows += headGEMMRows(peak: peak) }
             rows.append(try attentionRow(threads: threads, peak: peak))
             rows.append(try blockRow(threads: threads, peak: peak))
             log("bench ops: \(threads) thread(s) done")
@@ -91,6 +93,34 @@ public struct OpBenchmark {
         return 2 * m * c * 12 * c + 4 * Double(batch) * Double(tokens * tokens) * c
     }
 
+    /// One head's O = P V (Tq × D × Tk, P's rows padded to a multiple of 8) on one thread: OpenBLAS, then
+    /// SmallGEMM's AVX2 tiles, then its AVX-512 tiles where the CPU has them. The attention row below uses
+    /// `SmallGEMM.kernel`.
+    func headGEMMRows(peak: Double) -> [Row] {
+        let (m, n, k) = (tokens, channels / heads, tokens)
+        let ld = (k + 7) / 8 * 8
+        guard n % 8 == 0 else { return [] }
+        let a = Tensor.full([m, ld], 0.01), b = Tensor.full([k, n], 0.02), out = Tensor.zeros([m, n])
+        let calls = max(1, batch * heads)  // as many as one attention forward makes of this product
+        let flops = 2 * Double(m * n * k * calls)
+        let shape = "(\(m)x\(n)x\(k), x\(calls))"
+        var rows = [Row(name: "head P V \(shape) openblas", threads: 1, seconds: Timing.median(repeats: repeats) {
+            for _ in 0..<calls {
+                BLAS.sgemm(transA: false, transB: false, m: m, n: n, k: k, a: a.pointer, lda: ld, b: b.pointer, ldb: n,
+                           c: out.pointer, ldc: n, threads: 1)
+            }
+        }, flops: flops, peak: peak)]
+        for kernel in SmallGEMM.Kernel.allCases where kernel == .avx2 || SmallGEMM.supportsAVX512 {
+            rows.append(Row(name: "head P V \(shape) \(kernel.rawValue)", threads: 1, seconds: Timing.median(repeats: repeats) {
+                for _ in 0..<calls {
+                    SmallGEMM.multiply(m: m, n: n, k: k, a: a.pointer, aRow: ld, aColumn: 1, b: b.pointer, ldb: n,
+                                       c: out.pointer, ldc: n, accumulate: false, kernel: kernel)
+                }
+            }, flops: flops, peak: peak))
+        }
+        return rows
+    }
+
     func attentionRow(threads: Int, peak: Double) throws -> Row {
         var rng = RNG(seed: 1)
         let shape = [batch, tokens, 3 * channels]
@@ -102,7 +132,7 @@ public struct OpBenchmark {
             try Tensor.selfAttention(qkv: qkv, heads: heads).backward(seed)
         }
         let flops = 3 * 4 * Double(batch) * Double(tokens * tokens) * Double(channels)
-        return Row(name: "attention fwd+bwd (B=\(batch), T=\(tokens), H=\(heads))", threads: threads, seconds: t, flops: flops, peak: peak)
+        return Row(name: "attention fwd+bwd (B=\(batch), T=\(tokens), H=\(heads), \(SmallGEMM.kernel.rawValue))", threads: threads, seconds: t, flops: flops, peak: peak)
     }
 
     func blockRow(threads: Int, peak: Double) throws -> Row {
