@@ -96,6 +96,27 @@ import CarinaTestSupport
         expectClose(fused, composed)
     }
 
+    /// The backward pass overwrites a new gradient buffer that the operands cover once and adds otherwise:
+    /// one tensor as queries and keys (same columns), gradient already there from a later op, head sizes
+    /// on both kernels.
+    @Test(arguments: [(5, 8), (13, 32)]) func attentionGradientsAddWhereTheBufferIsSharedOrAlreadyHoldsGradient(_ t: Int, _ c: Int) throws {
+        let (b, h) = (2, 2)
+        let inputs = [randomTensor([b, t, c], stream: 11), randomTensor([b, t, c], stream: 12)]
+        func composed(_ q: Tensor, _ k: Tensor, _ v: Tensor) throws -> Tensor {
+            func heads(_ y: Tensor) throws -> Tensor { try y.reshaped([b, t, h, c / h]).permuted([0, 2, 1, 3]) }
+            let scores = try heads(q).matmul(heads(k), transposeOther: true) / Float(c / h).squareRoot()
+            return try scores.softmax().matmul(heads(v)).permuted([0, 2, 1, 3]).reshaped([b, t, c])
+        }
+        let fused = try valuesAndGradients(inputs) { x in try Tensor.attention(q: x[0], k: x[0], v: x[1], heads: h) + x[1] * 2 }
+        let reference = try valuesAndGradients(inputs) { x in try composed(x[0], x[0], x[1]) + x[1] * 2 }
+        expectClose(fused, reference)
+        // The fused q/k/v of self-attention, its gradient new, next to the same with gradient already there.
+        let qkv = randomTensor([b, t, 3 * c], stream: 13)
+        let alone = try valuesAndGradients([qkv]) { x in try Tensor.selfAttention(qkv: x[0], heads: h) }
+        let added = try valuesAndGradients([qkv]) { x in try Tensor.selfAttention(qkv: x[0], heads: h) + x[0].slice(axis: 2, 0, c) * 0 }
+        expectClose(alone, added, tol: 1e-6)
+    }
+
     @Test(arguments: [(5, 8), (13, 32)]) func attentionDropoutIsTheComposedAttentionWithTheSameKeyedMask(_ tokens: Int, _ channels: Int) throws {
         let (b, t, c, h, p): (Int, Int, Int, Int, Float) = (2, tokens, channels, 2, 0.3)
         let pad = Tensor(shape: [b, t], values: (0..<(b * t)).map { $0 == t - 1 ? 0 : 1 })

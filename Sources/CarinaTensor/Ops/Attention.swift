@@ -125,11 +125,26 @@ extension Tensor {
         return Autograd.record(out, "attention", distinct) { g in
             withExtendedLifetime(dropMask) {}
             let gp = g.pointer, pp = probs.pointer
-            // Zero-filled (or existing) gradient buffers; heads write disjoint columns.
-            func target(_ o: AttentionOperand) -> UnsafeMutablePointer<Float>? {
-                o.tensor.requiresGrad ? o.tensor.gradZeroed() + o.column : nil
+            // Gradient targets (heads write disjoint columns). A tensor whose gradient buffer is new and whose
+            // operands here cover each of its elements once (q, k, v apart, or the three column blocks of a
+            // fused qkv) is overwritten: no zero-fill, no reading zeros back. One that already holds gradient,
+            // or is passed as two operands over the same columns, is zero-filled if new and added to.
+            let operands = [q, k, v]
+            var targets: [(pointer: UnsafeMutablePointer<Float>, accumulate: Bool)?] = [nil, nil, nil]
+            for tensor in distinct where tensor.requiresGrad {
+                let uses = operands.indices.filter { operands[$0].tensor === tensor }
+                let blocks = Set(uses.map { operands[$0].column })
+                let coversOnce = blocks.count == uses.count && uses.count * c == operands[uses[0]].rowStride
+                var buffer: UnsafeMutablePointer<Float>, accumulate = true
+                if coversOnce {
+                    let (pointer, keep) = tensor.gradTarget()
+                    (buffer, accumulate) = (pointer, keep != 0)
+                } else {
+                    buffer = tensor.gradZeroed()
+                }
+                for use in uses { targets[use] = (buffer + operands[use].column, accumulate) }
             }
-            let dq = target(q), dk = target(k), dv = target(v)
+            let dq = targets[0], dk = targets[1], dv = targets[2]
             Parallel.forRanges(b * h, grain: 1) { tasks in
                 let dpBuffer = Tensor(uninitialized: [tq, ld])
                 let packed = Tensor(uninitialized: [d, ld])  // Vᵀ, zero-padded to ld columns
@@ -150,9 +165,9 @@ extension Tensor {
                     let qb = qp + bi * tq * q.rowStride + hi * d
                     let kb = kp + bi * tk * k.rowStride + hi * d
                     let vb = vp + bi * tk * v.rowStride + hi * d
-                    if let dv {  // dV (tk, d) += Pᵀ dO (P ⊙ M with dropout)
+                    if let dv {  // dV (tk, d) (+)= Pᵀ dO (P ⊙ M with dropout)
                         headGEMM(m: tk, n: d, k: tq, a: used, aRow: 1, aColumn: ld, b: gb, ldb: c,
-                                 c: dv + bi * tk * v.rowStride + hi * d, ldc: v.rowStride, accumulate: true)
+                                 c: dv.pointer + bi * tk * v.rowStride + hi * d, ldc: v.rowStride, accumulate: dv.accumulate)
                     }
                     if dq == nil && dk == nil { continue }
                     // dP (tq, tk) = dO Vᵀ
@@ -170,13 +185,13 @@ extension Tensor {
                         while j + 8 <= tk { store8(alpha * load8(pr + j) * (load8(dr + j) - sv), dr + j); j += 8 }
                         while j < tk { dr[j] = alpha * pr[j] * (dr[j] - sv[0]); j += 1 }
                     }
-                    if let dq {  // dQ (tq, d) += dS K
+                    if let dq {  // dQ (tq, d) (+)= dS K
                         headGEMM(m: tq, n: d, k: tk, a: dpp, aRow: ld, aColumn: 1, b: kb, ldb: k.rowStride,
-                                 c: dq + bi * tq * q.rowStride + hi * d, ldc: q.rowStride, accumulate: true)
+                                 c: dq.pointer + bi * tq * q.rowStride + hi * d, ldc: q.rowStride, accumulate: dq.accumulate)
                     }
-                    if let dk {  // dK (tk, d) += dSᵀ Q
+                    if let dk {  // dK (tk, d) (+)= dSᵀ Q
                         headGEMM(m: tk, n: d, k: tq, a: dpp, aRow: 1, aColumn: ld, b: qb, ldb: q.rowStride,
-                                 c: dk + bi * tk * k.rowStride + hi * d, ldc: k.rowStride, accumulate: true)
+                                 c: dk.pointer + bi * tk * k.rowStride + hi * d, ldc: k.rowStride, accumulate: dk.accumulate)
                     }
                 }
             }
@@ -184,7 +199,7 @@ extension Tensor {
     }
 }
 
-/// C (m, n) = alpha·op(A)·B or C += op(A)·B for one head: op(A)(i, p) = a[i·aRow + p·aColumn], either
+/// C (m, n) = alpha·op(A)·B or C += alpha·op(A)·B for one head: op(A)(i, p) = a[i·aRow + p·aColumn], either
 /// aColumn = 1 (A as stored) or aRow = 1 (A transposed). SmallGEMM where n is a multiple of 8 (always for
 /// the padded (Tq, Tk) blocks; for the (T, D) ones when D is); one-thread OpenBLAS for other head sizes.
 /// `validN`: the columns that count as work (the rest are padding).
