@@ -28,8 +28,8 @@ public typealias I8 = SIMD8<Int32>
     for i in 0..<n { p[i] = v[i] }
 }
 
-@inline(__always) func bitsToFloat(_ v: I8) -> F8 { unsafeBitCast(v, to: F8.self) }
-@inline(__always) func floatToBits(_ v: F8) -> I8 { unsafeBitCast(v, to: I8.self) }
+@inline(__always) @usableFromInline func bitsToFloat(_ v: I8) -> F8 { unsafeBitCast(v, to: F8.self) }
+@inline(__always) @usableFromInline func floatToBits(_ v: F8) -> I8 { unsafeBitCast(v, to: I8.self) }
 
 public enum SIMDMath {
     /// Lane-wise max, min and clamp as a compare and a blend each. Swift's generic `pointwiseMax` /
@@ -41,10 +41,15 @@ public enum SIMDMath {
         x.replacing(with: lo, where: x .< lo).replacing(with: hi, where: x .> hi)
     }
 
-    @usableFromInline static let magic = F8(repeating: 12_582_912.0)  // 1.5 * 2^23
+    /// 1.5 · 2^23. A computed property, not a stored `static let`: a lazily initialised global made every
+    /// exp and log call through `swift_once` and kept them out of line (a quarter of attention's forward
+    /// went to the call, spills and the once-check; perf).
+    @inline(__always) @usableFromInline static var magic: F8 { F8(repeating: 12_582_912.0) }
 
     /// e^x. Inputs below -87.3 (and -inf) give exactly 0; above 88.7 give ~3.4e38 (no inf).
-    @inline(__always) public static func exp(_ xIn: F8) -> F8 {
+    /// Transparent: with `@inline(__always)` alone the optimizer still called it out of line from the
+    /// softmax, GELU and cross-entropy loops (a call, spills and vzeroupper per 8 floats).
+    @_transparent public static func exp(_ xIn: F8) -> F8 {
         let x0 = clamp(xIn, -87.33654, 88.72283)
         // n = round(x / ln 2), computed with the magic number so it is also available as an integer.
         let t = x0 * 1.442_695_04 + magic
@@ -68,7 +73,7 @@ public enum SIMDMath {
     }
 
     /// Natural log for x > 0 (x <= 0 gives a large negative number, not NaN; callers clamp).
-    @inline(__always) public static func log(_ xIn: F8) -> F8 {
+    @_transparent public static func log(_ xIn: F8) -> F8 {  // transparent: see exp
         let tiny = F8(repeating: Float.leastNormalMagnitude)
         let x0 = xIn.replacing(with: tiny, where: xIn .< tiny)
         let bits = floatToBits(x0)
@@ -105,7 +110,7 @@ public enum SIMDMath {
     }
 
     /// erf(x), Abramowitz-Stegun 7.1.26 (abs error < 1.5e-7 in exact arithmetic).
-    @inline(__always) public static func erf(_ x: F8) -> F8 {
+    @_transparent public static func erf(_ x: F8) -> F8 {  // transparent: see exp
         let a = abs(x)
         let t = 1 / (1 + 0.327_591_1 * a)
         var y = F8(repeating: 1.061_405_429)
@@ -131,7 +136,7 @@ public enum SIMDMath {
     }
 }
 
-@inline(__always) func abs(_ v: F8) -> F8 {
+@inline(__always) @usableFromInline func abs(_ v: F8) -> F8 {
     bitsToFloat(floatToBits(v) & 0x7FFF_FFFF)
 }
 
