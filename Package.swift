@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // Carina: medical vision-language models on chest X-rays, data-parallel over MPI.
-// Layers, lowest first (each imports only those above it): C shims, CarinaKernelsAVX512 -> CarinaTensor -> CarinaNN -> ...
+// Layers, lowest first (each imports only those above it): C shims, CarinaTiles -> CarinaKernelsAVX512 -> CarinaTensor -> CarinaNN -> ...
 import PackageDescription
 
 /// Kernel targets are always compiled optimised and for AVX2+FMA, also in debug builds, so that
@@ -27,11 +27,14 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
 
-        // SmallGEMM's AVX-512 tiles, compiled for skylake-avx512 and called only after a CPU check.
-        .target(name: "CarinaKernelsAVX512", swiftSettings: [
+        // SmallGEMM's register tiles, generic over the vector width (@inlinable: each user specialises them
+        // for its own CPU target), and the AVX-512 specialisation, compiled for skylake-avx512 and called
+        // only after a CPU check.
+        .target(name: "CarinaTiles", swiftSettings: kernelFlags),
+        .target(name: "CarinaKernelsAVX512", dependencies: ["CarinaTiles"], swiftSettings: [
             .unsafeFlags(["-O", "-target-cpu", "skylake-avx512", "-enforce-exclusivity=unchecked"]),
         ]),
-        .target(name: "CarinaTensor", dependencies: ["COpenBLAS", "CarinaKernelsAVX512"], swiftSettings: kernelFlags),
+        .target(name: "CarinaTensor", dependencies: ["COpenBLAS", "CarinaTiles", "CarinaKernelsAVX512"], swiftSettings: kernelFlags),
         .target(name: "CarinaNN", dependencies: ["CarinaTensor"], swiftSettings: kernelFlags),
         .target(name: "CarinaDist", dependencies: ["CarinaNN", "CMPI"]),
         // Pixel loops (tensor conversion, resizing, augmentation) run once per sample: kernel flags.

@@ -1,0 +1,96 @@
+// SmallGEMM's register tiles, written once for any vector width. Everything here is @inlinable: each
+// caller specialises it for its own vector type in its own module, compiled for its own CPU target
+// (CarinaTensor: 8 floats, AVX2; CarinaKernelsAVX512: 16 floats, AVX-512), so the same source becomes
+// two kernels. Not for: CPU detection or dispatch (SmallGEMM.swift), anything that is not these tiles.
+
+/// Compile-time counts, so that each tile shape is its own specialisation: the guards fold away and the
+/// accumulators live in registers (with an Int argument the compiler kept the row tails generic and
+/// 2.5x slower).
+public protocol TileCount { static var count: Int { get } }
+public enum One: TileCount { @inlinable public static var count: Int { 1 } }
+public enum Two: TileCount { @inlinable public static var count: Int { 2 } }
+public enum Three: TileCount { @inlinable public static var count: Int { 3 } }
+public enum Four: TileCount { @inlinable public static var count: Int { 4 } }
+public enum Five: TileCount { @inlinable public static var count: Int { 5 } }
+public enum Six: TileCount { @inlinable public static var count: Int { 6 } }
+
+/// C (m, n) = alpha · op(A) · B, or C += alpha · op(A) · B, op(A)(i, p) = a[i·aRow + p·aColumn], B row-major
+/// with leading dimension ldb; see SmallGEMM.multiply. Rows 6 at a time; columns 2 vectors of V, then 1,
+/// then one of Half (the last 8 when V holds 16). n must be a multiple of Half's width.
+@inlinable
+public func smallGEMMTiles<V: SIMD, Half: SIMD>(_: V.Type, _: Half.Type, m: Int, n: Int, k: Int, alpha: Float,
+                                                a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
+                                                b: UnsafePointer<Float>, ldb: Int,
+                                                c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool)
+where V.Scalar == Float, Half.Scalar == Float {
+    var i = 0
+    while i + 6 <= m {
+        tileRow(V.self, Half.self, Six.self, a + i * aRow, aRow, aColumn, b, ldb, n, k, c + i * ldc, ldc, alpha, accumulate)
+        i += 6
+    }
+    let a = a + i * aRow, c = c + i * ldc
+    switch m - i {
+    case 5: tileRow(V.self, Half.self, Five.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
+    case 4: tileRow(V.self, Half.self, Four.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
+    case 3: tileRow(V.self, Half.self, Three.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
+    case 2: tileRow(V.self, Half.self, Two.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
+    case 1: tileRow(V.self, Half.self, One.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
+    default: break
+    }
+}
+
+/// R.count rows of C across all n columns.
+@inlinable
+func tileRow<V: SIMD, Half: SIMD, R: TileCount>(_: V.Type, _: Half.Type, _: R.Type, _ a: UnsafePointer<Float>, _ aRow: Int,
+                                                _ aColumn: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ n: Int, _ k: Int,
+                                                _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ accumulate: Bool)
+where V.Scalar == Float, Half.Scalar == Float {
+    let w = V.scalarCount
+    var j = 0
+    while j + 2 * w <= n {
+        tile(V.self, R.self, Two.self, a, aRow, aColumn, b + j, ldb, k, c + j, ldc, alpha, accumulate)
+        j += 2 * w
+    }
+    if j + w <= n {
+        tile(V.self, R.self, One.self, a, aRow, aColumn, b + j, ldb, k, c + j, ldc, alpha, accumulate)
+        j += w
+    }
+    if j < n { tile(Half.self, R.self, One.self, a, aRow, aColumn, b + j, ldb, k, c + j, ldc, alpha, accumulate) }
+}
+
+/// One (R.count × W.count vectors) tile of C: k fused multiply-adds per element, in order from zero, then
+/// scaled by alpha (and added to C).
+@inlinable @inline(__always)
+func tile<V: SIMD, R: TileCount, W: TileCount>(_: V.Type, _: R.Type, _: W.Type, _ a: UnsafePointer<Float>, _ aRow: Int,
+                                               _ aColumn: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ k: Int,
+                                               _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ accumulate: Bool)
+where V.Scalar == Float {
+    @inline(__always) func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+    let rows = R.count, two = W.count > 1, w = V.scalarCount
+    var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
+    var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+    var pa = a, pb = b
+    for _ in 0..<k {
+        let b0 = load(pb), b1 = two ? load(pb + w) : V()
+        var x = V(repeating: pa[0])
+        c00 = c00.addingProduct(x, b0); if two { c01 = c01.addingProduct(x, b1) }
+        if rows > 1 { x = V(repeating: pa[aRow]); c10 = c10.addingProduct(x, b0); if two { c11 = c11.addingProduct(x, b1) } }
+        if rows > 2 { x = V(repeating: pa[2 * aRow]); c20 = c20.addingProduct(x, b0); if two { c21 = c21.addingProduct(x, b1) } }
+        if rows > 3 { x = V(repeating: pa[3 * aRow]); c30 = c30.addingProduct(x, b0); if two { c31 = c31.addingProduct(x, b1) } }
+        if rows > 4 { x = V(repeating: pa[4 * aRow]); c40 = c40.addingProduct(x, b0); if two { c41 = c41.addingProduct(x, b1) } }
+        if rows > 5 { x = V(repeating: pa[5 * aRow]); c50 = c50.addingProduct(x, b0); if two { c51 = c51.addingProduct(x, b1) } }
+        pa += aColumn
+        pb += ldb
+    }
+    let scale = V(repeating: alpha)
+    @inline(__always) func put(_ v: V, _ p: UnsafeMutablePointer<Float>) {
+        let out = accumulate ? load(p) + scale * v : scale * v
+        UnsafeMutableRawPointer(p).storeBytes(of: out, as: V.self)
+    }
+    put(c00, c); if two { put(c01, c + w) }
+    if rows > 1 { put(c10, c + ldc); if two { put(c11, c + ldc + w) } }
+    if rows > 2 { put(c20, c + 2 * ldc); if two { put(c21, c + 2 * ldc + w) } }
+    if rows > 3 { put(c30, c + 3 * ldc); if two { put(c31, c + 3 * ldc + w) } }
+    if rows > 4 { put(c40, c + 4 * ldc); if two { put(c41, c + 4 * ldc + w) } }
+    if rows > 5 { put(c50, c + 5 * ldc); if two { put(c51, c + 5 * ldc + w) } }
+}
