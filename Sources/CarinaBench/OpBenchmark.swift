@@ -1,6 +1,6 @@
 // `carina bench ops`: the GEMM shapes of a ViT-Tiny block, one head's attention product on OpenBLAS and on
 // SmallGEMM's tiles, attention and one whole block forward+backward, in GFLOP/s next to this machine's
-// SGEMM peak measured in the same run, for 1 and 2 threads.
+// SGEMM peak measured alternately with each row (its own column), for 1 and 2 threads.
 import CarinaNN
 
 public struct OpBenchmark {
@@ -40,14 +40,27 @@ public struct OpBenchmark {
     }
 
     /// Best SGEMM rate (GFLOP/s) on square matrices with `threads` threads (Carina's partitioning).
-    public func sgemmPeak(threads: Int) -> Double {
+    public func sgemmPeak(threads: Int, repeats: Int? = nil) -> Double {
         let n = peakSize
         let a = Tensor.full([n, n], 0.5), b = Tensor.full([n, n], 0.25), c = Tensor.zeros([n, n])
-        let t = Timing.median(repeats: repeats) {
+        let t = Timing.median(repeats: repeats ?? self.repeats) {
             BLAS.sgemm(transA: false, transB: false, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n,
                        c: c.pointer, ldc: n, threads: threads)
         }
         return 2 * Double(n * n * n) / t / 1e9
+    }
+
+    /// Median seconds of `body` and the SGEMM peak (GFLOP/s) measured alternately with it, so that a row's
+    /// share of the peak compares two rates taken under the same load (on a shared machine the peak alone
+    /// drifts 1.2–2x within minutes). Each timed run follows an untimed one, so the peak's matrices have
+    /// left the caches as a previous run of the body would have them, not cold.
+    func timedBesidePeak(threads: Int, _ body: () throws -> Void) rethrows -> (seconds: Double, peak: Double) {
+        var seconds: [Double] = [], peaks: [Double] = []
+        for _ in 0..<max(repeats, 1) {
+            peaks.append(sgemmPeak(threads: threads, repeats: 1))
+            seconds.append(try Timing.median(warmup: 1, repeats: 1, body))
+        }
+        return (seconds.sorted()[seconds.count / 2], peaks.sorted()[peaks.count / 2])
     }
 
     /// Runs every measurement; `log` receives progress lines.
@@ -72,15 +85,15 @@ public struct OpBenchmark {
             for (name, gm, gn, gk, tA, tB) in gemms {
                 let a = Tensor.full(tA ? [gk, gm] : [gm, gk], 0.01), b = Tensor.full(tB ? [gn, gk] : [gk, gn], 0.02)
                 let out = Tensor.zeros([gm, gn])
-                let t = Timing.median(repeats: repeats) {
+                let (t, alongside) = timedBesidePeak(threads: threads) {
                     BLAS.sgemm(transA: tA, transB: tB, m: gm, n: gn, k: gk, a: a.pointer, lda: tA ? gm : gk,
                                b: b.pointer, ldb: tB ? gk : gn, c: out.pointer, ldc: gn)
                 }
-                rows.append(Row(name: name, threads: threads, seconds: t, flops: 2 * Double(gm * gn * gk), peak: peak))
+                rows.append(Row(name: name, threads: threads, seconds: t, flops: 2 * Double(gm * gn * gk), peak: alongside))
             }
-            if threads == 1 { rows += headGEMMRows(peak: peak) }
-            rows.append(try attentionRow(threads: threads, peak: peak))
-            rows.append(try blockRow(threads: threads, peak: peak))
+            if threads == 1 { rows += headGEMMRows() }
+            rows.append(try attentionRow(threads: threads))
+            rows.append(try blockRow(threads: threads))
             log("bench ops: \(threads) thread(s) done")
         }
         return rows
@@ -96,7 +109,7 @@ public struct OpBenchmark {
     /// One head's O = P V (Tq × D × Tk, P's rows padded to a multiple of 8) on one thread: OpenBLAS, then
     /// SmallGEMM's AVX2 tiles, then its AVX-512 tiles where the CPU has them. The attention row below uses
     /// `SmallGEMM.kernel`.
-    func headGEMMRows(peak: Double) -> [Row] {
+    func headGEMMRows() -> [Row] {
         let (m, n, k) = (tokens, channels / heads, tokens)
         let ld = (k + 7) / 8 * 8
         guard n % 8 == 0 else { return [] }
@@ -104,57 +117,60 @@ public struct OpBenchmark {
         let calls = max(1, batch * heads)  // as many as one attention forward makes of this product
         let flops = 2 * Double(m * n * k * calls)
         let shape = "(\(m)x\(n)x\(k), x\(calls))"
-        var rows = [Row(name: "head P V \(shape) openblas", threads: 1, seconds: Timing.median(repeats: repeats) {
+        let (blas, blasPeak) = timedBesidePeak(threads: 1) {
             for _ in 0..<calls {
                 BLAS.sgemm(transA: false, transB: false, m: m, n: n, k: k, a: a.pointer, lda: ld, b: b.pointer, ldb: n,
                            c: out.pointer, ldc: n, threads: 1)
             }
-        }, flops: flops, peak: peak)]
+        }
+        var rows = [Row(name: "head P V \(shape) openblas", threads: 1, seconds: blas, flops: flops, peak: blasPeak)]
         for kernel in SmallGEMM.Kernel.allCases where kernel == .avx2 || SmallGEMM.supportsAVX512 {
-            rows.append(Row(name: "head P V \(shape) \(kernel.rawValue)", threads: 1, seconds: Timing.median(repeats: repeats) {
+            let (t, alongside) = timedBesidePeak(threads: 1) {
                 for _ in 0..<calls {
                     SmallGEMM.multiply(m: m, n: n, k: k, a: a.pointer, aRow: ld, aColumn: 1, b: b.pointer, ldb: n,
                                        c: out.pointer, ldc: n, accumulate: false, kernel: kernel)
                 }
-            }, flops: flops, peak: peak))
+            }
+            rows.append(Row(name: "head P V \(shape) \(kernel.rawValue)", threads: 1, seconds: t, flops: flops, peak: alongside))
         }
         return rows
     }
 
-    func attentionRow(threads: Int, peak: Double) throws -> Row {
+    func attentionRow(threads: Int) throws -> Row {
         var rng = RNG(seed: 1)
         let shape = [batch, tokens, 3 * channels]
         let qkv = Tensor.normal(shape, rng: &rng)
         qkv.requiresGrad = true
         let seed = Tensor.normal([batch, tokens, channels], rng: &rng)
-        let t = try Timing.median(repeats: repeats) {
+        let (t, alongside) = try timedBesidePeak(threads: threads) {
             qkv.grad = nil
             try Tensor.selfAttention(qkv: qkv, heads: heads).backward(seed)
         }
         let flops = 3 * 4 * Double(batch) * Double(tokens * tokens) * Double(channels)
-        return Row(name: "attention fwd+bwd (B=\(batch), T=\(tokens), H=\(heads), \(SmallGEMM.kernel.rawValue))", threads: threads, seconds: t, flops: flops, peak: peak)
+        return Row(name: "attention fwd+bwd (B=\(batch), T=\(tokens), H=\(heads), \(SmallGEMM.kernel.rawValue))", threads: threads, seconds: t, flops: flops, peak: alongside)
     }
 
-    func blockRow(threads: Int, peak: Double) throws -> Row {
+    func blockRow(threads: Int) throws -> Row {
         var rng = RNG(seed: 2)
         let block = TransformerBlock(dim: channels, heads: heads, rng: &rng)
         let x = Tensor.normal([batch, tokens, channels], rng: &rng)
         x.requiresGrad = true
         let seed = Tensor.normal([batch, tokens, channels], rng: &rng)
-        let t = try Timing.median(repeats: repeats) {
+        let (t, alongside) = try timedBesidePeak(threads: threads) {
             block.zeroGrad()
             x.grad = nil
             try block(x).backward(seed)
         }
-        return Row(name: "transformer block fwd+bwd", threads: threads, seconds: t, flops: 3 * blockForwardFLOPs, peak: peak)
+        return Row(name: "transformer block fwd+bwd", threads: threads, seconds: t, flops: 3 * blockForwardFLOPs, peak: alongside)
     }
 
     /// The table `carina bench ops` prints.
     public static func table(_ rows: [Row]) -> String {
-        var table = TextTable(["op", "threads", "ms", "GFLOP/s", "% of peak"])
+        var table = TextTable(["op", "threads", "ms", "GFLOP/s", "peak beside it", "% of peak"])
         for r in rows {
             let isPeak = r.name.hasPrefix("sgemm peak")
-            table.add([r.name, "\(r.threads)", isPeak ? "-" : format(r.seconds * 1e3, 2), format(r.gflops), isPeak ? "100" : format(100 * r.fractionOfPeak, 0)])
+            table.add([r.name, "\(r.threads)", isPeak ? "-" : format(r.seconds * 1e3, 2), format(r.gflops), format(r.peak),
+                       isPeak ? "100" : format(100 * r.fractionOfPeak, 0)])
         }
         return table.rendered
     }
