@@ -27,9 +27,9 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
 
-        // SmallGEMM's register tiles, generic over the vector width (@inlinable: each user specialises them
-        // for its own CPU target), and the AVX-512 specialisation, compiled for skylake-avx512 and called
-        // only after a CPU check.
+        // Carina's GEMM register tiles and blocked GEMM, generic over the vector width (@inlinable: each user
+        // specialises them for its own CPU target), and the AVX-512 specialisation, compiled for
+        // skylake-avx512 and called only after a CPU check.
         .target(name: "CarinaTiles", swiftSettings: kernelFlags),
         .target(name: "CarinaKernelsAVX512", dependencies: ["CarinaTiles"], swiftSettings: [
             .unsafeFlags(["-O", "-target-cpu", "skylake-avx512", "-enforce-exclusivity=unchecked"]),

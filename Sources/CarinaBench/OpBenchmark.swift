@@ -39,13 +39,14 @@ public struct OpBenchmark {
         public var fractionOfPeak: Double { gflops / peak }
     }
 
-    /// Best SGEMM rate (GFLOP/s) on square matrices with `threads` threads (Carina's partitioning).
-    public func sgemmPeak(threads: Int, repeats: Int? = nil) -> Double {
+    /// Best SGEMM rate (GFLOP/s) on square matrices with `threads` threads (Carina's partitioning), on
+    /// the engine training uses unless told.
+    public func sgemmPeak(threads: Int, repeats: Int? = nil, engine: BLAS.Engine = BLAS.engine) -> Double {
         let n = peakSize
         let a = Tensor.full([n, n], 0.5), b = Tensor.full([n, n], 0.25), c = Tensor.zeros([n, n])
         let t = Timing.median(repeats: repeats ?? self.repeats) {
             BLAS.sgemm(transA: false, transB: false, m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n,
-                       c: c.pointer, ldc: n, threads: threads)
+                       c: c.pointer, ldc: n, threads: threads, engine: engine)
         }
         return 2 * Double(n * n * n) / t / 1e9
     }
@@ -80,16 +81,20 @@ public struct OpBenchmark {
         ]
         for threads in threadCounts {
             Parallel.threads = threads
-            let peak = sgemmPeak(threads: threads)
-            rows.append(Row(name: "sgemm peak (n=\(peakSize))", threads: threads, seconds: 1, flops: peak * 1e9, peak: peak))
+            for engine in BLAS.Engine.allCases {
+                let peak = sgemmPeak(threads: threads, engine: engine)
+                rows.append(Row(name: "sgemm peak (n=\(peakSize)) \(Self.label(engine))", threads: threads, seconds: 1, flops: peak * 1e9, peak: peak))
+            }
             for (name, gm, gn, gk, tA, tB) in gemms {
                 let a = Tensor.full(tA ? [gk, gm] : [gm, gk], 0.01), b = Tensor.full(tB ? [gn, gk] : [gk, gn], 0.02)
                 let out = Tensor.zeros([gm, gn])
-                let (t, alongside) = timedBesidePeak(threads: threads) {
-                    BLAS.sgemm(transA: tA, transB: tB, m: gm, n: gn, k: gk, a: a.pointer, lda: tA ? gm : gk,
-                               b: b.pointer, ldb: tB ? gk : gn, c: out.pointer, ldc: gn)
+                for engine in BLAS.Engine.allCases {
+                    let (t, alongside) = timedBesidePeak(threads: threads) {
+                        BLAS.sgemm(transA: tA, transB: tB, m: gm, n: gn, k: gk, a: a.pointer, lda: tA ? gm : gk,
+                                   b: b.pointer, ldb: tB ? gk : gn, c: out.pointer, ldc: gn, engine: engine)
+                    }
+                    rows.append(Row(name: "\(name) \(Self.label(engine))", threads: threads, seconds: t, flops: 2 * Double(gm * gn * gk), peak: alongside))
                 }
-                rows.append(Row(name: name, threads: threads, seconds: t, flops: 2 * Double(gm * gn * gk), peak: alongside))
             }
             if threads == 1 { rows += headGEMMRows() }
             rows.append(try attentionRow(threads: threads))
@@ -97,6 +102,11 @@ public struct OpBenchmark {
             log("bench ops: \(threads) thread(s) done")
         }
         return rows
+    }
+
+    /// "openblas", or "carina avx512" / "carina avx2" (the tiles it runs).
+    static func label(_ engine: BLAS.Engine) -> String {
+        engine == .openblas ? "openblas" : "carina \(SmallGEMM.kernel.rawValue)"
     }
 
     /// Matmul FLOPs of one block's forward pass: projections 2·M·C·(3C + C + 4C + 4C) plus attention
@@ -120,7 +130,7 @@ public struct OpBenchmark {
         let (blas, blasPeak) = timedBesidePeak(threads: 1) {
             for _ in 0..<calls {
                 BLAS.sgemm(transA: false, transB: false, m: m, n: n, k: k, a: a.pointer, lda: ld, b: b.pointer, ldb: n,
-                           c: out.pointer, ldc: n, threads: 1)
+                           c: out.pointer, ldc: n, threads: 1, engine: .openblas)
             }
         }
         var rows = [Row(name: "head P V \(shape) openblas", threads: 1, seconds: blas, flops: flops, peak: blasPeak)]
@@ -168,7 +178,7 @@ public struct OpBenchmark {
     public static func table(_ rows: [Row]) -> String {
         var table = TextTable(["op", "threads", "ms", "GFLOP/s", "peak beside it", "% of peak"])
         for r in rows {
-            let isPeak = r.name.hasPrefix("sgemm peak")
+            let isPeak = r.name.hasPrefix("sgemm peak") && r.peak == r.gflops
             table.add([r.name, "\(r.threads)", isPeak ? "-" : format(r.seconds * 1e3, 2), format(r.gflops), format(r.peak),
                        isPeak ? "100" : format(100 * r.fractionOfPeak, 0)])
         }

@@ -11,6 +11,9 @@ import Foundation
 public struct TrainStepBenchmark {
     public var steps = 5
     public var warmup = 2
+    /// Alternate the timed steps between Carina's GEMM and OpenBLAS's (`steps` each, one after the other),
+    /// so that their ratio is measured under the same load.
+    public var compareEngines = false
 
     public init() {}
 
@@ -28,6 +31,8 @@ public struct TrainStepBenchmark {
         public var profile: [String: Double] = [:]
         public var profiledStepSeconds = 0.0
         public var batchSeconds: Double?
+        /// With `compareEngines`: the median step seconds (slowest rank) with each GEMM engine.
+        public var engineStepSeconds: [BLAS.Engine: Double] = [:]
         public var samplesPerSecond: Double { Double(globalBatch) / stepSeconds }
         public var gflops: Double { flopsPerStep / stepSeconds / 1e9 }
         public var fractionOfPeak: Double { gflops / peakGFLOPs }
@@ -55,6 +60,19 @@ public struct TrainStepBenchmark {
         var result = Result(ranks: communicator.size, threadsPerRank: Parallel.threads, globalBatch: globalBatch,
                             stepSeconds: maxima[0], flopsPerStep: sums[0], peakGFLOPs: sums[1])
         result.peakResidentBytes = maxima[1]
+        if compareEngines {
+            let saved = BLAS.engine
+            defer { BLAS.engine = saved }
+            var perEngine: [BLAS.Engine: [Double]] = [:]
+            for i in 0..<(2 * steps) {
+                let engine: BLAS.Engine = i % 2 == 0 ? .carina : .openblas
+                BLAS.engine = engine
+                perEngine[engine, default: []].append(try Timing.median(warmup: 0, repeats: 1, step))
+            }
+            var medians = BLAS.Engine.allCases.map { e in perEngine[e]!.sorted()[steps / 2] }
+            try medians.withUnsafeMutableBufferPointer { try communicator.allReduceMax($0) }
+            for (e, t) in zip(BLAS.Engine.allCases, medians) { result.engineStepSeconds[e] = t }
+        }
         if profile {
             OpProfile.start()
             let start = DispatchTime.now().uptimeNanoseconds
@@ -125,6 +143,11 @@ public struct TrainStepBenchmark {
         t.add(["\(r.ranks) x \(r.threadsPerRank)", "\(r.globalBatch)", format(r.stepSeconds * 1e3), format(r.samplesPerSecond),
                format(r.flopsPerStep / 1e9, 2), format(r.gflops), format(r.peakGFLOPs), format(100 * r.fractionOfPeak),
                format(r.peakResidentBytes / 1_048_576)])
-        return t.rendered
+        guard let carina = r.engineStepSeconds[.carina], let openblas = r.engineStepSeconds[.openblas] else { return t.rendered }
+        var e = TextTable(["GEMM engine (steps alternated)", "ms/step", "samples/s", "speed vs openblas"])
+        for (name, seconds) in [("carina \(SmallGEMM.kernel.rawValue)", carina), ("openblas", openblas)] {
+            e.add([name, format(seconds * 1e3), format(Double(r.globalBatch) / seconds), format(openblas / seconds, 2)])
+        }
+        return t.rendered + "\n\n" + e.rendered
     }
 }

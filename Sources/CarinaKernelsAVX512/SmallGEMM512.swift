@@ -11,3 +11,11 @@ public func smallGEMMAVX512(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePoint
     smallGEMMTiles(SIMD16<Float>.self, SIMD8<Float>.self, m: m, n: n, k: k, alpha: alpha, a: a, aRow: aRow, aColumn: aColumn,
                    b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
 }
+
+/// Carina's blocked SGEMM in 16-float vectors; see CarinaTiles.packedGEMM and BLAS.sgemm.
+public func packedGEMMAVX512(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, scratch: UnsafeMutablePointer<Float>) {
+    packedGEMM(SIMD16<Float>.self, SIMD8<Float>.self, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+               a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, scratch: scratch)
+}

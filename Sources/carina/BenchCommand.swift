@@ -133,6 +133,9 @@ struct BenchTrainCommand: ParsableCommand {
     @Flag(help: "Also time every op of as many steps again and print where the time goes, by category (GEMM, attention, normalisation, elementwise, losses, optimizer, communication) and by op, with the loader's cost of a batch.")
     var profile = false
 
+    @Flag(help: "Also time as many steps again on each GEMM engine, alternated step by step (Carina's kernel, OpenBLAS), and print their ratio: on a shared machine only a ratio measured this way means anything.")
+    var compareGemm = false
+
     func run() throws {
         let mpi = try Runtime.start()
         let file = try RunConfigFile(path: config)
@@ -162,6 +165,7 @@ struct BenchTrainCommand: ParsableCommand {
             let batch = try assembler.assemble(indices: indices, epoch: 0).batch
             var bench = TrainStepBenchmark()
             bench.steps = steps
+            bench.compareEngines = compareGemm
             return try bench.run(communicator: mpi.world, globalBatch: run.train.globalBatch, profile: profile,
                                  makeBatch: { _ = try assembler.assemble(indices: indices, epoch: 0) }) { _ = try trainer.trainStep(batch) }
         }

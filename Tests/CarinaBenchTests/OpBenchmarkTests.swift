@@ -9,9 +9,9 @@ import CarinaNN
 @Suite struct OpBenchmarkTests {
     @Test func quickRunReportsEveryRowForEachThreadCount() throws {
         let rows = try OpBenchmark.quick.run()
-        // 9 rows per thread count, and one head's product on OpenBLAS and each SmallGEMM kernel this CPU runs
+        // 16 rows per thread count (two peaks, six GEMMs on two engines, attention, a block), and one head's product on OpenBLAS and each SmallGEMM kernel this CPU runs
         let kernels = SmallGEMM.supportsAVX512 ? 2 : 1
-        #expect(rows.count == 2 * 9 + 1 + kernels)
+        #expect(rows.count == 2 * 16 + 1 + kernels)
         #expect(rows.filter { $0.name.hasPrefix("head P V") }.map(\.threads) == [Int](repeating: 1, count: 1 + kernels))
         #expect(rows.allSatisfy { $0.seconds > 0 && $0.gflops > 0 && $0.fractionOfPeak > 0 })
         let table = OpBenchmark.table(rows)

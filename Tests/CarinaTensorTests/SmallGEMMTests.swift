@@ -37,7 +37,7 @@ import CarinaTestSupport
                                b: b.pointer, ldb: ldb, c: c.pointer, ldc: ldc, accumulate: accumulate, kernel: kernel)
             let blas = Tensor(shape: start.shape, values: start.scalars)
             BLAS.sgemm(transA: transposed, transB: false, m: m, n: n, k: k, alpha: alpha, a: a.pointer, lda: lda, b: b.pointer, ldb: ldb,
-                       beta: accumulate ? 1 : 0, c: blas.pointer, ldc: ldc, threads: 1)
+                       beta: accumulate ? 1 : 0, c: blas.pointer, ldc: ldc, threads: 1, engine: .openblas)
             var exactMismatches = 0
             var worst: Float = 0
             for i in 0..<m {

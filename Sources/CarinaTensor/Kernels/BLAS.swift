@@ -1,6 +1,10 @@
-// Row-major SGEMM on OpenBLAS, partitioned across Carina's threads (each partition a 1-thread GEMM):
-// on this machine two 1-thread GEMMs on halves reach ~88% of the 2-thread peak where one 2-thread
-// OpenBLAS call reaches ~70% (../shared/NOTES-interop.md). Not for: autograd (Ops/MatMul.swift).
+// Row-major SGEMM, partitioned across Carina's threads (each partition a 1-thread GEMM): on this machine
+// two 1-thread GEMMs on halves reach ~88% of the 2-thread peak where one 2-thread OpenBLAS call reaches
+// ~70% (../shared/NOTES-interop.md). Each partition runs Carina's blocked kernel (CarinaTiles.packedGEMM,
+// AVX-512 or AVX2 tiles as SmallGEMM chooses) or, with `CARINA_GEMM=openblas`, OpenBLAS.
+// Not for: autograd (Ops/MatMul.swift).
+import CarinaKernelsAVX512
+import CarinaTiles
 import COpenBLAS
 import Foundation
 import Synchronization
@@ -43,12 +47,30 @@ public final class FLOPCounter: @unchecked Sendable {
 }
 
 public enum BLAS {
+    /// Which code runs a GEMM's partitions.
+    public enum Engine: String, Sendable, CaseIterable {
+        /// Carina's blocked kernel: the same bits on every CPU with AVX2 (AVX-512 tiles where present), for
+        /// any thread count.
+        case carina
+        /// OpenBLAS's `cblas_sgemm` (its kernels as OPENBLAS_CORETYPE or the CPU select).
+        case openblas
+    }
+
+    /// The engine GEMMs use unless a call names one: `carina` unless `CARINA_GEMM=openblas`. Settable so that
+    /// a benchmark can alternate the two in one run (`carina bench train --compare-gemm`).
+    public static var engine: Engine {
+        get { useOpenBLAS.load(ordering: .relaxed) ? .openblas : .carina }
+        set { useOpenBLAS.store(newValue == .openblas, ordering: .relaxed) }
+    }
+    static let useOpenBLAS = Atomic<Bool>(ProcessInfo.processInfo.environment["CARINA_GEMM"] == "openblas")
+
     /// C (m, n) = alpha * op(A) op(B) + beta * C, row-major, op(X) = X or Xᵀ.
     /// A is (m, k) or, transposed, (k, m) with leading dimension lda; likewise B and C.
     public static func sgemm(
         transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
         alpha: Float = 1, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int? = nil
+        beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int? = nil,
+        engine: Engine = BLAS.engine, kernel: SmallGEMM.Kernel = SmallGEMM.kernel
     ) {
         if m == 0 || n == 0 { return }
         FLOPCounter.current?.total.add(2 * m * n * k, ordering: .relaxed)
@@ -65,29 +87,59 @@ public enum BLAS {
         // Split only when each part still has enough work (~4 MFLOP) to amortise thread start-up.
         let parts = min(t, max(1, Int(flops / 4e6)))
         if parts <= 1 {
-            call(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+            call(engine, kernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
         }
         if m >= n {
             // Split rows of C: rows of op(A).
             Parallel.forRanges(m, grain: max(1, m / parts)) { r in
                 let aOff = transA ? r.lowerBound : r.lowerBound * lda
-                call(transA, transB, r.count, n, k, alpha, a + aOff, lda, b, ldb, beta, c + r.lowerBound * ldc, ldc)
+                call(engine, kernel, transA, transB, r.count, n, k, alpha, a + aOff, lda, b, ldb, beta, c + r.lowerBound * ldc, ldc)
             }
         } else {
             // Split columns of C: columns of op(B).
             Parallel.forRanges(n, grain: max(1, n / parts)) { r in
                 let bOff = transB ? r.lowerBound * ldb : r.lowerBound
-                call(transA, transB, m, r.count, k, alpha, a, lda, b + bOff, ldb, beta, c + r.lowerBound, ldc)
+                call(engine, kernel, transA, transB, m, r.count, k, alpha, a, lda, b + bOff, ldb, beta, c + r.lowerBound, ldc)
             }
         }
     }
 
     @inline(__always)
-    static func call(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
-                     _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+    static func call(_ engine: Engine, _ kernel: SmallGEMM.Kernel, _ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int,
+                     _ alpha: Float, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
                      _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
-        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        guard engine == .carina else {
+            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+            return
+        }
+        let scratch = Scratch.take()
+        defer { Scratch.give(scratch) }
+        if kernel == .avx512 {
+            precondition(SmallGEMM.supportsAVX512, "BLAS: the AVX-512 kernel was asked for on a CPU without AVX-512")
+            packedGEMMAVX512(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
+                             beta: beta, c: c, ldc: ldc, scratch: scratch)
+        } else {
+            packedGEMM(F8.self, F8.self, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                       b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, scratch: scratch)
+        }
+    }
+
+    /// Packing buffers for Carina's kernel, reused (a fresh 1.2 MB buffer per call would be mapped and
+    /// faulted in anew each time); as many exist as GEMMs have run at once.
+    enum Scratch {
+        static let pool = Mutex<[UInt]>([])  // addresses
+
+        static func take() -> UnsafeMutablePointer<Float> {
+            if let address = pool.withLock({ $0.popLast() }) { return UnsafeMutablePointer(bitPattern: address)! }
+            return UnsafeMutableRawPointer.allocate(byteCount: packedScratchCount * 4, alignment: 64)
+                .bindMemory(to: Float.self, capacity: packedScratchCount)
+        }
+
+        static func give(_ buffer: UnsafeMutablePointer<Float>) {
+            let address = UInt(bitPattern: buffer)
+            pool.withLock { $0.append(address) }
+        }
     }
 }

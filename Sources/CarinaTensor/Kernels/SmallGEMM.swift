@@ -3,7 +3,8 @@
 // product at 60 GFLOP/s where this runs 75 (AVX2) or 130 (AVX-512) (`carina bench ops`, one head's P V,
 // on a 75 GFLOP/s SGEMM peak). This kernel reads its operands in place: B's rows are loaded as
 // vectors, A's elements broadcast, 6 rows × 2 vectors of outputs held in registers (tiles: CarinaTiles).
-// Not for: large GEMMs (BLAS.swift partitions those over threads and OpenBLAS's kernels are faster).
+// Not for: large GEMMs (BLAS.swift: partitioned over threads, each part packed and blocked for the caches
+// by CarinaTiles.packedGEMM on these same tiles).
 
 import CarinaKernelsAVX512
 import CarinaTiles
