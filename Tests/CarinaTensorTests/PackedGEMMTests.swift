@@ -7,7 +7,7 @@
 // Not for: speed (`carina bench ops`).
 import Foundation
 import Testing
-import CarinaTensor
+@testable import CarinaTensor
 import CarinaTestSupport
 
 @Suite struct PackedGEMMTests {
@@ -91,5 +91,27 @@ import CarinaTestSupport
             return c.scalars.map(\.bitPattern)
         }
         #expect(outs[0] == outs[1])
+    }
+
+    /// The bias gradient's column sums (once SGEMV, whose order followed OPENBLAS_CORETYPE): each column summed
+    /// in row order, then written (beta 0), added (beta 1) or added to beta times what was there.
+    @Test func columnSumsAddEachColumnInRowOrder() {
+        for (rows, cols) in [(7, 45), (1, 8), (300, 64), (5, 3), (0, 9)] {
+            let x = randomTensor([max(rows * cols, 1)], stream: 6)
+            let start = randomTensor([cols], stream: 7)
+            for beta: Float in [0, 1, 0.5] {
+                let out = Tensor(shape: [cols], values: start.scalars)
+                Kernels.columnSums(x.pointer, rows: rows, cols: cols, into: out.pointer, beta: beta)
+                var differ = 0
+                for j in 0..<cols {
+                    var s: Float = 0
+                    for r in 0..<rows { s += x.pointer[r * cols + j] }
+                    let was = start.pointer[j]
+                    let want = rows == 0 ? (beta == 0 ? 0 : was * beta) : (beta == 0 ? s : (beta == 1 ? was + s : was * beta + s))
+                    if out.pointer[j].bitPattern != want.bitPattern { differ += 1 }
+                }
+                #expect(differ == 0, "rows=\(rows) cols=\(cols) beta=\(beta): \(differ) columns differ")
+            }
+        }
     }
 }
