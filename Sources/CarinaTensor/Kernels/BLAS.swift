@@ -1,7 +1,7 @@
 // Row-major SGEMM, partitioned across Carina's threads (each partition a 1-thread GEMM): on this machine
 // two 1-thread GEMMs on halves reach ~88% of the 2-thread peak where one 2-thread OpenBLAS call reaches
-// ~70% (../shared/NOTES-interop.md). Each partition runs Carina's blocked kernel (CarinaTiles.packedGEMM,
-// AVX-512 or AVX2 tiles as SmallGEMM chooses) or, with `CARINA_GEMM=openblas`, OpenBLAS.
+// ~70% (../shared/NOTES-interop.md). Each partition runs Carina's blocked kernel (CarinaTiles.packedGEMM)
+// where the CPU has AVX-512, OpenBLAS otherwise (`BLAS.engine`, `CARINA_GEMM`).
 // Not for: autograd (Ops/MatMul.swift).
 import CarinaKernelsAVX512
 import CarinaTiles
@@ -49,20 +49,32 @@ public final class FLOPCounter: @unchecked Sendable {
 public enum BLAS {
     /// Which code runs a GEMM's partitions.
     public enum Engine: String, Sendable, CaseIterable {
-        /// Carina's blocked kernel: the same bits on every CPU with AVX2 (AVX-512 tiles where present), for
-        /// any thread count.
+        /// Carina's blocked kernel: the same bits with its AVX-512 and AVX2 tiles and for any thread count.
         case carina
         /// OpenBLAS's `cblas_sgemm` (its kernels as OPENBLAS_CORETYPE or the CPU select).
         case openblas
     }
 
-    /// The engine GEMMs use unless a call names one: `carina` unless `CARINA_GEMM=openblas`. Settable so that
-    /// a benchmark can alternate the two in one run (`carina bench train --compare-gemm`).
+    /// The engine GEMMs use unless a call names one: `CARINA_GEMM` (`carina` or `openblas`) if set, else
+    /// Carina's kernel where it runs its AVX-512 tiles and OpenBLAS otherwise (on the ViT shapes its AVX2
+    /// tiles ran at 0.8-1.0x OpenBLAS's Haswell kernels, the AVX-512 ones at 1.2-1.6x; `carina bench ops`).
+    /// `CARINA_GEMM=carina` on an AVX2-only CPU trades that for the same bits as an AVX-512 one. Settable so
+    /// that a benchmark can alternate the two in one run (`carina bench train --compare-gemm`).
     public static var engine: Engine {
         get { useOpenBLAS.load(ordering: .relaxed) ? .openblas : .carina }
         set { useOpenBLAS.store(newValue == .openblas, ordering: .relaxed) }
     }
-    static let useOpenBLAS = Atomic<Bool>(ProcessInfo.processInfo.environment["CARINA_GEMM"] == "openblas")
+    static let useOpenBLAS = Atomic<Bool>({
+        switch ProcessInfo.processInfo.environment["CARINA_GEMM"] {
+        case "openblas": return true
+        case "carina": return false
+        case let other:
+            if let other {
+                FileHandle.standardError.write(Data("carina: CARINA_GEMM=\(other) is neither carina nor openblas; ignored\n".utf8))
+            }
+            return SmallGEMM.kernel != .avx512
+        }
+    }())
 
     /// C (m, n) = alpha * op(A) op(B) + beta * C, row-major, op(X) = X or Xᵀ.
     /// A is (m, k) or, transposed, (k, m) with leading dimension lda; likewise B and C.
