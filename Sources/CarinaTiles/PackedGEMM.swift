@@ -1,23 +1,23 @@
 // Carina's blocked SGEMM for large products (linear layers, convolutions), written once for any vector
 // width like SmallGEMM's tiles and specialised the same way (8 floats in CarinaTensor, 16 in
 // CarinaKernelsAVX512). The loop nest is the usual one for a cache hierarchy (Goto/BLIS): a block of B
-// (KC × NC) is packed into panels of 2 vectors' width and the 6 × 2-vector tile of tileRow runs over it,
-// B's panel in L1 and A's block of rows (MC × KC) in L2: A as stored read in place, a transposed A packed
-// into panels of 6 rows. On the ViT-Tiny shapes this runs 1.2-1.6x OpenBLAS's pinned Haswell kernels and
+// (KC × NC) is packed into panels of 2 vectors' width and the Panel × 2-vector tile of tileRow runs over it
+// (the caller picks Panel: up to 12 rows fit AVX-512's 32 registers, 6 AVX2's 16), B's panel in L1 and A's
+// block of rows (MC × KC) in L2: A as stored read in place, a transposed A packed into panels of Panel rows. On the ViT-Tiny shapes this runs 1.2-1.6x OpenBLAS's pinned Haswell kernels and
 // at 0.9-0.95x its own AVX-512 ones (`carina bench ops`, 2026-12-03); the square 1536³ peak is lower
 // (about 0.65x OpenBLAS AVX-512), C being revisited once per block of 256 products.
 // Not for: choosing when to use it (BLAS.swift), attention's per-head products (SmallGEMM, in place).
 
 /// Depth of one packed block: each element's sum runs in blocks of this many products.
 public let packedDepth = 256
-/// Rows of A packed at once (a multiple of 6).
+/// Rows of A packed at once (a multiple of 6 and 12).
 public let packedRows = 192
 /// Columns of B packed at once (a multiple of 32).
 public let packedColumns = 1024
 
 /// Floats of scratch `packedGEMM` needs: the packed blocks and one tile of output for a last panel whose
 /// width is not a multiple of 8.
-public let packedScratchCount = packedDepth * packedColumns + packedRows * packedDepth + 6 * 32
+public let packedScratchCount = packedDepth * packedColumns + packedRows * packedDepth + 12 * 32
 
 /// C (m, n) = alpha · op(A) · op(B) + beta · C, row-major, op(X) = X or Xᵀ (A is (m, k) or, transposed,
 /// (k, m) with leading dimension lda; likewise B (k, n) or (n, k)).
@@ -28,7 +28,7 @@ public let packedScratchCount = packedDepth * packedColumns + packedRows * packe
 /// C = C + alpha · s (the first block with beta = 0: C = alpha · s).
 /// `scratch` holds `packedScratchCount` floats.
 @inlinable
-public func packedGEMM<V: SIMD, Half: SIMD>(_: V.Type, _: Half.Type, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+public func packedGEMM<V: SIMD, Half: SIMD, Panel: TileCount>(_: V.Type, _: Half.Type, _: Panel.Type, transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
                                             alpha: Float, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
                                             scratch: UnsafeMutablePointer<Float>)
@@ -40,7 +40,7 @@ where V.Scalar == Float, Half.Scalar == Float {
             for j in 0..<n { row[j] *= beta }
         }
     }
-    let panelWidth = 2 * V.scalarCount
+    let panelWidth = 2 * V.scalarCount, panel = Panel.count
     let packedB = scratch, packedA = scratch + packedDepth * packedColumns, spill = packedA + packedRows * packedDepth
     var jc = 0
     while jc < n {
@@ -55,15 +55,15 @@ where V.Scalar == Float, Half.Scalar == Float {
                 let mc = min(packedRows, m - ic)
                 // A as stored is read in place (6 rows streamed side by side); a transposed A is packed, since in
                 // place each product would touch a new cache line for 6 of its floats.
-                if transA { packA(transA, a, lda, row: ic, column: pc, rows: mc, depth: kc, into: packedA) }
-                let (aRow, aColumn) = transA ? (1, 6) : (lda, 1)
+                if transA { packA(transA, a, lda, row: ic, column: pc, rows: mc, depth: kc, panel: panel, into: packedA) }
+                let (aRow, aColumn) = transA ? (1, panel) : (lda, 1)
                 var jr = 0
                 while jr < nc {
                     let w = min(panelWidth, nc - jr), wp = (w + 7) / 8 * 8  // packed zero-padded to wp
                     let panelB = packedB + jr * kc
                     var ir = 0
                     while ir < mc {
-                        let rows = min(6, mc - ir)
+                        let rows = min(panel, mc - ir)
                         let panelA = transA ? UnsafePointer(packedA + ir * kc) : a + (ic + ir) * lda + pc
                         var out = c + (ic + ir) * ldc + jc + jr, ldo = ldc
                         if w != wp {  // a ragged last panel: its tile goes through `spill`
@@ -73,21 +73,14 @@ where V.Scalar == Float, Half.Scalar == Float {
                             out = spill
                             ldo = wp
                         }
-                        switch rows {
-                        case 6: tileRow(V.self, Half.self, Six.self, panelA, aRow, aColumn, panelB, wp, wp, kc, out, ldo, alpha, accumulate)
-                        case 5: tileRow(V.self, Half.self, Five.self, panelA, aRow, aColumn, panelB, wp, wp, kc, out, ldo, alpha, accumulate)
-                        case 4: tileRow(V.self, Half.self, Four.self, panelA, aRow, aColumn, panelB, wp, wp, kc, out, ldo, alpha, accumulate)
-                        case 3: tileRow(V.self, Half.self, Three.self, panelA, aRow, aColumn, panelB, wp, wp, kc, out, ldo, alpha, accumulate)
-                        case 2: tileRow(V.self, Half.self, Two.self, panelA, aRow, aColumn, panelB, wp, wp, kc, out, ldo, alpha, accumulate)
-                        default: tileRow(V.self, Half.self, One.self, panelA, aRow, aColumn, panelB, wp, wp, kc, out, ldo, alpha, accumulate)
-                        }
+                        tileRows(V.self, Half.self, rows, panelA, aRow, aColumn, panelB, wp, kc, out, ldo, alpha, accumulate)
                         if w != wp {
                             let target = c + (ic + ir) * ldc + jc + jr
                             for i in 0..<rows {
                                 for j in 0..<w { target[i * ldc + j] = spill[i * wp + j] }
                             }
                         }
-                        ir += 6
+                        ir += panel
                     }
                     jr += panelWidth
                 }
@@ -99,27 +92,48 @@ where V.Scalar == Float, Half.Scalar == Float {
     }
 }
 
-/// Packs op(A)[row..<row+rows, column..<column+depth] as panels of 6 rows: panel r holds element (i, p) at
-/// r·6·depth + p·6 + i (a last, shorter panel keeps the stride 6).
+/// Packs op(A)[row..<row+rows, column..<column+depth] as panels of `panel` rows: panel r holds element (i, p)
+/// at r·panel·depth + p·panel + i (a last, shorter panel keeps the stride).
 @inlinable
 func packA(_ transposed: Bool, _ a: UnsafePointer<Float>, _ lda: Int, row: Int, column: Int, rows: Int, depth: Int,
-           into out: UnsafeMutablePointer<Float>) {
+           panel: Int, into out: UnsafeMutablePointer<Float>) {
     var r = 0
     while r < rows {
-        let count = min(6, rows - r), panel = out + r * depth
-        if transposed {  // op(A)(i, p) = a[p·lda + i]: 6 neighbours per p
+        let count = min(panel, rows - r), block = out + r * depth
+        if transposed {  // op(A)(i, p) = a[p·lda + i]: `panel` neighbours per p
             var source = a + column * lda + row + r
             for p in 0..<depth {
-                for i in 0..<count { panel[p * 6 + i] = source[i] }
+                (block + p * panel).update(from: source, count: count)
                 source += lda
             }
         } else {
             for i in 0..<count {
                 let source = a + (row + r + i) * lda + column
-                for p in 0..<depth { panel[p * 6 + i] = source[p] }
+                for p in 0..<depth { block[p * panel + i] = source[p] }
             }
         }
-        r += 6
+        r += panel
+    }
+}
+
+/// `rows` (1...12) rows of C across n columns: tileRow specialised for the count.
+@inlinable
+func tileRows<V: SIMD, Half: SIMD>(_: V.Type, _: Half.Type, _ rows: Int, _ a: UnsafePointer<Float>, _ aRow: Int, _ aColumn: Int,
+                                   _ b: UnsafePointer<Float>, _ n: Int, _ k: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
+                                   _ alpha: Float, _ accumulate: Bool) where V.Scalar == Float, Half.Scalar == Float {
+    switch rows {
+    case 12: tileRow(V.self, Half.self, Twelve.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
+    case 11: tileRow(V.self, Half.self, Eleven.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
+    case 10: tileRow(V.self, Half.self, Ten.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
+    case 9: tileRow(V.self, Half.self, Nine.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
+    case 8: tileRow(V.self, Half.self, Eight.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
+    case 7: tileRow(V.self, Half.self, Seven.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
+    case 6: tileRow(V.self, Half.self, Six.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
+    case 5: tileRow(V.self, Half.self, Five.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
+    case 4: tileRow(V.self, Half.self, Four.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
+    case 3: tileRow(V.self, Half.self, Three.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
+    case 2: tileRow(V.self, Half.self, Two.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
+    default: tileRow(V.self, Half.self, One.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
     }
 }
 

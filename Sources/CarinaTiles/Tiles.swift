@@ -13,6 +13,12 @@ public enum Three: TileCount { @inlinable public static var count: Int { 3 } }
 public enum Four: TileCount { @inlinable public static var count: Int { 4 } }
 public enum Five: TileCount { @inlinable public static var count: Int { 5 } }
 public enum Six: TileCount { @inlinable public static var count: Int { 6 } }
+public enum Seven: TileCount { @inlinable public static var count: Int { 7 } }
+public enum Eight: TileCount { @inlinable public static var count: Int { 8 } }
+public enum Nine: TileCount { @inlinable public static var count: Int { 9 } }
+public enum Ten: TileCount { @inlinable public static var count: Int { 10 } }
+public enum Eleven: TileCount { @inlinable public static var count: Int { 11 } }
+public enum Twelve: TileCount { @inlinable public static var count: Int { 12 } }
 
 /// C (m, n) = alpha · op(A) · B, or C += alpha · op(A) · B, op(A)(i, p) = a[i·aRow + p·aColumn], B row-major
 /// with leading dimension ldb; see SmallGEMM.multiply. Rows 6 at a time; columns 2 vectors of V, then 1,
@@ -59,7 +65,8 @@ where V.Scalar == Float, Half.Scalar == Float {
 }
 
 /// One (R.count × W.count vectors) tile of C: k fused multiply-adds per element, in order from zero, then
-/// scaled by alpha (and added to C).
+/// scaled by alpha (and added to C). Up to 12 rows: 24 accumulators fit AVX-512's 32 registers (AVX2's 16
+/// hold 6 rows' 12).
 @inlinable @inline(__always)
 func tile<V: SIMD, R: TileCount, W: TileCount>(_: V.Type, _: R.Type, _: W.Type, _ a: UnsafePointer<Float>, _ aRow: Int,
                                                _ aColumn: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ k: Int,
@@ -69,6 +76,8 @@ where V.Scalar == Float {
     let rows = R.count, two = W.count > 1, w = V.scalarCount
     var c00 = V(), c01 = V(), c10 = V(), c11 = V(), c20 = V(), c21 = V()
     var c30 = V(), c31 = V(), c40 = V(), c41 = V(), c50 = V(), c51 = V()
+    var c60 = V(), c61 = V(), c70 = V(), c71 = V(), c80 = V(), c81 = V()
+    var c90 = V(), c91 = V(), ca0 = V(), ca1 = V(), cb0 = V(), cb1 = V()
     var pa = a, pb = b
     for _ in 0..<k {
         let b0 = load(pb), b1 = two ? load(pb + w) : V()
@@ -79,6 +88,12 @@ where V.Scalar == Float {
         if rows > 3 { x = V(repeating: pa[3 * aRow]); c30 = c30.addingProduct(x, b0); if two { c31 = c31.addingProduct(x, b1) } }
         if rows > 4 { x = V(repeating: pa[4 * aRow]); c40 = c40.addingProduct(x, b0); if two { c41 = c41.addingProduct(x, b1) } }
         if rows > 5 { x = V(repeating: pa[5 * aRow]); c50 = c50.addingProduct(x, b0); if two { c51 = c51.addingProduct(x, b1) } }
+        if rows > 6 { x = V(repeating: pa[6 * aRow]); c60 = c60.addingProduct(x, b0); if two { c61 = c61.addingProduct(x, b1) } }
+        if rows > 7 { x = V(repeating: pa[7 * aRow]); c70 = c70.addingProduct(x, b0); if two { c71 = c71.addingProduct(x, b1) } }
+        if rows > 8 { x = V(repeating: pa[8 * aRow]); c80 = c80.addingProduct(x, b0); if two { c81 = c81.addingProduct(x, b1) } }
+        if rows > 9 { x = V(repeating: pa[9 * aRow]); c90 = c90.addingProduct(x, b0); if two { c91 = c91.addingProduct(x, b1) } }
+        if rows > 10 { x = V(repeating: pa[10 * aRow]); ca0 = ca0.addingProduct(x, b0); if two { ca1 = ca1.addingProduct(x, b1) } }
+        if rows > 11 { x = V(repeating: pa[11 * aRow]); cb0 = cb0.addingProduct(x, b0); if two { cb1 = cb1.addingProduct(x, b1) } }
         pa += aColumn
         pb += ldb
     }
@@ -93,4 +108,10 @@ where V.Scalar == Float {
     if rows > 3 { put(c30, c + 3 * ldc); if two { put(c31, c + 3 * ldc + w) } }
     if rows > 4 { put(c40, c + 4 * ldc); if two { put(c41, c + 4 * ldc + w) } }
     if rows > 5 { put(c50, c + 5 * ldc); if two { put(c51, c + 5 * ldc + w) } }
+    if rows > 6 { put(c60, c + 6 * ldc); if two { put(c61, c + 6 * ldc + w) } }
+    if rows > 7 { put(c70, c + 7 * ldc); if two { put(c71, c + 7 * ldc + w) } }
+    if rows > 8 { put(c80, c + 8 * ldc); if two { put(c81, c + 8 * ldc + w) } }
+    if rows > 9 { put(c90, c + 9 * ldc); if two { put(c91, c + 9 * ldc + w) } }
+    if rows > 10 { put(ca0, c + 10 * ldc); if two { put(ca1, c + 10 * ldc + w) } }
+    if rows > 11 { put(cb0, c + 11 * ldc); if two { put(cb1, c + 11 * ldc + w) } }
 }

@@ -1,7 +1,7 @@
 // Carina's blocked SGEMM (BLAS.sgemm's default engine) against the arithmetic it promises bit for bit
 // (per element: one fused multiply-add chain per block of 256 products, blocks added in order) and against
-// OpenBLAS to float tolerance, on every transpose case, row tails past the 6-row panels and past a block of
-// rows, column widths that are and are not a multiple of 8 (and past a block of columns), depths across
+// OpenBLAS to float tolerance, on every transpose case, row tails past the 6- and 12-row panels and past a
+// block of rows, column widths that are and are not a multiple of 8 (and past a block of columns), depths across
 // the block boundary, beta 0, 1 and other, wide leading dimensions; the AVX2 and (where the CPU has it)
 // AVX-512 tiles alike, and 1 and 2 threads alike (the same bits).
 // Not for: speed (`carina bench ops`).
@@ -14,7 +14,7 @@ import CarinaTestSupport
     /// (m, n, k)
     static let shapes: [(Int, Int, Int)] = [
         (1, 8, 1), (5, 3, 7), (7, 16, 40), (13, 24, 256), (6, 40, 257), (200, 33, 65), (11, 1048, 400), (300, 72, 300), (65, 64, 600),
-        (3, 100, 513),
+        (3, 100, 513), (22, 16, 9), (9, 8, 3),
     ]
 
     static let kernels = SmallGEMM.Kernel.allCases.filter { $0 == .avx2 || SmallGEMM.supportsAVX512 }

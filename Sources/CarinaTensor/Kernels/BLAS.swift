@@ -133,7 +133,7 @@ public enum BLAS {
             packedGEMMAVX512(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda, b: b, ldb: ldb,
                              beta: beta, c: c, ldc: ldc, scratch: scratch)
         } else {
-            packedGEMM(F8.self, F8.self, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+            packedGEMM(F8.self, F8.self, Six.self, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                        b: b, ldb: ldb, beta: beta, c: c, ldc: ldc, scratch: scratch)
         }
     }
