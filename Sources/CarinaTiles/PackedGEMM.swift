@@ -93,26 +93,45 @@ where V.Scalar == Float, Half.Scalar == Float {
 }
 
 /// Packs op(A)[row..<row+rows, column..<column+depth] as panels of `panel` rows: panel r holds element (i, p)
-/// at r·panel·depth + p·panel + i (a last, shorter panel keeps the stride).
+/// at r·panel·depth + p·panel + i (a last, shorter panel keeps the stride). Transposed, each source row is
+/// read once, in order (a strip per panel would fetch the block from L3 once per panel).
 @inlinable
 func packA(_ transposed: Bool, _ a: UnsafePointer<Float>, _ lda: Int, row: Int, column: Int, rows: Int, depth: Int,
            panel: Int, into out: UnsafeMutablePointer<Float>) {
+    if transposed {  // op(A)(i, p) = a[p·lda + i]
+        for p in 0..<depth {
+            let source = a + (column + p) * lda + row
+            var r = 0
+            while r < rows {
+                copyFloats(out + r * depth + p * panel, source + r, min(panel, rows - r))
+                r += panel
+            }
+        }
+        return
+    }
     var r = 0
     while r < rows {
         let count = min(panel, rows - r), block = out + r * depth
-        if transposed {  // op(A)(i, p) = a[p·lda + i]: `panel` neighbours per p
-            var source = a + column * lda + row + r
-            for p in 0..<depth {
-                (block + p * panel).update(from: source, count: count)
-                source += lda
-            }
-        } else {
-            for i in 0..<count {
-                let source = a + (row + r + i) * lda + column
-                for p in 0..<depth { block[p * panel + i] = source[p] }
-            }
+        for i in 0..<count {
+            let source = a + (row + r + i) * lda + column
+            for p in 0..<depth { block[p * panel + i] = source[p] }
         }
         r += panel
+    }
+}
+
+/// `count` floats from `source` to `destination`, inline (memmove's call costs more than these short copies).
+@inlinable @inline(__always)
+func copyFloats(_ destination: UnsafeMutablePointer<Float>, _ source: UnsafePointer<Float>, _ count: Int) {
+    var i = 0
+    while i + 8 <= count {
+        UnsafeMutableRawPointer(destination + i).storeBytes(of: UnsafeRawPointer(source + i).loadUnaligned(as: SIMD8<Float>.self),
+                                                            as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count {
+        destination[i] = source[i]
+        i += 1
     }
 }
 
@@ -139,22 +158,30 @@ func tileRows<V: SIMD, Half: SIMD>(_: V.Type, _: Half.Type, _ rows: Int, _ a: Un
 
 /// Packs op(B)[row..<row+depth, column..<column+width] as panels of `panelWidth` columns: the panel starting
 /// at column j holds element (p, j + q) at j·depth + p·wp + q, wp its width rounded up to a multiple of 8
-/// (the last panel may be narrower; columns past the matrix are zero).
+/// (the last panel may be narrower; columns past the matrix are zero). As stored, each source row is read
+/// once, in order.
 @inlinable
 func packB(_ transposed: Bool, _ b: UnsafePointer<Float>, _ ldb: Int, row: Int, column: Int, depth: Int, width: Int,
            panelWidth: Int, into out: UnsafeMutablePointer<Float>) {
+    if !transposed {
+        for p in 0..<depth {
+            let source = b + (row + p) * ldb + column
+            var j = 0
+            while j < width {
+                let w = min(panelWidth, width - j), wp = (w + 7) / 8 * 8, target = out + j * depth + p * wp
+                copyFloats(target, source + j, w)
+                if wp != w { (target + w).update(repeating: 0, count: wp - w) }
+                j += panelWidth
+            }
+        }
+        return
+    }
     var j = 0
-    while j < width {
+    while j < width {  // op(B)(p, q) = b[q·ldb + p]
         let w = min(panelWidth, width - j), wp = (w + 7) / 8 * 8, panel = out + j * depth
-        if transposed {  // op(B)(p, q) = b[q·ldb + p]
-            for q in 0..<w {
-                let source = b + (column + j + q) * ldb + row
-                for p in 0..<depth { panel[p * wp + q] = source[p] }
-            }
-        } else {
-            for p in 0..<depth {
-                (panel + p * wp).update(from: b + (row + p) * ldb + column + j, count: w)
-            }
+        for q in 0..<w {
+            let source = b + (column + j + q) * ldb + row
+            for p in 0..<depth { panel[p * wp + q] = source[p] }
         }
         if wp != w {
             for p in 0..<depth { (panel + p * wp + w).update(repeating: 0, count: wp - w) }
