@@ -1,6 +1,7 @@
-// `carina bench ops`: the GEMM shapes of a ViT-Tiny block, one head's attention product on OpenBLAS and on
-// SmallGEMM's tiles, attention and one whole block forward+backward, in GFLOP/s next to this machine's
-// SGEMM peak measured alternately with each row (its own column), for 1 and 2 threads.
+// `carina bench ops`: the GEMM shapes of a ViT-Tiny block on Carina's GEMM and on OpenBLAS (and both
+// engines' square peaks), one head's attention product on OpenBLAS and on SmallGEMM's tiles, attention and
+// one whole block forward+backward, in GFLOP/s next to this machine's SGEMM peak (the default engine's)
+// measured alternately with each row (its own column), for 1 and 2 threads.
 import CarinaNN
 
 public struct OpBenchmark {
