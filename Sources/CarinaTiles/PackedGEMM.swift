@@ -3,9 +3,10 @@
 // CarinaKernelsAVX512). The loop nest is the usual one for a cache hierarchy (Goto/BLIS): a block of B
 // (KC × NC) is packed into panels of 2 vectors' width and the Panel × 2-vector tile of tileRow runs over it
 // (the caller picks Panel: up to 12 rows fit AVX-512's 32 registers, 6 AVX2's 16), B's panel in L1 and A's
-// block of rows (MC × KC) in L2: A as stored read in place, a transposed A packed into panels of Panel rows. On the ViT-Tiny shapes this runs 1.2-1.6x OpenBLAS's pinned Haswell kernels and
-// at 0.9-0.95x its own AVX-512 ones (`carina bench ops`, 2026-12-03); the square 1536³ peak is lower
-// (about 0.65x OpenBLAS AVX-512), C being revisited once per block of 256 products.
+// block of rows (MC × KC) in L2: A as stored read in place, a transposed A packed into panels of Panel rows.
+// On the ViT-Tiny shapes this runs 1.2-1.6x OpenBLAS's pinned Haswell kernels and 0.9-0.95x its own AVX-512
+// ones (`carina bench ops`, 2026-12-03); the square 1536³ peak is lower (about 0.65x OpenBLAS AVX-512), C
+// being revisited once per block of 256 products.
 // Not for: choosing when to use it (BLAS.swift), attention's per-head products (SmallGEMM, in place).
 
 /// Depth of one packed block: each element's sum runs in blocks of this many products.
@@ -55,7 +56,7 @@ where V.Scalar == Float, Half.Scalar == Float {
                 let mc = min(packedRows, m - ic)
                 // A as stored is read in place (6 rows streamed side by side); a transposed A is packed, since in
                 // place each product would touch a new cache line for 6 of its floats.
-                if transA { packA(transA, a, lda, row: ic, column: pc, rows: mc, depth: kc, panel: panel, into: packedA) }
+                if transA { packTransposedA(a, lda, row: ic, column: pc, rows: mc, depth: kc, panel: panel, into: packedA) }
                 let (aRow, aColumn) = transA ? (1, panel) : (lda, 1)
                 var jr = 0
                 while jr < nc {
@@ -73,7 +74,7 @@ where V.Scalar == Float, Half.Scalar == Float {
                             out = spill
                             ldo = wp
                         }
-                        tileRows(V.self, Half.self, rows, panelA, aRow, aColumn, panelB, wp, kc, out, ldo, alpha, accumulate)
+                        tileRows(V.self, Half.self, rows, panelA, aRow, aColumn, panelB, wp, wp, kc, out, ldo, alpha, accumulate)
                         if w != wp {
                             let target = c + (ic + ir) * ldc + jc + jr
                             for i in 0..<rows {
@@ -92,31 +93,20 @@ where V.Scalar == Float, Half.Scalar == Float {
     }
 }
 
-/// Packs op(A)[row..<row+rows, column..<column+depth] as panels of `panel` rows: panel r holds element (i, p)
-/// at r·panel·depth + p·panel + i (a last, shorter panel keeps the stride). Transposed, each source row is
-/// read once, in order (a strip per panel would fetch the block from L3 once per panel).
+/// Packs op(A)[row..<row+rows, column..<column+depth] of a transposed A (op(A)(i, p) = a[p·lda + i]) as
+/// panels of `panel` rows: panel r holds element (i, p) at r·panel·depth + p·panel + i (a last, shorter panel
+/// keeps the stride). Each source row is read once, in order (a strip per panel would fetch the block from L3
+/// once per panel).
 @inlinable
-func packA(_ transposed: Bool, _ a: UnsafePointer<Float>, _ lda: Int, row: Int, column: Int, rows: Int, depth: Int,
-           panel: Int, into out: UnsafeMutablePointer<Float>) {
-    if transposed {  // op(A)(i, p) = a[p·lda + i]
-        for p in 0..<depth {
-            let source = a + (column + p) * lda + row
-            var r = 0
-            while r < rows {
-                copyFloats(out + r * depth + p * panel, source + r, min(panel, rows - r))
-                r += panel
-            }
+func packTransposedA(_ a: UnsafePointer<Float>, _ lda: Int, row: Int, column: Int, rows: Int, depth: Int, panel: Int,
+                     into out: UnsafeMutablePointer<Float>) {
+    for p in 0..<depth {
+        let source = a + (column + p) * lda + row
+        var r = 0
+        while r < rows {
+            copyFloats(out + r * depth + p * panel, source + r, min(panel, rows - r))
+            r += panel
         }
-        return
-    }
-    var r = 0
-    while r < rows {
-        let count = min(panel, rows - r), block = out + r * depth
-        for i in 0..<count {
-            let source = a + (row + r + i) * lda + column
-            for p in 0..<depth { block[p * panel + i] = source[p] }
-        }
-        r += panel
     }
 }
 
@@ -132,27 +122,6 @@ func copyFloats(_ destination: UnsafeMutablePointer<Float>, _ source: UnsafePoin
     while i < count {
         destination[i] = source[i]
         i += 1
-    }
-}
-
-/// `rows` (1...12) rows of C across n columns: tileRow specialised for the count.
-@inlinable
-func tileRows<V: SIMD, Half: SIMD>(_: V.Type, _: Half.Type, _ rows: Int, _ a: UnsafePointer<Float>, _ aRow: Int, _ aColumn: Int,
-                                   _ b: UnsafePointer<Float>, _ n: Int, _ k: Int, _ c: UnsafeMutablePointer<Float>, _ ldc: Int,
-                                   _ alpha: Float, _ accumulate: Bool) where V.Scalar == Float, Half.Scalar == Float {
-    switch rows {
-    case 12: tileRow(V.self, Half.self, Twelve.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
-    case 11: tileRow(V.self, Half.self, Eleven.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
-    case 10: tileRow(V.self, Half.self, Ten.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
-    case 9: tileRow(V.self, Half.self, Nine.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
-    case 8: tileRow(V.self, Half.self, Eight.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
-    case 7: tileRow(V.self, Half.self, Seven.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
-    case 6: tileRow(V.self, Half.self, Six.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
-    case 5: tileRow(V.self, Half.self, Five.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
-    case 4: tileRow(V.self, Half.self, Four.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
-    case 3: tileRow(V.self, Half.self, Three.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
-    case 2: tileRow(V.self, Half.self, Two.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
-    default: tileRow(V.self, Half.self, One.self, a, aRow, aColumn, b, n, n, k, c, ldc, alpha, accumulate)
     }
 }
 

@@ -34,14 +34,29 @@ where V.Scalar == Float, Half.Scalar == Float {
         tileRow(V.self, Half.self, Six.self, a + i * aRow, aRow, aColumn, b, ldb, n, k, c + i * ldc, ldc, alpha, accumulate)
         i += 6
     }
-    let a = a + i * aRow, c = c + i * ldc
-    switch m - i {
+    if i < m {
+        tileRows(V.self, Half.self, m - i, a + i * aRow, aRow, aColumn, b, ldb, n, k, c + i * ldc, ldc, alpha, accumulate)
+    }
+}
+
+/// `rows` (1...12) rows of C across n columns: tileRow specialised for the count.
+@inlinable
+func tileRows<V: SIMD, Half: SIMD>(_: V.Type, _: Half.Type, _ rows: Int, _ a: UnsafePointer<Float>, _ aRow: Int, _ aColumn: Int,
+                                   _ b: UnsafePointer<Float>, _ ldb: Int, _ n: Int, _ k: Int, _ c: UnsafeMutablePointer<Float>,
+                                   _ ldc: Int, _ alpha: Float, _ accumulate: Bool) where V.Scalar == Float, Half.Scalar == Float {
+    switch rows {
+    case 12: tileRow(V.self, Half.self, Twelve.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
+    case 11: tileRow(V.self, Half.self, Eleven.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
+    case 10: tileRow(V.self, Half.self, Ten.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
+    case 9: tileRow(V.self, Half.self, Nine.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
+    case 8: tileRow(V.self, Half.self, Eight.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
+    case 7: tileRow(V.self, Half.self, Seven.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
+    case 6: tileRow(V.self, Half.self, Six.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
     case 5: tileRow(V.self, Half.self, Five.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
     case 4: tileRow(V.self, Half.self, Four.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
     case 3: tileRow(V.self, Half.self, Three.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
     case 2: tileRow(V.self, Half.self, Two.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
-    case 1: tileRow(V.self, Half.self, One.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
-    default: break
+    default: tileRow(V.self, Half.self, One.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
     }
 }
 
