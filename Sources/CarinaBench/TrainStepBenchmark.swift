@@ -145,7 +145,7 @@ public struct TrainStepBenchmark {
                format(r.peakResidentBytes / 1_048_576)])
         guard let carina = r.engineStepSeconds[.carina], let openblas = r.engineStepSeconds[.openblas] else { return t.rendered }
         var e = TextTable(["GEMM engine (steps alternated)", "ms/step", "samples/s", "speed vs openblas"])
-        for (name, seconds) in [("carina \(SmallGEMM.kernel.rawValue)", carina), ("openblas", openblas)] {
+        for (name, seconds) in [(OpBenchmark.label(.carina), carina), (OpBenchmark.label(.openblas), openblas)] {
             e.add([name, format(seconds * 1e3), format(Double(r.globalBatch) / seconds), format(openblas / seconds, 2)])
         }
         return t.rendered + "\n\n" + e.rendered

@@ -1,5 +1,6 @@
 // Matrix products on BLAS.sgemm (Carina's GEMM, or OpenBLAS with CARINA_GEMM=openblas): matmul with every
-// transpose case, batched matmul, and the fused linear layer y = x Wᵀ + b (PyTorch's weight layout, so exported weights load in torch unchanged).
+// transpose case, batched matmul, and the fused linear layer y = x Wᵀ + b (PyTorch's weight layout, so
+// exported weights load in torch unchanged).
 
 extension Tensor {
     /// op(A) op(B) where op transposes the last two axes when asked. A is (..., M, K) [or (..., K, M)],
@@ -132,40 +133,14 @@ extension Tensor {
 }
 
 extension Kernels {
-    /// out (cols) = beta * out + sum over rows of x (rows, cols), each column summed in row order (8 columns
-    /// per vector, a scalar tail): the same bits on every CPU and for any OpenBLAS (this was SGEMV, whose
-    /// order of summation follows OPENBLAS_CORETYPE).
+    /// out (cols) = beta * out + sum over rows of x (rows, cols), each column summed in row order from zero
+    /// (rows added one after another into a row of sums): the same bits on every CPU and for any OpenBLAS
+    /// (this was SGEMV, whose order of summation follows OPENBLAS_CORETYPE).
     static func columnSums(_ x: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>, beta: Float) {
-        @inline(__always) func finish(_ j: Int, _ s: Float) {
-            out[j] = beta == 0 ? s : (beta == 1 ? out[j] + s : out[j] * beta + s)
-        }
-        @inline(__always) func load(_ p: UnsafePointer<Float>) -> F8 { UnsafeRawPointer(p).loadUnaligned(as: F8.self) }
-        var j = 0
-        while j + 32 <= cols {  // whole cache lines of each row
-            var (s0, s1, s2, s3) = (F8(), F8(), F8(), F8())
-            var p = x + j
-            for _ in 0..<rows {
-                s0 += load(p); s1 += load(p + 8); s2 += load(p + 16); s3 += load(p + 24)
-                p += cols
-            }
-            for l in 0..<8 { finish(j + l, s0[l]); finish(j + 8 + l, s1[l]); finish(j + 16 + l, s2[l]); finish(j + 24 + l, s3[l]) }
-            j += 32
-        }
-        while j + 8 <= cols {
-            var s = F8()
-            var p = x + j
-            for _ in 0..<rows {
-                s += load(p)
-                p += cols
-            }
-            for l in 0..<8 { finish(j + l, s[l]) }
-            j += 8
-        }
-        while j < cols {
-            var s: Float = 0
-            for r in 0..<rows { s += x[r * cols + j] }
-            finish(j, s)
-            j += 1
-        }
+        let sums = UnsafeMutablePointer<Float>.allocate(capacity: cols)
+        defer { sums.deallocate() }
+        sums.update(repeating: 0, count: cols)
+        for r in 0..<rows { zip(sums, x + r * cols, sums, cols, +) }
+        for j in 0..<cols { out[j] = beta == 0 ? sums[j] : (beta == 1 ? out[j] + sums[j] : out[j] * beta + sums[j]) }
     }
 }
