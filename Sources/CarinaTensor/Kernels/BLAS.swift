@@ -1,7 +1,8 @@
 // Row-major SGEMM, partitioned across Carina's threads (each partition a 1-thread GEMM): on this machine
 // two 1-thread GEMMs on halves reach ~88% of the 2-thread peak where one 2-thread OpenBLAS call reaches
-// ~70% (../shared/NOTES-interop.md). Each partition runs Carina's blocked kernel (CarinaTiles.packedGEMM)
-// where the CPU has AVX-512, OpenBLAS otherwise (`BLAS.engine`, `CARINA_GEMM`).
+// ~70% (../shared/NOTES-interop.md). Each partition runs Carina's blocked kernel (CarinaTiles.packedGEMM:
+// AVX-512 tiles where the CPU has them, AVX2 otherwise, the same bits), or OpenBLAS with CARINA_GEMM=openblas
+// (`BLAS.engine`).
 // Not for: autograd (Ops/MatMul.swift).
 import CarinaKernelsAVX512
 import CarinaTiles
@@ -56,10 +57,11 @@ public enum BLAS {
     }
 
     /// The engine GEMMs use unless a call names one: `CARINA_GEMM` (`carina` or `openblas`) if set, else
-    /// Carina's kernel where it runs its AVX-512 tiles and OpenBLAS otherwise (on the ViT shapes its AVX2
-    /// tiles ran at 0.8-1.0x OpenBLAS's Haswell kernels, the AVX-512 ones at 1.2-1.6x; `carina bench ops`).
-    /// `CARINA_GEMM=carina` on an AVX2-only CPU trades that for the same bits as an AVX-512 one. Settable so
-    /// that a benchmark can alternate the two in one run (`carina bench train --compare-gemm`).
+    /// Carina's kernel on every CPU, so that a run's bits depend neither on the CPU (its AVX-512 and AVX2 tiles
+    /// sum identically) nor on the kernels OPENBLAS_CORETYPE selects. On the ViT shapes its AVX-512 tiles ran
+    /// at 1.2-1.6x OpenBLAS's pinned Haswell kernels (Intel), its AVX2 tiles at 0.85-1.04x them (AMD Zen 3);
+    /// `carina bench ops`, `carina bench train --compare-gemm`. Settable so that a benchmark can alternate the
+    /// two in one run.
     public static var engine: Engine {
         get { useOpenBLAS.load(ordering: .relaxed) ? .openblas : .carina }
         set { useOpenBLAS.store(newValue == .openblas, ordering: .relaxed) }
@@ -67,12 +69,10 @@ public enum BLAS {
     static let useOpenBLAS = Atomic<Bool>({
         switch ProcessInfo.processInfo.environment["CARINA_GEMM"] {
         case "openblas": return true
-        case "carina": return false
-        case let other:
-            if let other {
-                FileHandle.standardError.write(Data("carina: CARINA_GEMM=\(other) is neither carina nor openblas; ignored\n".utf8))
-            }
-            return SmallGEMM.kernel != .avx512
+        case "carina", nil: return false
+        case let other?:
+            FileHandle.standardError.write(Data("carina: CARINA_GEMM=\(other) is neither carina nor openblas; ignored\n".utf8))
+            return false
         }
     }())
 
