@@ -56,7 +56,7 @@ where V.Scalar == Float, Half.Scalar == Float {
                 let mc = min(packedRows, m - ic)
                 // A as stored is read in place (6 rows streamed side by side); a transposed A is packed, since in
                 // place each product would touch a new cache line for 6 of its floats.
-                if transA { packTransposedA(a, lda, row: ic, column: pc, rows: mc, depth: kc, panel: panel, into: packedA) }
+                if transA { packTransposedA(V.self, a, lda, row: ic, column: pc, rows: mc, depth: kc, panel: panel, into: packedA) }
                 let (aRow, aColumn) = transA ? (1, panel) : (lda, 1)
                 var jr = 0
                 while jr < nc {
@@ -96,15 +96,24 @@ where V.Scalar == Float, Half.Scalar == Float {
 /// Packs op(A)[row..<row+rows, column..<column+depth] of a transposed A (op(A)(i, p) = a[p·lda + i]) as
 /// panels of `panel` rows: panel r holds element (i, p) at r·panel·depth + p·panel + i (a last, shorter panel
 /// keeps the stride). Each source row is read once, in order (a strip per panel would fetch the block from L3
-/// once per panel).
+/// once per panel). A panel no wider than a vector (6 rows in 8 lanes, 12 in 16) moves as one load and one
+/// store: the lanes past the panel land in the next product's slot, which the next pass of `p` overwrites
+/// (the last product, the last panel and a shorter one are copied exactly). As a float at a time, these
+/// copies were ~15 % of the weight gradient's GEMM with the AVX2 tiles (`carina bench ops`, dW).
 @inlinable
-func packTransposedA(_ a: UnsafePointer<Float>, _ lda: Int, row: Int, column: Int, rows: Int, depth: Int, panel: Int,
-                     into out: UnsafeMutablePointer<Float>) {
+func packTransposedA<V: SIMD>(_: V.Type, _ a: UnsafePointer<Float>, _ lda: Int, row: Int, column: Int, rows: Int, depth: Int,
+                              panel: Int, into out: UnsafeMutablePointer<Float>) where V.Scalar == Float {
+    let wide = panel <= V.scalarCount
     for p in 0..<depth {
         let source = a + (column + p) * lda + row
+        let spills = wide && p + 1 < depth
         var r = 0
         while r < rows {
-            copyFloats(out + r * depth + p * panel, source + r, min(panel, rows - r))
+            if spills && r + V.scalarCount <= rows {
+                UnsafeMutableRawPointer(out + r * depth + p * panel).storeBytes(of: UnsafeRawPointer(source + r).loadUnaligned(as: V.self), as: V.self)
+            } else {
+                copyFloats(out + r * depth + p * panel, source + r, min(panel, rows - r))
+            }
             r += panel
         }
     }
