@@ -98,8 +98,7 @@ where V.Scalar == Float, Half.Scalar == Float {
 /// keeps the stride). Each source row is read once, in order (a strip per panel would fetch the block from L3
 /// once per panel). A panel no wider than a vector (6 rows in 8 lanes, 12 in 16) moves as one load and one
 /// store: the lanes past the panel land in the next product's slot, which the next pass of `p` overwrites
-/// (the last product, the last panel and a shorter one are copied exactly). As a float at a time, these
-/// copies were ~15 % of the weight gradient's GEMM with the AVX2 tiles (`carina bench ops`, dW).
+/// (the last product, the last panel and a shorter one are copied exactly); before, a float at a time.
 @inlinable
 func packTransposedA<V: SIMD>(_: V.Type, _ a: UnsafePointer<Float>, _ lda: Int, row: Int, column: Int, rows: Int, depth: Int,
                               panel: Int, into out: UnsafeMutablePointer<Float>) where V.Scalar == Float {

@@ -94,8 +94,8 @@ where V.Scalar == Float {
     var c60 = V(), c61 = V(), c70 = V(), c71 = V(), c80 = V(), c81 = V()
     var c90 = V(), c91 = V(), ca0 = V(), ca1 = V(), cb0 = V(), cb1 = V()
     // One pointer per row of A, each advanced on its own: written as a[i·aRow] off one pointer, the compiler
-    // walked the rows by repeated adds, a chain of 7 dependent adds per product that held the AVX2 tile at
-    // 7 cycles where its 12 fused multiply-adds take 6.
+    // walked the rows by repeated adds, a chain of 7 dependent adds per product (objdump), longer than the 6
+    // cycles the AVX2 tile's 12 fused multiply-adds need.
     var p0 = a, p1 = a + aRow, p2 = a + 2 * aRow, p3 = a + 3 * aRow, p4 = a + 4 * aRow, p5 = a + 5 * aRow
     var p6 = a + 6 * aRow, p7 = a + 7 * aRow, p8 = a + 8 * aRow, p9 = a + 9 * aRow, pA = a + 10 * aRow, pB = a + 11 * aRow
     var pb = b
@@ -114,18 +114,8 @@ where V.Scalar == Float {
         if rows > 9 { x = V(repeating: p9.pointee); c90 = c90.addingProduct(x, b0); if two { c91 = c91.addingProduct(x, b1) } }
         if rows > 10 { x = V(repeating: pA.pointee); ca0 = ca0.addingProduct(x, b0); if two { ca1 = ca1.addingProduct(x, b1) } }
         if rows > 11 { x = V(repeating: pB.pointee); cb0 = cb0.addingProduct(x, b0); if two { cb1 = cb1.addingProduct(x, b1) } }
-        p0 += aColumn
-        if rows > 1 { p1 += aColumn }
-        if rows > 2 { p2 += aColumn }
-        if rows > 3 { p3 += aColumn }
-        if rows > 4 { p4 += aColumn }
-        if rows > 5 { p5 += aColumn }
-        if rows > 6 { p6 += aColumn }
-        if rows > 7 { p7 += aColumn }
-        if rows > 8 { p8 += aColumn }
-        if rows > 9 { p9 += aColumn }
-        if rows > 10 { pA += aColumn }
-        if rows > 11 { pB += aColumn }
+        p0 += aColumn; p1 += aColumn; p2 += aColumn; p3 += aColumn; p4 += aColumn; p5 += aColumn  // unused rows' fold away
+        p6 += aColumn; p7 += aColumn; p8 += aColumn; p9 += aColumn; pA += aColumn; pB += aColumn
         pb += ldb
     }
     let scale = V(repeating: alpha)
