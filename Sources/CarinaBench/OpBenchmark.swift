@@ -57,12 +57,22 @@ public struct OpBenchmark {
     /// drifts 1.2–2x within minutes). Each timed run follows an untimed one, so the peak's matrices have
     /// left the caches as a previous run of the body would have them, not cold.
     func timedBesidePeak(threads: Int, _ body: () throws -> Void) rethrows -> (seconds: Double, peak: Double) {
-        var seconds: [Double] = [], peaks: [Double] = []
+        try timedBesidePeak(threads: threads, variants: 1) { _ in try body() }[0]
+    }
+
+    /// The same for several variants of one product (`body(v)`, v in 0..<variants: the GEMM engines), taken in
+    /// turn within each repetition, so that their ratio compares times under the same load (timed one engine
+    /// after the other, two runs a minute apart read per-shape ratios of 0.59-1.34 on this shared machine;
+    /// alternated, 0.77-1.13, 2026-12-04).
+    func timedBesidePeak(threads: Int, variants: Int, _ body: (Int) throws -> Void) rethrows -> [(seconds: Double, peak: Double)] {
+        var seconds = [[Double]](repeating: [], count: variants), peaks = [[Double]](repeating: [], count: variants)
         for _ in 0..<max(repeats, 1) {
-            peaks.append(sgemmPeak(threads: threads, repeats: 1))
-            seconds.append(try Timing.median(warmup: 1, repeats: 1, body))
+            for v in 0..<variants {
+                peaks[v].append(sgemmPeak(threads: threads, repeats: 1))
+                seconds[v].append(try Timing.median(warmup: 1, repeats: 1) { try body(v) })
+            }
         }
-        return (seconds.sorted()[seconds.count / 2], peaks.sorted()[peaks.count / 2])
+        return (0..<variants).map { v in (seconds[v].sorted()[seconds[v].count / 2], peaks[v].sorted()[peaks[v].count / 2]) }
     }
 
     /// Runs every measurement; `log` receives progress lines.
@@ -89,11 +99,12 @@ public struct OpBenchmark {
             for (name, gm, gn, gk, tA, tB) in gemms {
                 let a = Tensor.full(tA ? [gk, gm] : [gm, gk], 0.01), b = Tensor.full(tB ? [gn, gk] : [gk, gn], 0.02)
                 let out = Tensor.zeros([gm, gn])
-                for engine in BLAS.Engine.allCases {
-                    let (t, alongside) = timedBesidePeak(threads: threads) {
-                        BLAS.sgemm(transA: tA, transB: tB, m: gm, n: gn, k: gk, a: a.pointer, lda: tA ? gm : gk,
-                                   b: b.pointer, ldb: tB ? gk : gn, c: out.pointer, ldc: gn, engine: engine)
-                    }
+                let engines = BLAS.Engine.allCases
+                let timed = timedBesidePeak(threads: threads, variants: engines.count) { v in
+                    BLAS.sgemm(transA: tA, transB: tB, m: gm, n: gn, k: gk, a: a.pointer, lda: tA ? gm : gk,
+                               b: b.pointer, ldb: tB ? gk : gn, c: out.pointer, ldc: gn, engine: engines[v])
+                }
+                for (engine, (t, alongside)) in zip(engines, timed) {
                     rows.append(Row(name: "\(name) \(Self.label(engine))", threads: threads, seconds: t, flops: 2 * Double(gm * gn * gk), peak: alongside))
                 }
             }
