@@ -108,11 +108,8 @@ func packTransposedA<V: SIMD>(_: V.Type, _ a: UnsafePointer<Float>, _ lda: Int, 
         let spills = wide && p + 1 < depth
         var r = 0
         while r < rows {
-            if spills && r + V.scalarCount <= rows {
-                UnsafeMutableRawPointer(out + r * depth + p * panel).storeBytes(of: UnsafeRawPointer(source + r).loadUnaligned(as: V.self), as: V.self)
-            } else {
-                copyFloats(out + r * depth + p * panel, source + r, min(panel, rows - r))
-            }
+            let count = spills && r + V.scalarCount <= rows ? V.scalarCount : min(panel, rows - r)
+            copyFloats(out + r * depth + p * panel, source + r, count)
             r += panel
         }
     }
