@@ -62,15 +62,17 @@ import CarinaTestSupport
         }
     }
 
-    @Test func packingTransposesAndZeroPads() {
-        let (rows, columns, ld, padded) = (5, 3, 4, 8)
+    /// Every element moved to its transposed place and the padding zeroed, for blocks with and without
+    /// whole 8×8 tiles and with row and column edges (a 65×64 key block of a ViT-Tiny head among them).
+    @Test(arguments: [(5, 3, 4, 8), (8, 8, 8, 8), (17, 13, 21, 24), (65, 64, 576, 72), (16, 9, 9, 16), (9, 16, 16, 16)])
+    func packingTransposesAndZeroPads(rows: Int, columns: Int, ld: Int, padded: Int) {
         let source = Tensor(shape: [rows * ld], values: (0..<(rows * ld)).map(Float.init))
         let out = Tensor(shape: [columns * padded], values: [Float](repeating: .nan, count: columns * padded))
         SmallGEMM.packTransposed(source.pointer, rows: rows, columns: columns, ld: ld, into: out.pointer, paddedRows: padded)
+        var wrong = 0
         for p in 0..<columns {
-            for j in 0..<padded {
-                #expect(out.pointer[p * padded + j] == (j < rows ? Float(j * ld + p) : 0))
-            }
+            for j in 0..<padded where out.pointer[p * padded + j] != (j < rows ? Float(j * ld + p) : 0) { wrong += 1 }
         }
+        #expect(wrong == 0, "\(rows)x\(columns) (ld \(ld), padded to \(padded)): \(wrong) elements misplaced")
     }
 }
