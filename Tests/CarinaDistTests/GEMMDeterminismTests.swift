@@ -3,7 +3,9 @@
 // identical parameters and optimizer state with OPENBLAS_CORETYPE=Haswell and =Sandybridge (AVX without FMA)
 // and, where the CPU has AVX-512, =SkylakeX and with the AVX2 tiles forced (CARINA_KERNELS=avx2). The same
 // pair Haswell / Sandybridge with CARINA_GEMM=openblas is run too, and must differ: the comparison can see a
-// difference. Machines differ only in which tiles the bits come from, so the quickstart's table is one table.
+// difference. Nor on the thread count (CARINA_THREADS 1, 2 and 3: launch/mpirun.sh gives each rank the cores
+// divided among the ranks, so a bigger machine runs more threads per rank). Machines differ only in which
+// tiles and how many threads the bits come from, so the quickstart's table is one table.
 import Foundation
 import Testing
 import CarinaCheckpoint
@@ -14,7 +16,7 @@ private let tinyConfig = tinyCLIPRunConfig(steps: 6, checkpointEvery: 6,
                                           eval: "  zeroShot: false\n  linearProbe: false\n  compareUntrained: false\n  maxSamples: 8")
 
 @Suite struct GEMMDeterminismTests {
-    @Test func trainingBitsDoNotDependOnOpenBLASKernelsOrTheVectorWidth() async throws {
+    @Test func trainingBitsDoNotDependOnOpenBLASKernelsTheVectorWidthOrTheThreadCount() async throws {
         let binary = try CarinaBinary.locate()
         let dir = try makeTemporaryDirectory("gemm-bits")
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -24,6 +26,8 @@ private let tinyConfig = tinyCLIPRunConfig(steps: 6, checkpointEvery: 6,
         var variants: [(String, [String: String])] = [
             ("haswell", ["OPENBLAS_CORETYPE": "Haswell"]),
             ("sandybridge", ["OPENBLAS_CORETYPE": "Sandybridge"]),
+            ("threads-2", ["OPENBLAS_CORETYPE": "Haswell", "CARINA_THREADS": "2"]),
+            ("threads-3", ["OPENBLAS_CORETYPE": "Haswell", "CARINA_THREADS": "3"]),
             ("openblas-haswell", ["OPENBLAS_CORETYPE": "Haswell", "CARINA_GEMM": "openblas"]),
             ("openblas-sandybridge", ["OPENBLAS_CORETYPE": "Sandybridge", "CARINA_GEMM": "openblas"]),
         ]
@@ -40,8 +44,11 @@ private let tinyConfig = tinyCLIPRunConfig(steps: 6, checkpointEvery: 6,
             states[name] = (saved.model + saved.optimizer).map(\.tensor.scalars)
         }
         let reference = try #require(states["haswell"])
-        for name in ["sandybridge", "skylakex", "avx2-tiles"] where states[name] != nil {
-            #expect(states[name] == reference, "\(name): parameters or optimizer state differ from the Haswell run")
+        for name in ["sandybridge", "threads-2", "threads-3", "skylakex", "avx2-tiles"] {
+            guard let state = states[name] else { continue }
+            let differing = zip(state, reference).filter { $0.0 != $0.1 }.count
+            #expect(differing == 0 && state.count == reference.count,
+                    "\(name): \(differing) of \(reference.count) parameter and optimizer tensors differ from the one-thread Haswell run")
         }
         #expect(states["openblas-haswell"] != states["openblas-sandybridge"],
                 "OpenBLAS's Haswell and Sandybridge kernels gave the same bits: this comparison cannot see a difference")

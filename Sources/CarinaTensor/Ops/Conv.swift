@@ -130,24 +130,29 @@ extension Tensor {
         return Autograd.record(out, "conv2d", inputs) { [self] gOut in
             let gp = gOut.pointer
             let dx = requiresGrad ? gradZeroed() : nil
-            // Per-task partial dW (summed in task order afterwards).
-            let needW = weight.requiresGrad
-            let partial = needW ? Tensor.zeros([tasks, oc * ckk]) : nil
-            Parallel.forEach(tasks) { t in
+            // dW (oc, ckk) += dY_i (oc, hw) colᵀ for the samples in order, each product split over the threads
+            // (Carina's GEMM gives the same bits for any split): per-thread partial sums over samples made a
+            // run's bits depend on the thread count.
+            if weight.requiresGrad {
+                let sum = Tensor.zeros([oc * ckk])
                 let col = direct ? nil : Tensor(uninitialized: [ckk, hw])
-                let dcol = (dx != nil && !direct) ? Tensor(uninitialized: [ckk, hw]) : nil
-                defer { withExtendedLifetime((col, dcol)) {} }
-                for i in stride(from: t, to: n, by: tasks) {
+                for i in 0..<n {
                     let xi = x + i * c * h * w, gi = gp + i * oc * hw
-                    if let partial {
-                        let cp: UnsafePointer<Float>
-                        if let col { Kernels.im2col(xi, c: c, h: h, w: w, g, oh: oh, ow: ow, col.pointer); cp = UnsafePointer(col.pointer) } else { cp = UnsafePointer(xi) }
-                        // dW (oc, ckk) += dY_i (oc, hw) colᵀ
-                        BLAS.sgemm(transA: false, transB: true, m: oc, n: ckk, k: hw, a: gi, lda: hw, b: cp, ldb: hw,
-                                   beta: 1, c: partial.pointer + t * oc * ckk, ldc: ckk, threads: tasks > 1 ? 1 : nil)
-                    }
-                    if let dx {
-                        let di = dx + i * c * h * w
+                    let cp: UnsafePointer<Float>
+                    if let col { Kernels.im2col(xi, c: c, h: h, w: w, g, oh: oh, ow: ow, col.pointer); cp = UnsafePointer(col.pointer) } else { cp = UnsafePointer(xi) }
+                    BLAS.sgemm(transA: false, transB: true, m: oc, n: ckk, k: hw, a: gi, lda: hw, b: cp, ldb: hw,
+                               beta: 1, c: sum.pointer, ldc: ckk)
+                }
+                let (p, beta) = weight.gradTarget()
+                Kernels.accumulate(sum.pointer, into: p, oc * ckk, beta: beta)
+                withExtendedLifetime(col) {}
+            }
+            if let dx {  // dX_i depends on sample i alone: samples spread over the threads
+                Parallel.forEach(tasks) { t in
+                    let dcol = direct ? nil : Tensor(uninitialized: [ckk, hw])
+                    defer { withExtendedLifetime(dcol) {} }
+                    for i in stride(from: t, to: n, by: tasks) {
+                        let gi = gp + i * oc * hw, di = dx + i * c * h * w
                         if direct {
                             // dX_i (c, hw) += Wᵀ dY_i
                             BLAS.sgemm(transA: true, transB: false, m: ckk, n: hw, k: oc, a: wp, lda: ckk, b: gi, ldb: hw,
@@ -159,10 +164,6 @@ extension Tensor {
                         }
                     }
                 }
-            }
-            if let partial {
-                let (p, beta) = weight.gradTarget()
-                for t in 0..<tasks { Kernels.accumulate(partial.pointer + t * oc * ckk, into: p, oc * ckk, beta: t == 0 ? beta : 1) }
             }
             if let bias, bias.requiresGrad {
                 let (p, beta) = bias.gradTarget()

@@ -56,14 +56,23 @@ extension Tensor {
             let gp = g.pointer, st = stats.pointer
             let dx: (UnsafeMutablePointer<Float>, Float)? = requiresGrad ? gradTarget() : nil
             let needW = weight?.requiresGrad ?? false, needB = bias?.requiresGrad ?? false
-            // Per-chunk partial sums for dweight and dbias, added in chunk order.
-            let chunks = Swift.max(1, Swift.min(Parallel.threads, rows / 16))
-            let partial = Tensor.zeros([chunks, 2, c])
-            let pp = partial.pointer
-            Parallel.forEach(chunks) { ch in
-                let lo = rows * ch / chunks, hi = rows * (ch + 1) / chunks
-                let dw = pp + ch * 2 * c, db = dw + c
-                for row in lo..<hi {
+            // dweight and dbias: each channel summed over the rows in row order from zero, then added to the
+            // gradient, whatever the thread count (per-thread partial sums made a run's bits depend on it).
+            // On one thread in the same pass as dx; on several, dx by rows and the sums by channels.
+            let sums = needW || needB ? Tensor.zeros([2, c]) : nil
+            let dw = sums?.pointer, db = dw.map { $0 + c }
+            @inline(__always) func accumulateSums(row: Int, channels: Range<Int>) {
+                guard let dw, let db else { return }
+                let xr = x + row * c, gr = gp + row * c
+                let mean = st[2 * row], rstd = st[2 * row + 1]
+                for i in channels {
+                    if needW { dw[i] += gr[i] * ((xr[i] - mean) * rstd) }
+                    if needB { db[i] += gr[i] }
+                }
+            }
+            let fused = Parallel.threads == 1
+            Parallel.forRanges(rows, grain: Swift.max(1, Kernels.parallelGrain / Swift.max(c, 1))) { r in
+                for row in r {
                     let xr = x + row * c, gr = gp + row * c
                     let mean = st[2 * row], rstd = st[2 * row + 1]
                     // mean(dnorm) and mean(dnorm * norm), dnorm = g * w
@@ -73,9 +82,8 @@ extension Tensor {
                         let dn = gr[i] * (w?[i] ?? 1)
                         s1 += dn
                         s2 += dn * norm
-                        if needW { dw[i] += gr[i] * norm }
-                        if needB { db[i] += gr[i] }
                     }
+                    if fused { accumulateSums(row: row, channels: 0..<c) }
                     s1 /= Float(c)
                     s2 /= Float(c)
                     if let (d, beta) = dx {
@@ -89,15 +97,20 @@ extension Tensor {
                     }
                 }
             }
-            if needW, let weight {
+            if !fused && sums != nil {
+                Parallel.forRanges(c, grain: 8) { channels in
+                    for row in 0..<rows { accumulateSums(row: row, channels: channels) }
+                }
+            }
+            if needW, let weight, let dw {
                 let (p, beta) = weight.gradTarget()
-                for ch in 0..<chunks { Kernels.accumulate(pp + ch * 2 * c, into: p, c, beta: ch == 0 ? beta : 1) }
+                Kernels.accumulate(dw, into: p, c, beta: beta)
             }
-            if needB, let bias {
+            if needB, let bias, let db {
                 let (p, beta) = bias.gradTarget()
-                for ch in 0..<chunks { Kernels.accumulate(pp + ch * 2 * c + c, into: p, c, beta: ch == 0 ? beta : 1) }
+                Kernels.accumulate(db, into: p, c, beta: beta)
             }
-            withExtendedLifetime(partial) {}
+            withExtendedLifetime(sums) {}
         }
     }
 

@@ -1,0 +1,54 @@
+// An op's output and gradients must not depend on how many threads compute them: CARINA_THREADS follows the
+// machine's cores (launch/mpirun.sh gives each rank cores / ranks), so otherwise a run's digits would change
+// with the machine's size. LayerNorm's weight and bias gradients and a convolution's weight gradient were
+// summed per thread (CARINA_THREADS=1 and =2 trained different bits); attention, softmax, GELU and the
+// GEMMs split work without splitting a sum. Each case: Parallel.threads 1, 2 and 3, bit for bit.
+import Testing
+import CarinaTensor
+import CarinaTestSupport
+
+@Suite(.serialized) struct ThreadCountBitsTests {
+    /// The output and every input's gradient (under a fixed random output weighting) with `threads` threads.
+    func outputsAndGradients(threads: Int, _ inputs: [Tensor], _ f: ([Tensor]) throws -> Tensor) throws -> [[Float]] {
+        let saved = Parallel.threads
+        Parallel.threads = threads
+        defer { Parallel.threads = saved }
+        let xs = inputs.map { t -> Tensor in let c = t.copy(); c.requiresGrad = true; return c }
+        let y = try f(xs)
+        try y.backward(randomTensor(y.shape, stream: 91))
+        return [y.scalars] + xs.map { $0.grad!.scalars }
+    }
+
+    func expectSameBits(_ inputs: [Tensor], _ name: String, _ f: ([Tensor]) throws -> Tensor) throws {
+        let one = try outputsAndGradients(threads: 1, inputs, f)
+        for threads in [2, 3] {
+            let many = try outputsAndGradients(threads: threads, inputs, f)
+            for (index, (a, b)) in zip(one, many).enumerated() {
+                let differing = zip(a, b).filter { $0.0.bitPattern != $0.1.bitPattern }.count
+                #expect(differing == 0, "\(name), \(threads) threads: \(index == 0 ? "output" : "gradient of input \(index - 1)") has \(differing) of \(a.count) values other than with one thread")
+            }
+        }
+    }
+
+    @Test(arguments: [[8, 17, 48], [3, 200, 64]]) func layerNorm(_ shape: [Int]) throws {
+        let c = shape.last!
+        try expectSameBits([randomTensor(shape, -2, 2), randomTensor([c], 0.5, 1.5, stream: 2), randomTensor([c], stream: 3)],
+                           "layer_norm \(shape)") { try $0[0].layerNorm(weight: $0[1], bias: $0[2]) }
+    }
+
+    /// A ViT's patch embedding (8×8 kernel, stride 8), a 3×3 convolution with padding (im2col) and a 1×1 one
+    /// (read in place), each with a bias.
+    @Test(arguments: [(3, 8, 8, 0), (4, 3, 1, 1), (5, 1, 1, 0)]) func conv2d(_ channels: Int, _ kernel: Int, _ stride: Int, _ padding: Int) throws {
+        let (n, out, size) = (7, 6, 16)
+        try expectSameBits([randomTensor([n, channels, size, size], -1, 1), randomTensor([out, channels, kernel, kernel], -0.5, 0.5, stream: 4),
+                            randomTensor([out], stream: 5)], "conv2d \(kernel)x\(kernel)/\(stride)") {
+            try $0[0].conv2d(weight: $0[1], bias: $0[2], stride: stride, padding: padding)
+        }
+    }
+
+    @Test func attentionAndSoftmaxAndGELU() throws {
+        try expectSameBits([randomTensor([6, 9, 3 * 16], -1, 1)], "self_attention") { try Tensor.selfAttention(qkv: $0[0], heads: 2) }
+        try expectSameBits([randomTensor([40, 33], -4, 4)], "softmax") { try $0[0].softmax() }
+        try expectSameBits([randomTensor([40, 300], -4, 4)], "gelu") { try $0[0].gelu() }
+    }
+}
