@@ -94,9 +94,10 @@ import CarinaTestSupport
     }
 
     /// The bias gradient's column sums (once SGEMV, whose order followed OPENBLAS_CORETYPE): each column summed
-    /// in row order, then written (beta 0), added (beta 1) or added to beta times what was there.
+    /// in row order, then written (beta 0), added (beta 1) or added to beta times what was there (in blocks of 64
+    /// columns and a tail; ThreadCountBitsTests runs them split over threads).
     @Test func columnSumsAddEachColumnInRowOrder() {
-        for (rows, cols) in [(7, 45), (1, 8), (300, 64), (5, 3), (0, 9)] {
+        for (rows, cols) in [(7, 45), (1, 8), (300, 64), (5, 3), (0, 9), (33, 200), (600, 256)] {
             let x = randomTensor([max(rows * cols, 1)], stream: 6)
             let start = randomTensor([cols], stream: 7)
             for beta: Float in [0, 1, 0.5] {

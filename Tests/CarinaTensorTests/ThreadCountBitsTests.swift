@@ -46,6 +46,11 @@ import CarinaTestSupport
         }
     }
 
+    @Test func linearWithBias() throws {
+        try expectSameBits([randomTensor([600, 96], -1, 1), randomTensor([200, 96], -0.3, 0.3, stream: 6), randomTensor([200], stream: 7)],
+                           "linear") { try $0[0].linear(weight: $0[1], bias: $0[2]) }
+    }
+
     @Test func attentionAndSoftmaxAndGELU() throws {
         try expectSameBits([randomTensor([6, 9, 3 * 16], -1, 1)], "self_attention") { try Tensor.selfAttention(qkv: $0[0], heads: 2) }
         try expectSameBits([randomTensor([40, 33], -4, 4)], "softmax") { try $0[0].softmax() }

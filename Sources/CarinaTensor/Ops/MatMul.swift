@@ -134,13 +134,38 @@ extension Tensor {
 
 extension Kernels {
     /// out (cols) = beta * out + sum over rows of x (rows, cols), each column summed in row order from zero
-    /// (rows added one after another into a row of sums): the same bits on every CPU and for any OpenBLAS
-    /// (this was SGEMV, whose order of summation follows OPENBLAS_CORETYPE).
+    /// (the same bits on every CPU, for any OpenBLAS and any thread count; this was SGEMV, whose order of
+    /// summation follows OPENBLAS_CORETYPE). 64 columns at a time are summed in registers over all rows (x read
+    /// once; adding row after row into a row of sums also read and wrote the sums), the blocks of columns spread
+    /// over the threads: 4160×768 (clip-tiny's fc1) in 3.2 ms on one thread and 2.7 on two, from 3.3 (memory-bound).
     static func columnSums(_ x: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>, beta: Float) {
-        let sums = UnsafeMutablePointer<Float>.allocate(capacity: cols)
-        defer { sums.deallocate() }
-        sums.update(repeating: 0, count: cols)
-        for r in 0..<rows { zip(sums, x + r * cols, sums, cols, +) }
-        for j in 0..<cols { out[j] = beta == 0 ? sums[j] : (beta == 1 ? out[j] + sums[j] : out[j] * beta + sums[j]) }
+        @inline(__always) func put(_ sum: Float, _ j: Int) {
+            out[j] = beta == 0 ? sum : (beta == 1 ? out[j] + sum : out[j] * beta + sum)
+        }
+        let blocks = (cols + 63) / 64
+        Parallel.forRanges(blocks, grain: Swift.max(1, parallelGrain / Swift.max(64 * rows, 1))) { range in
+            for block in range {
+                let j0 = block * 64
+                guard j0 + 64 <= cols else {
+                    for j in j0..<cols {
+                        var sum: Float = 0
+                        for r in 0..<rows { sum += x[r * cols + j] }
+                        put(sum, j)
+                    }
+                    continue
+                }
+                var a0 = F8(), a1 = F8(), a2 = F8(), a3 = F8(), a4 = F8(), a5 = F8(), a6 = F8(), a7 = F8()
+                var p = x + j0
+                for _ in 0..<rows {
+                    a0 += load8(p); a1 += load8(p + 8); a2 += load8(p + 16); a3 += load8(p + 24)
+                    a4 += load8(p + 32); a5 += load8(p + 40); a6 += load8(p + 48); a7 += load8(p + 56)
+                    p += cols
+                }
+                for lane in 0..<8 {
+                    put(a0[lane], j0 + lane); put(a1[lane], j0 + 8 + lane); put(a2[lane], j0 + 16 + lane); put(a3[lane], j0 + 24 + lane)
+                    put(a4[lane], j0 + 32 + lane); put(a5[lane], j0 + 40 + lane); put(a6[lane], j0 + 48 + lane); put(a7[lane], j0 + 56 + lane)
+                }
+            }
+        }
     }
 }
