@@ -70,8 +70,8 @@ extension Tensor {
                     if needB { db[i] += gr[i] }
                 }
             }
-            let fused = Parallel.threads == 1
-            Parallel.forRanges(rows, grain: Swift.max(1, Kernels.parallelGrain / Swift.max(c, 1))) { r in
+            // dx (and, on one thread, the sums) for rows `r`.
+            func backwardRows(_ r: Range<Int>, withSums: Bool) {
                 for row in r {
                     let xr = x + row * c, gr = gp + row * c
                     let mean = st[2 * row], rstd = st[2 * row + 1]
@@ -83,7 +83,7 @@ extension Tensor {
                         s1 += dn
                         s2 += dn * norm
                     }
-                    if fused { accumulateSums(row: row, channels: 0..<c) }
+                    if withSums { accumulateSums(row: row, channels: 0..<c) }
                     s1 /= Float(c)
                     s2 /= Float(c)
                     if let (d, beta) = dx {
@@ -96,6 +96,12 @@ extension Tensor {
                         }
                     }
                 }
+            }
+            let fused = Parallel.threads == 1
+            if fused {
+                backwardRows(0..<rows, withSums: true)
+            } else {
+                Parallel.forRanges(rows, grain: Swift.max(1, Kernels.parallelGrain / Swift.max(c, 1))) { backwardRows($0, withSums: false) }
             }
             if !fused && sums != nil {
                 Parallel.forRanges(c, grain: 8) { channels in
