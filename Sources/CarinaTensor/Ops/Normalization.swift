@@ -97,15 +97,24 @@ extension Tensor {
                     }
                 }
             }
-            let fused = Parallel.threads == 1
-            if fused {
+            let threads = Parallel.threads
+            if threads == 1 || rows < 2 * threads {
                 backwardRows(0..<rows, withSums: true)
             } else {
-                Parallel.forRanges(rows, grain: Swift.max(1, Kernels.parallelGrain / Swift.max(c, 1))) { backwardRows($0, withSums: false) }
-            }
-            if !fused && sums != nil {
-                Parallel.forRanges(c, grain: 8) { channels in
-                    for row in 0..<rows { accumulateSums(row: row, channels: channels) }
+                // Each thread walks the rows in blocks of 64: dx for its share of a block's rows, then the sums of
+                // its share of the channels over the whole block (the block's other rows are being read by the
+                // other threads at the same time, so they come from the shared cache, not memory again).
+                Parallel.forEach(threads) { t in
+                    let channels = (c * t / threads)..<(c * (t + 1) / threads)
+                    var start = 0
+                    while start < rows {
+                        let count = Swift.min(64, rows - start)
+                        backwardRows((start + count * t / threads)..<(start + count * (t + 1) / threads), withSums: false)
+                        if sums != nil, !channels.isEmpty {
+                            for row in start..<(start + count) { accumulateSums(row: row, channels: channels) }
+                        }
+                        start += count
+                    }
                 }
             }
             if needW, let weight, let dw {
