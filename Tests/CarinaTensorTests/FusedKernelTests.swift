@@ -6,15 +6,6 @@ import Testing
 import CarinaTestSupport
 
 @Suite struct FusedKernelTests {
-    /// Runs f on fresh copies of the inputs, backpropagates a fixed random weighting, and returns the
-    /// output values and the inputs' gradients.
-    func valuesAndGradients(_ inputs: [Tensor], _ f: ([Tensor]) throws -> Tensor) throws -> ([Float], [[Float]]) {
-        let xs = inputs.map { t -> Tensor in let c = t.copy(); c.requiresGrad = true; return c }
-        let y = try f(xs)
-        try y.backward(randomTensor(y.shape, stream: 77))
-        return (y.scalars, xs.map { $0.grad!.scalars })
-    }
-
     func expectClose(_ a: ([Float], [[Float]]), _ b: ([Float], [[Float]]), tol: Float = 1e-4,
                      sourceLocation: SourceLocation = #_sourceLocation) {
         func maxDiff(_ x: [Float], _ y: [Float]) -> Float { zip(x, y).map { abs($0 - $1) }.max() ?? 0 }

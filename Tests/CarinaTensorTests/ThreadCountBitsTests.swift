@@ -8,15 +8,13 @@ import CarinaTensor
 import CarinaTestSupport
 
 @Suite(.serialized) struct ThreadCountBitsTests {
-    /// The output and every input's gradient (under a fixed random output weighting) with `threads` threads.
+    /// The output and every input's gradient (valuesAndGradients) with `threads` threads.
     func outputsAndGradients(threads: Int, _ inputs: [Tensor], _ f: ([Tensor]) throws -> Tensor) throws -> [[Float]] {
         let saved = Parallel.threads
         Parallel.threads = threads
         defer { Parallel.threads = saved }
-        let xs = inputs.map { t -> Tensor in let c = t.copy(); c.requiresGrad = true; return c }
-        let y = try f(xs)
-        try y.backward(randomTensor(y.shape, stream: 91))
-        return [y.scalars] + xs.map { $0.grad!.scalars }
+        let (output, gradients) = try valuesAndGradients(inputs, f)
+        return [output] + gradients
     }
 
     func expectSameBits(_ inputs: [Tensor], _ name: String, _ f: ([Tensor]) throws -> Tensor) throws {
@@ -54,6 +52,6 @@ import CarinaTestSupport
     @Test func attentionAndSoftmaxAndGELU() throws {
         try expectSameBits([randomTensor([6, 9, 3 * 16], -1, 1)], "self_attention") { try Tensor.selfAttention(qkv: $0[0], heads: 2) }
         try expectSameBits([randomTensor([40, 33], -4, 4)], "softmax") { try $0[0].softmax() }
-        try expectSameBits([randomTensor([40, 300], -4, 4)], "gelu") { try $0[0].gelu() }
+        try expectSameBits([randomTensor([40, 300], -4, 4)], "gelu") { $0[0].gelu() }
     }
 }

@@ -13,6 +13,15 @@ public func randomTensor(_ shape: [Int], _ lo: Float = -1, _ hi: Float = 1, stre
     return Tensor.uniform(shape, lo, hi, rng: &rng)
 }
 
+/// Runs f on fresh copies of the inputs, backpropagates a fixed random weighting of its output, and returns
+/// the output values and the inputs' gradients (to compare two computations of the same thing).
+public func valuesAndGradients(_ inputs: [Tensor], _ f: ([Tensor]) throws -> Tensor) throws -> ([Float], [[Float]]) {
+    let xs = inputs.map { t -> Tensor in let c = t.copy(); c.requiresGrad = true; return c }
+    let y = try f(xs)
+    try y.backward(randomTensor(y.shape, stream: 77))
+    return (y.scalars, xs.map { $0.grad!.scalars })
+}
+
 /// Checks every input's gradient (all elements, or `maxElements` spread over the tensor).
 public func checkGradients(
     _ inputs: [Tensor], h: Float = 1e-3, rtol: Float = 2e-2, atol: Float = 2e-3, maxElements: Int = 64,
