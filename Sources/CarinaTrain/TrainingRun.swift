@@ -132,6 +132,9 @@ public final class TrainingRun {
         let source: SampleSource, train: [Int], evaluation: [Int], reports: (Int) -> String
         if d.train == "synthetic" {
             let synthetic = SyntheticCXR(count: d.syntheticCount, seed: config.seed, imageSize: d.imageSize)
+            for (key, name) in [("trainSplit", d.trainSplit), ("evalSplit", d.evalSplit)] where !SplitAssigner.names.contains(name) {
+                throw ConfigError("\(file.path): data.\(key) '\(name)' is not a split of the synthetic phantoms (\(SplitAssigner.names.joined(separator: ", ")))")
+            }
             (train, evaluation) = (synthetic.split(d.trainSplit), synthetic.split(d.evalSplit))
             guard !train.isEmpty, !evaluation.isEmpty else {
                 throw ConfigError("\(file.path): data.syntheticCount \(d.syntheticCount) leaves an empty '\(d.trainSplit)' or '\(d.evalSplit)' split")

@@ -120,4 +120,22 @@ import CarinaTensor
         #expect(patients(train).isDisjoint(with: patients(valid)) && patients(train).isDisjoint(with: patients(test)))
         #expect(train.count > 250 && valid.count > 15 && test.count > 15)
     }
+
+    @Test func shardsWrittenFromThePhantomsKeepTheirSplits() throws {
+        // `carina synth write` then `carina eval --data`: the shards' valid split must be the one a run on
+        // `data.train: synthetic` evaluated (the shard writer's own rule, by patient hash, gave 390 of the
+        // quickstart's 4096 where the run evaluated 444).
+        let dir = try TemporaryDirectory("synth-shards")
+        defer { dir.remove() }
+        let phantoms = SyntheticCXR(count: 120, seed: 1, imageSize: 32)
+        let writer = try ShardWriter(directory: dir.path, imageSize: nil, name: "synthetic-cxr", classNames: phantoms.classNames)
+        for i in 0..<phantoms.count { try writer.write(phantoms.sample(at: i)) }
+        _ = try writer.finish()
+        let shards = try ShardDataset(directory: dir.path)
+        for name in SplitAssigner.names {
+            #expect(shards.indices(split: name) == phantoms.split(name), "\(name)")
+            #expect(!phantoms.split(name).isEmpty, "\(name)")
+        }
+        #expect(phantoms.split("validation").isEmpty)
+    }
 }

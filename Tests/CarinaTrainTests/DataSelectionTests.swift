@@ -112,6 +112,15 @@ func dataError(_ config: String, _ run: String) -> String {
         }
     }
 
+    @Test func aSplitThePhantomsDoNotHaveIsRejectedNamingFileAndKey() throws {
+        // It once evaluated on the test split without a word.
+        let a = try selectionRun(data: "evalSplit: validation")
+        let text = dataError(a.config, a.run)
+        #expect(text.contains(a.config) && text.contains("data.evalSplit 'validation'") && text.contains("train, valid, test"), "\(text)")
+        let b = try selectionRun(data: "evalSplit: test")
+        #expect(try selectedData(b.config, b.run)[1] == SyntheticCXR(count: 120, seed: 3, imageSize: 32).split("test"))
+    }
+
     @Test func aTrainFractionOutsideZeroToOneIsRejectedNamingFileAndKey() throws {
         for value in ["0", "-0.5", "1.5"] {
             let a = try selectionRun(data: "trainFraction: \(value)")

@@ -4,6 +4,7 @@ import Foundation
 import Testing
 import CarinaData
 import CarinaDist
+import CarinaTestSupport
 import CarinaTrain
 
 @Suite struct ShardTrainingTests {
@@ -36,6 +37,29 @@ import CarinaTrain
         #expect(trained != untrained)
         #expect(result.trained.title == "the 'train' split of \(root)/other-shards")
         #expect(result.checkpoint.hasSuffix("step-00000012.ckpt"))
+    }
+
+    @Test func evaluatingOnThePhantomsWrittenAsShardsScoresTheRunsOwnEvaluationSet() throws {
+        // `carina synth write` with a run's seed and count, then `carina eval --split valid`: the same samples and
+        // the same numbers as the run's own final evaluation (the shards once split the phantoms by their own rule).
+        let dir = NSTemporaryDirectory() + "carina-synth-eval-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let config = dir + "/run.yaml", run = dir + "/run"
+        try tinyCLIPRunConfig(steps: 4, checkpointEvery: 4, eval: "  linearProbe: false\n  bootstrap: 0\n  compareUntrained: false")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        let own = try #require(try train(config, run, ranks: 1).evaluation)
+        let phantoms = SyntheticCXR(count: 120, seed: 3, imageSize: 32)  // tinyCLIPRunConfig's seed and data
+        let writer = try ShardWriter(directory: dir + "/shards", imageSize: nil, name: "phantoms", classNames: phantoms.classNames)
+        for i in 0..<phantoms.count { try writer.write(phantoms.sample(at: i)) }
+        _ = try writer.finish()
+        var options = EvaluationRun.Options(dataset: dir + "/shards")
+        (options.split, options.fractions, options.bootstrap, options.compareUntrained) = ("valid", [], 0, false)
+        let shards = try EvaluationRun(runDirectory: run, communicator: LocalWorld(size: 1).communicators()[0]).run(options).trained
+        #expect(shards.samples == phantoms.split("valid").count && own.samples == shards.samples)
+        #expect(own.values["zero_shot/macro_auc"] != nil && own.values["retrieval/r@1_i2t"] != nil)
+        for (key, value) in own.values where key.hasPrefix("zero_shot") || key.hasPrefix("retrieval") {
+            #expect(shards.values[key].map { $0 == value || ($0.isNaN && value.isNaN) } == true, "\(key): \(value) in the run, \(shards.values[key] ?? .nan) on the shards")
+        }
     }
 
     @Test func theProbeTrainsOnAnotherDatasetThanTheOneEvaluated() throws {

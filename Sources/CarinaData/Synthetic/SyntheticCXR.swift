@@ -31,13 +31,13 @@ public struct SyntheticCXR: SampleSource {
         var words = RNG(seed: seed, "synthetic.report", index)
         let image = try Image(width: imageSize, height: imageSize, channels: 1, pixels: .uint8(pixels), source: "synthetic sample \(index)")
         return Sample(key: "synth-\(index)", image: image, report: PhantomReport.write(f, &words), labels: f.labels,
-                      patientID: Self.patient(index), metadata: Self.metadata)
+                      patientID: Self.patient(index), metadata: metadata(at: index))
     }
 
     /// Sample `index` without drawing its image or writing its report.
     public func info(at index: Int) throws -> SampleInfo {
         try check(index)
-        return SampleInfo(labels: findings(at: index).labels, patientID: Self.patient(index), metadata: Self.metadata)
+        return SampleInfo(labels: findings(at: index).labels, patientID: Self.patient(index), metadata: metadata(at: index))
     }
 
     private func check(_ index: Int) throws {
@@ -48,7 +48,12 @@ public struct SyntheticCXR: SampleSource {
 
     /// Three studies per synthetic patient.
     static func patient(_ index: Int) -> String { "synth-p\(index / 3)" }
-    static let metadata = ["view": "PA", "source": "carina synthetic phantom"]
+    /// The view, the source and the sample's split under `split(_:)`, as an official split: shards written
+    /// from the phantoms (`carina synth write`) keep the train/valid/test that `data.train: synthetic` trains
+    /// and evaluates on, so `carina eval --data` on them scores a run's own evaluation set.
+    func metadata(at index: Int) -> [String: String] {
+        ["view": "PA", "source": "carina synthetic phantom", SplitAssigner.officialSplitKey: splitName(patient: index / 3)]
+    }
 
     /// The report of sample `index` without drawing its image (vocabulary building reads every report).
     public func report(at index: Int) -> String {
@@ -57,16 +62,15 @@ public struct SyntheticCXR: SampleSource {
     }
 
     /// Patient-disjoint split by a hash of the patient: about 80 % train, 10 % valid, 10 % test.
+    /// A name other than train, valid and test has no samples.
     public func split(_ name: String) -> [Int] {
-        (0..<count).filter { index in
-            let patient = index / 3
-            var rng = RNG(seed: seed, "synthetic.split", patient)
-            let u = rng.uniform()
-            switch name {
-            case "train": return u < 0.8
-            case "valid": return u >= 0.8 && u < 0.9
-            default: return u >= 0.9
-            }
-        }
+        (0..<count).filter { splitName(patient: $0 / 3) == name }
+    }
+
+    /// "train", "valid" or "test" for synthetic patient `patient` (samples 3·patient ..< 3·patient + 3).
+    func splitName(patient: Int) -> String {
+        var rng = RNG(seed: seed, "synthetic.split", patient)
+        let u = rng.uniform()
+        return u < 0.8 ? "train" : u < 0.9 ? "valid" : "test"
     }
 }
