@@ -36,8 +36,9 @@ table "Phantoms: CLIP-tiny (runs/quickstart), 7 findings seen, Atelectasis and E
 data=${DATA:-../shared/data}
 if [[ ${REAL:-1} == 1 && -d $data/nih-cxr14-1000 ]]; then
     [[ -f runs/clip-covid/checkpoints/latest && -f shards/nih/dataset.json ]] || CARINA_BINARY=$carina launch/real-data.sh
-    for method in coop dualcoop pspg; do
-        launch/mpirun.sh 2 train --config "configs/$method-nih.yaml" --run-dir "runs/$method-nih"
+    for config in coop-nih dualcoop-nih pspg-nih pspg-nih-fusion; do
+        launch/mpirun.sh 2 train --config "configs/$config.yaml" --run-dir "runs/$config"
     done
-    table "NIH ChestX-ray14 (1000 films): CLIP-tiny pretrained on COVID notes (runs/clip-covid), 12 findings seen, Pneumonia and Edema unseen" nih
+    table "NIH ChestX-ray14 (1000 films): CLIP-tiny pretrained on COVID notes (runs/clip-covid), 12 findings seen, Pneumonia and Edema unseen" nih \
+        "runs/pspg-nih-fusion=PsPG with Spatial Fusion"
 fi
