@@ -4,7 +4,7 @@
 # the share of the SGEMM peak the step's GEMMs reach, measured in the same run. Not in CI (speed is never
 # asserted); its output goes in the README's Speed section.
 #
-#   launch/bench-methods.sh [--steps 3] [--profile]
+#   launch/bench-methods.sh [--steps 3] [--profile] [CONFIG...]   # CONFIG: names in configs/ (default: every tiny one)
 #
 # The configs that build on another run (PsPG, CoOp, DualCoOp and fine-tuning on runs/quickstart, M3AE
 # fine-tuning on runs/m3ae-tiny) use it where it exists; where it does not, a one-step run of the config it
@@ -14,13 +14,17 @@ cd "$(dirname "$0")/.."
 
 steps=3
 profile=()
+names=()
 while [[ $# -gt 0 ]]; do
     case $1 in
         --steps) steps=$2; shift 2 ;;
         --profile) profile=(--profile); shift ;;
-        *) echo "launch/bench-methods.sh: unknown option $1" >&2; exit 2 ;;
+        -*) echo "launch/bench-methods.sh: unknown option $1" >&2; exit 2 ;;
+        *) [[ -f configs/$1.yaml ]] || { echo "launch/bench-methods.sh: no configs/$1.yaml" >&2; exit 2; }
+           names+=("$1"); shift ;;
     esac
 done
+[[ ${#names[@]} -gt 0 ]] || names=(clip-tiny finetune-tiny m3ae-tiny m3ae-finetune-tiny pspg-tiny pspg-tiny-fusion coop-tiny dualcoop-tiny prior-tiny)
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 binary=${CARINA_BINARY:-.build/release/carina}
@@ -48,7 +52,7 @@ m3ae=$(base_run m3ae-tiny configs/m3ae-tiny.yaml)
 summary=$work/summary
 printf '%s\n' "| config | method | 1 process x $cores threads: samples/s | GEMM % of peak | $cores ranks x 1 thread: samples/s | GEMM % of peak |" \
     "|---|---|---:|---:|---:|---:|" > "$summary"
-for name in clip-tiny finetune-tiny m3ae-tiny m3ae-finetune-tiny pspg-tiny coop-tiny dualcoop-tiny prior-tiny; do
+for name in "${names[@]}"; do
     config=$work/$name.yaml
     sed -e "s|runs/quickstart|$quickstart|" -e "s|runs/m3ae-tiny|$m3ae|" "configs/$name.yaml" > "$config"
     method=$(awk '/^method:/ { print $2; exit }' "$config")
