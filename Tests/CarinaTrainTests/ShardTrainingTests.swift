@@ -49,9 +49,7 @@ import CarinaTrain
             .write(toFile: config, atomically: true, encoding: .utf8)
         let own = try #require(try train(config, run, ranks: 1).evaluation)
         let phantoms = SyntheticCXR(count: 120, seed: 3, imageSize: 32)  // tinyCLIPRunConfig's seed and data
-        let writer = try ShardWriter(directory: dir + "/shards", imageSize: nil, name: "phantoms", classNames: phantoms.classNames)
-        for i in 0..<phantoms.count { try writer.write(phantoms.sample(at: i)) }
-        _ = try writer.finish()
+        try writeShards(dir + "/shards", count: phantoms.count, seed: phantoms.seed)
         var options = EvaluationRun.Options(dataset: dir + "/shards")
         (options.split, options.fractions, options.bootstrap, options.compareUntrained) = ("valid", [], 0, false)
         let shards = try EvaluationRun(runDirectory: run, communicator: LocalWorld(size: 1).communicators()[0]).run(options).trained
