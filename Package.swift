@@ -25,12 +25,13 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CIntrinsics"),  // header only: compiler intrinsics (a prefetch)
         .target(name: "CImageCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
 
         // Carina's GEMM register tiles and blocked GEMM, generic over the vector width (@inlinable: each user
         // specialises them for its own CPU target), and the AVX-512 specialisation, compiled for
         // skylake-avx512 and called only after a CPU check.
-        .target(name: "CarinaTiles", swiftSettings: kernelFlags),
+        .target(name: "CarinaTiles", dependencies: ["CIntrinsics"], swiftSettings: kernelFlags),
         .target(name: "CarinaKernelsAVX512", dependencies: ["CarinaTiles"], swiftSettings: [
             .unsafeFlags(["-O", "-target-cpu", "skylake-avx512", "-enforce-exclusivity=unchecked"]),
         ]),

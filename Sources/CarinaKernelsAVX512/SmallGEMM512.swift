@@ -7,9 +7,10 @@ import CarinaTiles
 
 /// C (m, n) = alpha · op(A) · B or C += alpha · op(A) · B; see SmallGEMM.multiply. n % 8 == 0.
 public func smallGEMMAVX512(m: Int, n: Int, k: Int, alpha: Float, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
-                            b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+                            b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+                            prefetch: UnsafeMutablePointer<LinePrefetch>? = nil) {
     smallGEMMTiles(SIMD16<Float>.self, SIMD8<Float>.self, m: m, n: n, k: k, alpha: alpha, a: a, aRow: aRow, aColumn: aColumn,
-                   b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+                   b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, prefetch: prefetch)
 }
 
 /// Carina's blocked SGEMM in 16-float vectors; see CarinaTiles.packedGEMM and BLAS.sgemm. A transposed A is

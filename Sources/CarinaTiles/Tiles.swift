@@ -22,20 +22,22 @@ public enum Twelve: TileCount { @inlinable public static var count: Int { 12 } }
 
 /// C (m, n) = alpha · op(A) · B, or C += alpha · op(A) · B, op(A)(i, p) = a[i·aRow + p·aColumn], B row-major
 /// with leading dimension ldb; see SmallGEMM.multiply. Rows 6 at a time; columns 2 vectors of V, then 1,
-/// then one of Half (the last 8 when V holds 16). n must be a multiple of Half's width.
+/// then one of Half (the last 8 when V holds 16). n must be a multiple of Half's width. `prefetch`: lines
+/// to prefetch a few at a time, before each tile.
 @inlinable
 public func smallGEMMTiles<V: SIMD, Half: SIMD>(_: V.Type, _: Half.Type, m: Int, n: Int, k: Int, alpha: Float,
                                                 a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
                                                 b: UnsafePointer<Float>, ldb: Int,
-                                                c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool)
+                                                c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+                                                prefetch: UnsafeMutablePointer<LinePrefetch>? = nil)
 where V.Scalar == Float, Half.Scalar == Float {
     var i = 0
     while i + 6 <= m {
-        tileRow(V.self, Half.self, Six.self, a + i * aRow, aRow, aColumn, b, ldb, n, k, c + i * ldc, ldc, alpha, accumulate)
+        tileRow(V.self, Half.self, Six.self, a + i * aRow, aRow, aColumn, b, ldb, n, k, c + i * ldc, ldc, alpha, accumulate, prefetch)
         i += 6
     }
     if i < m {
-        tileRows(V.self, Half.self, m - i, a + i * aRow, aRow, aColumn, b, ldb, n, k, c + i * ldc, ldc, alpha, accumulate)
+        tileRows(V.self, Half.self, m - i, a + i * aRow, aRow, aColumn, b, ldb, n, k, c + i * ldc, ldc, alpha, accumulate, prefetch)
     }
 }
 
@@ -43,20 +45,21 @@ where V.Scalar == Float, Half.Scalar == Float {
 @inlinable
 func tileRows<V: SIMD, Half: SIMD>(_: V.Type, _: Half.Type, _ rows: Int, _ a: UnsafePointer<Float>, _ aRow: Int, _ aColumn: Int,
                                    _ b: UnsafePointer<Float>, _ ldb: Int, _ n: Int, _ k: Int, _ c: UnsafeMutablePointer<Float>,
-                                   _ ldc: Int, _ alpha: Float, _ accumulate: Bool) where V.Scalar == Float, Half.Scalar == Float {
+                                   _ ldc: Int, _ alpha: Float, _ accumulate: Bool, _ prefetch: UnsafeMutablePointer<LinePrefetch>? = nil)
+where V.Scalar == Float, Half.Scalar == Float {
     switch rows {
-    case 12: tileRow(V.self, Half.self, Twelve.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
-    case 11: tileRow(V.self, Half.self, Eleven.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
-    case 10: tileRow(V.self, Half.self, Ten.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
-    case 9: tileRow(V.self, Half.self, Nine.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
-    case 8: tileRow(V.self, Half.self, Eight.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
-    case 7: tileRow(V.self, Half.self, Seven.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
-    case 6: tileRow(V.self, Half.self, Six.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
-    case 5: tileRow(V.self, Half.self, Five.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
-    case 4: tileRow(V.self, Half.self, Four.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
-    case 3: tileRow(V.self, Half.self, Three.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
-    case 2: tileRow(V.self, Half.self, Two.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
-    default: tileRow(V.self, Half.self, One.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate)
+    case 12: tileRow(V.self, Half.self, Twelve.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate, prefetch)
+    case 11: tileRow(V.self, Half.self, Eleven.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate, prefetch)
+    case 10: tileRow(V.self, Half.self, Ten.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate, prefetch)
+    case 9: tileRow(V.self, Half.self, Nine.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate, prefetch)
+    case 8: tileRow(V.self, Half.self, Eight.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate, prefetch)
+    case 7: tileRow(V.self, Half.self, Seven.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate, prefetch)
+    case 6: tileRow(V.self, Half.self, Six.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate, prefetch)
+    case 5: tileRow(V.self, Half.self, Five.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate, prefetch)
+    case 4: tileRow(V.self, Half.self, Four.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate, prefetch)
+    case 3: tileRow(V.self, Half.self, Three.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate, prefetch)
+    case 2: tileRow(V.self, Half.self, Two.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate, prefetch)
+    default: tileRow(V.self, Half.self, One.self, a, aRow, aColumn, b, ldb, n, k, c, ldc, alpha, accumulate, prefetch)
     }
 }
 
@@ -64,19 +67,25 @@ func tileRows<V: SIMD, Half: SIMD>(_: V.Type, _: Half.Type, _ rows: Int, _ a: Un
 @inlinable
 func tileRow<V: SIMD, Half: SIMD, R: TileCount>(_: V.Type, _: Half.Type, _: R.Type, _ a: UnsafePointer<Float>, _ aRow: Int,
                                                 _ aColumn: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ n: Int, _ k: Int,
-                                                _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ accumulate: Bool)
+                                                _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ accumulate: Bool,
+                                                _ prefetch: UnsafeMutablePointer<LinePrefetch>? = nil)
 where V.Scalar == Float, Half.Scalar == Float {
     let w = V.scalarCount
     var j = 0
     while j + 2 * w <= n {
+        prefetch?.pointee.issue()
         tile(V.self, R.self, Two.self, a, aRow, aColumn, b + j, ldb, k, c + j, ldc, alpha, accumulate)
         j += 2 * w
     }
     if j + w <= n {
+        prefetch?.pointee.issue()
         tile(V.self, R.self, One.self, a, aRow, aColumn, b + j, ldb, k, c + j, ldc, alpha, accumulate)
         j += w
     }
-    if j < n { tile(Half.self, R.self, One.self, a, aRow, aColumn, b + j, ldb, k, c + j, ldc, alpha, accumulate) }
+    if j < n {
+        prefetch?.pointee.issue()
+        tile(Half.self, R.self, One.self, a, aRow, aColumn, b + j, ldb, k, c + j, ldc, alpha, accumulate)
+    }
 }
 
 /// One (R.count × W.count vectors) tile of C: k fused multiply-adds per element, in order from zero, then

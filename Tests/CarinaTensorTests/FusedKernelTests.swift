@@ -160,4 +160,29 @@ import CarinaTestSupport
             #expect(Kernels.maxSerial(v, n) == v.max()!, "n \(n)")
         }
     }
+
+    /// Attention's softmax over padded rows gives `Kernels.softmaxRows`' bits: row widths below, at and past
+    /// a vector with and without a partial last vector, odd and even row counts (rows go in pairs), masked
+    /// keys (-inf), a fully masked row next to a live one (zeros), a NaN, causal masks and small and large
+    /// scores; the padding stays zero.
+    @Test(arguments: [(1, 1), (2, 5), (3, 8), (5, 13), (65, 65), (4, 16)], [false, true])
+    func paddedSoftmaxHasTheRowSoftmaxBits(_ shape: (rows: Int, n: Int), _ causal: Bool) {
+        let (rows, n) = shape
+        let ld = (n + 7) / 8 * 8
+        for scale: Float in [0.05, 1, 40] {
+            let source = randomTensor([rows, n], -scale, scale, stream: n)
+            var x = [Float](repeating: 0, count: rows * ld)
+            for i in 0..<rows { for j in 0..<n { x[i * ld + j] = causal && j > i ? -.infinity : source.pointer[i * n + j] } }
+            if n > 2 { x[0 * ld + 1] = -.infinity }  // a masked key
+            if rows > 2 && !causal { for j in 0..<n { x[1 * ld + j] = -.infinity } }  // a fully masked row (paired with row 0)
+            if rows > 3 { x[3 * ld + n - 1] = .nan }
+            var expected = x
+            expected.withUnsafeMutableBufferPointer { e in Kernels.softmaxRows(e.baseAddress!, e.baseAddress!, rows: rows, n: n, log: false, ld: ld) }
+            x.withUnsafeMutableBufferPointer { softmaxPaddedRows($0.baseAddress!, rows: rows, n: n, ld: ld) }
+            let differing = zip(x, expected).filter { $0.0.bitPattern != $0.1.bitPattern && !($0.0.isNaN && $0.1.isNaN) }.count
+            #expect(differing == 0, "\(rows) rows of \(n), scores within ±\(scale), causal \(causal): \(differing) values differ from softmaxRows")
+            let padding = (0..<rows).flatMap { i in (n..<ld).map { x[i * ld + $0] } }
+            #expect(padding.allSatisfy { $0 == 0 && $0.sign == .plus }, "padding \(padding)")
+        }
+    }
 }

@@ -8,6 +8,7 @@ import Foundation
 import Testing
 import CarinaTensor
 import CarinaTestSupport
+import CarinaTiles
 
 @Suite struct SmallGEMMTests {
     /// (m, n, k, A transposed, accumulate, alpha)
@@ -63,8 +64,11 @@ import CarinaTestSupport
     }
 
     /// Every element moved to its transposed place and the padding zeroed, for blocks with and without
-    /// whole 8×8 tiles and with row and column edges (a 65×64 key block of a ViT-Tiny head among them).
-    @Test(arguments: [(5, 3, 4, 8), (8, 8, 8, 8), (17, 13, 21, 24), (65, 64, 576, 72), (16, 9, 9, 16), (9, 16, 16, 16)])
+    /// whole 8×8 tiles and with row and column edges (a 65×64 key block of a ViT-Tiny head among them), a last
+    /// partial group of rows packed as a block (padding to a multiple of 8) or float by float (padding that
+    /// ends short of the group: 13 rows padded to 14, 65 unpadded).
+    @Test(arguments: [(5, 3, 4, 8), (8, 8, 8, 8), (17, 13, 21, 24), (65, 64, 576, 72), (16, 9, 9, 16), (9, 16, 16, 16),
+                      (13, 16, 16, 14), (65, 64, 576, 65), (3, 24, 24, 16)])
     func packingTransposesAndZeroPads(rows: Int, columns: Int, ld: Int, padded: Int) {
         let source = Tensor(shape: [rows * ld], values: (0..<(rows * ld)).map(Float.init))
         let out = Tensor(shape: [columns * padded], values: [Float](repeating: .nan, count: columns * padded))
@@ -74,5 +78,32 @@ import CarinaTestSupport
             for j in 0..<padded where out.pointer[p * padded + j] != (j < rows ? Float(j * ld + p) : 0) { wrong += 1 }
         }
         #expect(wrong == 0, "\(rows)x\(columns) (ld \(ld), padded to \(padded)): \(wrong) elements misplaced")
+    }
+
+    /// The prefetch cursor walks each range's 64-byte lines once, `perTile` per `issue()`, empty ranges
+    /// skipped, and `finish()` issues the rest (the lines are only prefetched, so their count is what shows).
+    @Test func prefetchCursorIssuesEachLineOnce() {
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 64)
+        defer { buffer.deallocate() }
+        let base = UnsafeRawPointer(buffer)
+        var cursor = LinePrefetch()
+        #expect(cursor.linesLeft == 0)
+        cursor.issue()  // nothing started: nothing to do
+        // 130 bytes (3 lines), an empty range, 64 bytes (1 line), 1 byte (1 line): 5 lines over 3 tiles, 2 each.
+        cursor.start([(base, base + 130), (base + 512, base + 512), (base + 1024, base + 1088), (base + 2048, base + 2049)], tiles: 3)
+        #expect(cursor.linesLeft == 5)
+        cursor.issue()
+        #expect(cursor.linesLeft == 3)
+        cursor.issue()
+        #expect(cursor.linesLeft == 1)
+        cursor.issue()
+        #expect(cursor.linesLeft == 0)
+        cursor.issue()
+        #expect(cursor.linesLeft == 0)
+        cursor.start([(base, base + 4096)], tiles: 100)  // 64 lines: 1 per tile
+        cursor.issue()
+        #expect(cursor.linesLeft == 63)
+        cursor.finish()
+        #expect(cursor.linesLeft == 0)
     }
 }

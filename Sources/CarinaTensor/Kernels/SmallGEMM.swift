@@ -43,36 +43,44 @@ public enum SmallGEMM {
         return ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(have.contains)
     }()
 
+    /// `prefetch`: lines to bring into the caches a few at a time, before each register tile (they change
+    /// nothing computed).
     public static func multiply(m: Int, n: Int, k: Int, alpha: Float = 1,
                                 a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
                                 b: UnsafePointer<Float>, ldb: Int,
-                                c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, kernel: Kernel = SmallGEMM.kernel) {
+                                c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool, kernel: Kernel = SmallGEMM.kernel,
+                                prefetch: UnsafeMutablePointer<LinePrefetch>? = nil) {
         precondition(n % 8 == 0, "SmallGEMM needs n (\(n)) to be a multiple of 8")
         if m == 0 || n == 0 { return }
         if kernel == .avx512 {
             precondition(supportsAVX512, "SmallGEMM: the AVX-512 kernel was asked for on a CPU without AVX-512")
             smallGEMMAVX512(m: m, n: n, k: k, alpha: alpha, a: a, aRow: aRow, aColumn: aColumn, b: b, ldb: ldb,
-                            c: c, ldc: ldc, accumulate: accumulate)
+                            c: c, ldc: ldc, accumulate: accumulate, prefetch: prefetch)
             return
         }
         smallGEMMTiles(F8.self, F8.self, m: m, n: n, k: k, alpha: alpha, a: a, aRow: aRow, aColumn: aColumn,
-                       b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+                       b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate, prefetch: prefetch)
     }
 
     /// Writes the transpose of the (rows, columns) block at `source` (leading dimension ld) into
     /// `destination` as (columns, paddedRows), zero-filling rows..<paddedRows: Kᵀ for S = Q Kᵀ. Eight rows
     /// by eight columns at a time are loaded as vectors and transposed in registers (float by float, the
-    /// packing took 7 % of attention's forward and backward; perf); the edges go float by float.
+    /// packing took 7 % of attention's forward and backward; perf), a last partial group of rows with zero
+    /// vectors for the padding it writes (float by float, a 65-row key block's last row and 7 padding rows
+    /// cost as much as 16 of its 8×8 blocks); the edges left go float by float.
     public static func packTransposed(_ source: UnsafePointer<Float>, rows: Int, columns: Int, ld: Int,
                                       into destination: UnsafeMutablePointer<Float>, paddedRows: Int) {
         let fullColumns = columns / 8 * 8
+        // Rows j..<j+8 of the whole 8-column blocks; rows past the end read as zero while the padding
+        // reaches j+8.
         var j = 0
-        while j + 8 <= rows {
+        while j < rows && j + 8 <= paddedRows {
+            let valid = rows - j
+            @inline(__always) func row(_ r: Int, _ p: Int) -> F8 { r < valid ? load8(source + (j + r) * ld + p) : F8() }
             var p = 0
             while p < fullColumns {
-                let s = source + j * ld + p, d = destination + p * paddedRows + j
-                let t = transposed8x8(load8(s), load8(s + ld), load8(s + 2 * ld), load8(s + 3 * ld),
-                                      load8(s + 4 * ld), load8(s + 5 * ld), load8(s + 6 * ld), load8(s + 7 * ld))
+                let d = destination + p * paddedRows + j
+                let t = transposed8x8(row(0, p), row(1, p), row(2, p), row(3, p), row(4, p), row(5, p), row(6, p), row(7, p))
                 store8(t.0, d); store8(t.1, d + paddedRows); store8(t.2, d + 2 * paddedRows); store8(t.3, d + 3 * paddedRows)
                 store8(t.4, d + 4 * paddedRows); store8(t.5, d + 5 * paddedRows); store8(t.6, d + 6 * paddedRows)
                 store8(t.7, d + 7 * paddedRows)
@@ -80,10 +88,13 @@ public enum SmallGEMM {
             }
             j += 8
         }
+        // Float by float: the rows and padding of the whole blocks the loop above did not reach, and all of
+        // the columns past the last whole block.
         for p in 0..<columns {
             let out = destination + p * paddedRows
-            for r in (p < fullColumns ? j : 0)..<rows { out[r] = source[r * ld + p] }
-            for r in rows..<paddedRows { out[r] = 0 }
+            let from = p < fullColumns ? j : 0
+            if from < rows { for r in from..<rows { out[r] = source[r * ld + p] } }
+            for r in Swift.max(from, rows)..<paddedRows { out[r] = 0 }
         }
     }
 

@@ -5,11 +5,14 @@
 // fusion): O = (P ⊙ M) V with M keyed by sample, so a sample's mask is
 // the same on any rank and at any batch position.
 //
-// A thread reads each sample's operand rows in one sequential pass before its first head of that sample
-// (`SampleStreams`): read in place by the per-head products, the rows arrive as short strided runs the
-// hardware prefetchers do not follow, and the products waited on memory (the same products ran at half
-// their in-cache rate).
+// A thread brings each sample's operand rows into the caches before it multiplies them: read in place by
+// the per-head products, the rows arrive as short strided runs the hardware prefetchers do not follow, and
+// the products waited on memory (the same products ran at half their in-cache rate). The first sample of
+// a thread's share is read in one sequential pass (`SampleStreams`); each later one is prefetched a few
+// lines before each register tile of the previous sample's products (`LinePrefetch`), so that the wait
+// overlaps arithmetic instead of preceding it.
 
+import CarinaTiles
 import Synchronization
 
 /// Where one attention operand lives: element (b, t, c) is at tensor[(b*T + t)*rowStride + column + c].
@@ -101,13 +104,21 @@ extension Tensor {
             let operand = [q, k, v].first { $0.tensor === tensor }!
             return (UnsafePointer(tensor.pointer), (operand.tensor === q.tensor ? tq : tk) * operand.rowStride)
         })
+        // Register tiles in one head's forward products (S, then O), to spread the next sample's prefetches over.
+        let forwardTiles = (tq + 5) / 6 * ((ld + 15) / 16 + (d + 15) / 16)
         Parallel.forRanges(b * h, grain: 1) { tasks in
             let packed = Tensor(uninitialized: [d, ld])  // Kᵀ, zero-padded to ld columns
             let droppedBuffer: Tensor? = mp == nil ? nil : Tensor(uninitialized: [tq, ld])
-            defer { withExtendedLifetime((packed, droppedBuffer)) {} }
+            let ahead = UnsafeMutablePointer<LinePrefetch>.allocate(capacity: 1)
+            ahead.initialize(to: LinePrefetch())
+            defer {
+                withExtendedLifetime((packed, droppedBuffer)) {}
+                ahead.deinitialize(count: 1)
+                ahead.deallocate()
+            }
             for task in tasks {
                 let bi = task / h, hi = task % h
-                if hi == 0 || task == tasks.lowerBound { inputs.read(sample: bi) }
+                inputs.bringIn(task: task, heads: h, of: tasks, tiles: forwardTiles, prefetch: ahead)
                 let s = pp + task * tq * ld
                 let qb = qp + bi * tq * q.rowStride + hi * d
                 let kb = kp + bi * tk * k.rowStride + hi * d
@@ -115,7 +126,7 @@ extension Tensor {
                 // S (tq, tk) = alpha Q Kᵀ
                 SmallGEMM.packTransposed(kb, rows: tk, columns: d, ld: k.rowStride, into: packed.pointer, paddedRows: ld)
                 headGEMM(m: tq, n: ld, k: d, validN: tk, alpha: alpha, a: qb, aRow: q.rowStride, aColumn: 1,
-                         b: packed.pointer, ldb: ld, c: s, ldc: ld, accumulate: false)
+                         b: packed.pointer, ldb: ld, c: s, ldc: ld, accumulate: false, prefetch: ahead)
                 if causal || mask != nil {
                     for i in 0..<tq {
                         let row = s + i * ld
@@ -124,7 +135,7 @@ extension Tensor {
                         }
                     }
                 }
-                Kernels.softmaxRows(s, s, rows: tq, n: tk, log: false, ld: ld)
+                softmaxPaddedRows(s, rows: tq, n: tk, ld: ld)
                 // O (tq, d) = P V (or (P ⊙ M) V), written into columns hi*d of out
                 var used = UnsafePointer(s)
                 if let mp, let droppedBuffer {
@@ -132,7 +143,7 @@ extension Tensor {
                     used = UnsafePointer(droppedBuffer.pointer)
                 }
                 headGEMM(m: tq, n: d, k: tk, a: used, aRow: ld, aColumn: 1, b: vb, ldb: v.rowStride,
-                         c: op + bi * tq * c + hi * d, ldc: c, accumulate: false)
+                         c: op + bi * tq * c + hi * d, ldc: c, accumulate: false, prefetch: ahead)
             }
         }
         return Autograd.record(out, "attention", distinct) { g in
@@ -160,15 +171,23 @@ extension Tensor {
             let dq = targets[0], dk = targets[1], dv = targets[2]
             // The forward's inputs, the sample's output gradient and its heads' probabilities (contiguous).
             let backwardInputs = SampleStreams(inputs.streams + [(UnsafePointer(gp), tq * c), (UnsafePointer(pp), h * tq * ld)])
+            // Register tiles in one head's backward products (dV, dP, dQ, dK).
+            let backwardTiles = ((tk + 5) / 6 * 2 + (tq + 5) / 6) * ((d + 15) / 16) + (tq + 5) / 6 * ((ld + 15) / 16)
             Parallel.forRanges(b * h, grain: 1) { tasks in
                 let dpBuffer = Tensor(uninitialized: [tq, ld])
                 let packed = Tensor(uninitialized: [d, ld])  // Vᵀ, zero-padded to ld columns
                 let droppedBuffer: Tensor? = mp == nil ? nil : Tensor(uninitialized: [tq, ld])
-                defer { withExtendedLifetime((dpBuffer, packed, droppedBuffer)) {} }
+                let ahead = UnsafeMutablePointer<LinePrefetch>.allocate(capacity: 1)
+                ahead.initialize(to: LinePrefetch())
+                defer {
+                    withExtendedLifetime((dpBuffer, packed, droppedBuffer)) {}
+                    ahead.deinitialize(count: 1)
+                    ahead.deallocate()
+                }
                 let dpp = dpBuffer.pointer
                 for task in tasks {
                     let bi = task / h, hi = task % h
-                    if hi == 0 || task == tasks.lowerBound { backwardInputs.read(sample: bi) }
+                    backwardInputs.bringIn(task: task, heads: h, of: tasks, tiles: backwardTiles, prefetch: ahead)
                     let p = pp + task * tq * ld
                     let taskMask = mp.map { $0 + task * tq * tk }
                     // The probabilities V was weighted with: P, or P ⊙ M.
@@ -183,13 +202,13 @@ extension Tensor {
                     let vb = vp + bi * tk * v.rowStride + hi * d
                     if let dv {  // dV (tk, d) (+)= Pᵀ dO (P ⊙ M with dropout)
                         headGEMM(m: tk, n: d, k: tq, a: used, aRow: 1, aColumn: ld, b: gb, ldb: c,
-                                 c: dv.pointer + bi * tk * v.rowStride + hi * d, ldc: v.rowStride, accumulate: dv.accumulate)
+                                 c: dv.pointer + bi * tk * v.rowStride + hi * d, ldc: v.rowStride, accumulate: dv.accumulate, prefetch: ahead)
                     }
                     if dq == nil && dk == nil { continue }
                     // dP (tq, tk) = dO Vᵀ
                     SmallGEMM.packTransposed(vb, rows: tk, columns: d, ld: v.rowStride, into: packed.pointer, paddedRows: ld)
                     headGEMM(m: tq, n: ld, k: d, validN: tk, a: gb, aRow: c, aColumn: 1, b: packed.pointer, ldb: ld,
-                             c: dpp, ldc: ld, accumulate: false)
+                             c: dpp, ldc: ld, accumulate: false, prefetch: ahead)
                     if let taskMask {  // through the dropout
                         for i in 0..<tq { for j in 0..<tk { dpp[i * ld + j] *= taskMask[i * tk + j] } }
                     }
@@ -203,11 +222,11 @@ extension Tensor {
                     }
                     if let dq {  // dQ (tq, d) (+)= dS K
                         headGEMM(m: tq, n: d, k: tk, a: dpp, aRow: ld, aColumn: 1, b: kb, ldb: k.rowStride,
-                                 c: dq.pointer + bi * tq * q.rowStride + hi * d, ldc: q.rowStride, accumulate: dq.accumulate)
+                                 c: dq.pointer + bi * tq * q.rowStride + hi * d, ldc: q.rowStride, accumulate: dq.accumulate, prefetch: ahead)
                     }
                     if let dk {  // dK (tk, d) (+)= dSᵀ Q
                         headGEMM(m: tk, n: d, k: tq, a: dpp, aRow: 1, aColumn: ld, b: qb, ldb: q.rowStride,
-                                 c: dk.pointer + bi * tk * k.rowStride + hi * d, ldc: k.rowStride, accumulate: dk.accumulate)
+                                 c: dk.pointer + bi * tk * k.rowStride + hi * d, ldc: k.rowStride, accumulate: dk.accumulate, prefetch: ahead)
                     }
                 }
             }
@@ -219,19 +238,114 @@ extension Tensor {
 /// aColumn = 1 (A as stored) or aRow = 1 (A transposed). SmallGEMM where n is a multiple of 8 (always for
 /// the padded (Tq, Tk) blocks; for the (T, D) ones when D is); one-thread OpenBLAS for other head sizes.
 /// `validN`: the columns that count as work (the rest are padding).
+/// `prefetch`: lines issued before each of SmallGEMM's tiles.
 @inline(__always)
 private func headGEMM(m: Int, n: Int, k: Int, validN: Int? = nil, alpha: Float = 1, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
-                      b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool) {
+                      b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
+                      prefetch: UnsafeMutablePointer<LinePrefetch>) {
     if n % 8 == 0 {
         FLOPCounter.current?.total.add(2 * m * (validN ?? n) * k, ordering: .relaxed)
         SmallGEMM.multiply(m: m, n: n, k: k, alpha: alpha, a: a, aRow: aRow, aColumn: aColumn, b: b, ldb: ldb,
-                           c: c, ldc: ldc, accumulate: accumulate)
+                           c: c, ldc: ldc, accumulate: accumulate, prefetch: prefetch)
     } else {
         let transposed = aColumn != 1
         BLAS.sgemm(transA: transposed, transB: false, m: m, n: n, k: k, alpha: alpha, a: a, lda: transposed ? aColumn : aRow,
                    b: b, ldb: ldb, beta: accumulate ? 1 : 0, c: c, ldc: ldc, threads: 1)
     }
 }
+
+/// Softmax in place over the first `n` entries of each row (rows `ld` apart, ld >= n rounded up to 8, the
+/// entries n..<ld zero and left zero): `Kernels.softmaxRows`' arithmetic in the same order, so the same bits,
+/// with a row's last partial vector masked by a blend instead of moved float by float, and rows taken two at
+/// a time (the softmax of one 65-wide row waited on its own exp chains: 9 % of attention's time, perf).
+func softmaxPaddedRows(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, ld: Int) {
+    let full = n / 8 * 8, tail = n - full
+    // Lanes past the row's end: true.
+    let past = F8(0, 1, 2, 3, 4, 5, 6, 7) .>= F8(repeating: Float(tail))
+    var row = 0
+    // Two rows side by side: their chains are independent, so the out-of-order core overlaps one row's
+    // exp latency with the other's (one row at a time waited on its own chain).
+    while row + 2 <= rows {
+        let xa = x + row * ld, xb = xa + ld
+        var topA = F8(repeating: -.infinity), topB = topA
+        var i = 0
+        while i < full {
+            topA = SIMDMath.maximum(topA, load8(xa + i)); topB = SIMDMath.maximum(topB, load8(xb + i)); i += 8
+        }
+        if tail > 0 {
+            topA = SIMDMath.maximum(topA, load8(xa + full).replacing(with: -.infinity, where: past))
+            topB = SIMDMath.maximum(topB, load8(xb + full).replacing(with: -.infinity, where: past))
+        }
+        let ma = SIMDMath.max(topA), mb = SIMDMath.max(topB)
+        if ma == -.infinity || mb == -.infinity {
+            softmaxPaddedRow(xa, full: full, tail: tail, past: past)
+            softmaxPaddedRow(xb, full: full, tail: tail, past: past)
+            row += 2
+            continue
+        }
+        let mva = F8(repeating: ma), mvb = F8(repeating: mb)
+        var accA = F8(), accB = F8()
+        i = 0
+        while i < full {
+            let ea = SIMDMath.exp(load8(xa + i) - mva), eb = SIMDMath.exp(load8(xb + i) - mvb)
+            store8(ea, xa + i); store8(eb, xb + i)
+            accA += ea; accB += eb
+            i += 8
+        }
+        if tail > 0 {
+            let ea = SIMDMath.exp(load8(xa + full).replacing(with: -.infinity, where: past) - mva)
+            let eb = SIMDMath.exp(load8(xb + full).replacing(with: -.infinity, where: past) - mvb)
+            store8(ea, xa + full); store8(eb, xb + full)
+            accA += ea; accB += eb
+        }
+        let invA = F8(repeating: 1 / SIMDMath.sum(accA)), invB = F8(repeating: 1 / SIMDMath.sum(accB))
+        i = 0
+        while i < full { store8(load8(xa + i) * invA, xa + i); store8(load8(xb + i) * invB, xb + i); i += 8 }
+        if tail > 0 {
+            store8((load8(xa + full) * invA).replacing(with: 0, where: past), xa + full)
+            store8((load8(xb + full) * invB).replacing(with: 0, where: past), xb + full)
+        }
+        row += 2
+    }
+    while row < rows {
+        softmaxPaddedRow(x + row * ld, full: full, tail: tail, past: past)
+        row += 1
+    }
+}
+
+@inline(__always)
+private func softmaxPaddedRow(_ xr: UnsafeMutablePointer<Float>, full: Int, tail: Int, past: SIMDMask<SIMD8<Int32>>) {
+    var top = F8(repeating: -.infinity)
+    var i = 0
+    while i < full { top = SIMDMath.maximum(top, load8(xr + i)); i += 8 }
+    if tail > 0 { top = SIMDMath.maximum(top, load8(xr + full).replacing(with: -.infinity, where: past)) }
+    let m = SIMDMath.max(top)
+    if m == -.infinity {
+        xr.update(repeating: 0, count: full + tail)
+        return
+    }
+    let mv = F8(repeating: m)
+    var acc = F8()
+    i = 0
+    while i < full {
+        let e = SIMDMath.exp(load8(xr + i) - mv)
+        store8(e, xr + i)
+        acc += e
+        i += 8
+    }
+    if tail > 0 {
+        // exp(-inf) = 0 past the end: the padding keeps its zeros.
+        let e = SIMDMath.exp(load8(xr + full).replacing(with: -.infinity, where: past) - mv)
+        store8(e, xr + full)
+        acc += e
+    }
+    let inv = F8(repeating: 1 / SIMDMath.sum(acc))
+    i = 0
+    while i < full { store8(load8(xr + i) * inv, xr + i); i += 8 }
+    if tail > 0 { store8((load8(xr + full) * inv).replacing(with: 0, where: past), xr + full) }
+}
+
+nonisolated(unsafe) public var hackTile = true
 
 /// P ⊙ M into `destination` (rows `ld` apart, like P), M's rows `columns` apart.
 private func dropped(_ p: UnsafePointer<Float>, mask: UnsafePointer<Float>, rows: Int, columns: Int, ld: Int,
@@ -249,13 +363,36 @@ func uniqueTensors(_ tensors: [Tensor]) -> [Tensor] {
 }
 
 /// Memory regions laid out by sample (sample b's part of stream i starts at base + b·floatsPerSample), each
-/// read ahead of a sample's per-head products by one sequential pass that loads a vector from every 64-byte
-/// line. Only loads: what the products compute does not change.
+/// brought into the caches ahead of a sample's per-head products: by one sequential pass that loads a vector
+/// from every 64-byte line, or by prefetches. Only loads: what the products compute does not change.
 struct SampleStreams {
     let streams: [(base: UnsafePointer<Float>, floatsPerSample: Int)]
 
     init(_ streams: [(UnsafePointer<Float>, Int)]) {
         self.streams = streams.map { (base: $0.0, floatsPerSample: $0.1) }
+    }
+
+    /// Before task `task` (sample task / heads, head task % heads) of a thread's share `tasks`: the first
+    /// task reads its sample's rows; every task then starts prefetching its share of the next sample's
+    /// (the next sample's lines split evenly over this sample's tasks in the share), spread over `tiles`
+    /// tiles, after issuing what the previous task left.
+    func bringIn(task: Int, heads h: Int, of tasks: Range<Int>, tiles: Int, prefetch: UnsafeMutablePointer<LinePrefetch>) {
+        let b = task / h
+        if task == tasks.lowerBound { read(sample: b) }
+        prefetch.pointee.finish()
+        guard (b + 1) * h < tasks.upperBound else { return }
+        let first = Swift.max(b * h, tasks.lowerBound), parts = Swift.min(b * h + h, tasks.upperBound) - first
+        prefetch.pointee.start(lines(sample: b + 1, part: task - first, of: parts), tiles: tiles)
+    }
+
+    /// Part `part` of `parts` of sample b's lines in every stream (each stream cut at 64-byte steps).
+    func lines(sample b: Int, part: Int, of parts: Int) -> [(start: UnsafeRawPointer, end: UnsafeRawPointer)] {
+        streams.map { stream in
+            let bytes = stream.floatsPerSample * MemoryLayout<Float>.size
+            let chunk = (bytes + parts * 64 - 1) / (parts * 64) * 64
+            let base = UnsafeRawPointer(stream.base + b * stream.floatsPerSample)
+            return (base + Swift.min(part * chunk, bytes), base + Swift.min((part + 1) * chunk, bytes))
+        }
     }
 
     /// Brings sample `b`'s part of every stream into the caches.
