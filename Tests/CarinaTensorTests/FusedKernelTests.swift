@@ -162,9 +162,8 @@ import CarinaTestSupport
     }
 
     /// Attention's softmax over padded rows gives `Kernels.softmaxRows`' bits: row widths below, at and past
-    /// a vector with and without a partial last vector, odd and even row counts (rows go in pairs), masked
-    /// keys (-inf), a fully masked row next to a live one (zeros), a NaN, causal masks and small and large
-    /// scores; the padding stays zero.
+    /// a vector with and without a partial last vector, masked keys (-inf), a fully masked row (zeros), a
+    /// NaN, causal masks and small and large scores; the padding stays zero.
     @Test(arguments: [(1, 1), (2, 5), (3, 8), (5, 13), (65, 65), (4, 16)], [false, true])
     func paddedSoftmaxHasTheRowSoftmaxBits(_ shape: (rows: Int, n: Int), _ causal: Bool) {
         let (rows, n) = shape
@@ -174,7 +173,7 @@ import CarinaTestSupport
             var x = [Float](repeating: 0, count: rows * ld)
             for i in 0..<rows { for j in 0..<n { x[i * ld + j] = causal && j > i ? -.infinity : source.pointer[i * n + j] } }
             if n > 2 { x[0 * ld + 1] = -.infinity }  // a masked key
-            if rows > 2 && !causal { for j in 0..<n { x[1 * ld + j] = -.infinity } }  // a fully masked row (paired with row 0)
+            if rows > 2 && !causal { for j in 0..<n { x[1 * ld + j] = -.infinity } }  // a fully masked row
             if rows > 3 { x[3 * ld + n - 1] = .nan }
             var expected = x
             expected.withUnsafeMutableBufferPointer { e in Kernels.softmaxRows(e.baseAddress!, e.baseAddress!, rows: rows, n: n, log: false, ld: ld) }

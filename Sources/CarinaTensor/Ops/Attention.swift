@@ -256,96 +256,43 @@ private func headGEMM(m: Int, n: Int, k: Int, validN: Int? = nil, alpha: Float =
 
 /// Softmax in place over the first `n` entries of each row (rows `ld` apart, ld >= n rounded up to 8, the
 /// entries n..<ld zero and left zero): `Kernels.softmaxRows`' arithmetic in the same order, so the same bits,
-/// with a row's last partial vector masked by a blend instead of moved float by float, and rows taken two at
-/// a time (the softmax of one 65-wide row waited on its own exp chains: 9 % of attention's time, perf).
+/// with a row's last partial vector masked by a blend instead of moved float by float.
 func softmaxPaddedRows(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, ld: Int) {
     let full = n / 8 * 8, tail = n - full
     // Lanes past the row's end: true.
     let past = F8(0, 1, 2, 3, 4, 5, 6, 7) .>= F8(repeating: Float(tail))
-    var row = 0
-    // Two rows side by side: their chains are independent, so the out-of-order core overlaps one row's
-    // exp latency with the other's (one row at a time waited on its own chain).
-    while row + 2 <= rows {
-        let xa = x + row * ld, xb = xa + ld
-        var topA = F8(repeating: -.infinity), topB = topA
+    for row in 0..<rows {
+        let xr = x + row * ld
+        var top = F8(repeating: -.infinity)
         var i = 0
-        while i < full {
-            topA = SIMDMath.maximum(topA, load8(xa + i)); topB = SIMDMath.maximum(topB, load8(xb + i)); i += 8
-        }
-        if tail > 0 {
-            topA = SIMDMath.maximum(topA, load8(xa + full).replacing(with: -.infinity, where: past))
-            topB = SIMDMath.maximum(topB, load8(xb + full).replacing(with: -.infinity, where: past))
-        }
-        let ma = SIMDMath.max(topA), mb = SIMDMath.max(topB)
-        if ma == -.infinity || mb == -.infinity {
-            softmaxPaddedRow(xa, full: full, tail: tail, past: past)
-            softmaxPaddedRow(xb, full: full, tail: tail, past: past)
-            row += 2
+        while i < full { top = SIMDMath.maximum(top, load8(xr + i)); i += 8 }
+        if tail > 0 { top = SIMDMath.maximum(top, load8(xr + full).replacing(with: -.infinity, where: past)) }
+        let m = SIMDMath.max(top)
+        if m == -.infinity {
+            xr.update(repeating: 0, count: n)
             continue
         }
-        let mva = F8(repeating: ma), mvb = F8(repeating: mb)
-        var accA = F8(), accB = F8()
+        let mv = F8(repeating: m)
+        var acc = F8()
         i = 0
         while i < full {
-            let ea = SIMDMath.exp(load8(xa + i) - mva), eb = SIMDMath.exp(load8(xb + i) - mvb)
-            store8(ea, xa + i); store8(eb, xb + i)
-            accA += ea; accB += eb
+            let e = SIMDMath.exp(load8(xr + i) - mv)
+            store8(e, xr + i)
+            acc += e
             i += 8
         }
         if tail > 0 {
-            let ea = SIMDMath.exp(load8(xa + full).replacing(with: -.infinity, where: past) - mva)
-            let eb = SIMDMath.exp(load8(xb + full).replacing(with: -.infinity, where: past) - mvb)
-            store8(ea, xa + full); store8(eb, xb + full)
-            accA += ea; accB += eb
+            // exp(-inf) = 0 past the end (the padding's zeros; NaN there too when m is NaN, hence the blend below).
+            let e = SIMDMath.exp(load8(xr + full).replacing(with: -.infinity, where: past) - mv)
+            store8(e, xr + full)
+            acc += e
         }
-        let invA = F8(repeating: 1 / SIMDMath.sum(accA)), invB = F8(repeating: 1 / SIMDMath.sum(accB))
+        let inv = F8(repeating: 1 / SIMDMath.sum(acc))
         i = 0
-        while i < full { store8(load8(xa + i) * invA, xa + i); store8(load8(xb + i) * invB, xb + i); i += 8 }
-        if tail > 0 {
-            store8((load8(xa + full) * invA).replacing(with: 0, where: past), xa + full)
-            store8((load8(xb + full) * invB).replacing(with: 0, where: past), xb + full)
-        }
-        row += 2
-    }
-    while row < rows {
-        softmaxPaddedRow(x + row * ld, full: full, tail: tail, past: past)
-        row += 1
+        while i < full { store8(load8(xr + i) * inv, xr + i); i += 8 }
+        if tail > 0 { store8((load8(xr + full) * inv).replacing(with: 0, where: past), xr + full) }
     }
 }
-
-@inline(__always)
-private func softmaxPaddedRow(_ xr: UnsafeMutablePointer<Float>, full: Int, tail: Int, past: SIMDMask<SIMD8<Int32>>) {
-    var top = F8(repeating: -.infinity)
-    var i = 0
-    while i < full { top = SIMDMath.maximum(top, load8(xr + i)); i += 8 }
-    if tail > 0 { top = SIMDMath.maximum(top, load8(xr + full).replacing(with: -.infinity, where: past)) }
-    let m = SIMDMath.max(top)
-    if m == -.infinity {
-        xr.update(repeating: 0, count: full + tail)
-        return
-    }
-    let mv = F8(repeating: m)
-    var acc = F8()
-    i = 0
-    while i < full {
-        let e = SIMDMath.exp(load8(xr + i) - mv)
-        store8(e, xr + i)
-        acc += e
-        i += 8
-    }
-    if tail > 0 {
-        // exp(-inf) = 0 past the end: the padding keeps its zeros.
-        let e = SIMDMath.exp(load8(xr + full).replacing(with: -.infinity, where: past) - mv)
-        store8(e, xr + full)
-        acc += e
-    }
-    let inv = F8(repeating: 1 / SIMDMath.sum(acc))
-    i = 0
-    while i < full { store8(load8(xr + i) * inv, xr + i); i += 8 }
-    if tail > 0 { store8((load8(xr + full) * inv).replacing(with: 0, where: past), xr + full) }
-}
-
-nonisolated(unsafe) public var hackTile = true
 
 /// P ⊙ M into `destination` (rows `ld` apart, like P), M's rows `columns` apart.
 private func dropped(_ p: UnsafePointer<Float>, mask: UnsafePointer<Float>, rows: Int, columns: Int, ld: Int,
