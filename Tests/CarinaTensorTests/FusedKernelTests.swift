@@ -161,6 +161,34 @@ import CarinaTestSupport
         }
     }
 
+    /// The softmaxes' exp for x <= 0 gives `exp`'s bits on every input a softmax can hand it: every 61st
+    /// float from -0 down past the underflow bound (-87.34) and every float near that bound, near each
+    /// exponent step 2^n (x = n ln 2 ± 200 ulps for n = 0...-126), subnormals, ±0, -inf and NaNs.
+    @Test func expOfNonPositiveHasExpsBits() {
+        var inputs: [Float] = [0, -0, -.infinity, .nan, -.nan, Float(bitPattern: 0xFFC0_1234), -.leastNonzeroMagnitude,
+                               -.leastNormalMagnitude, -1e-30, -87.33654, -87.336_55, -88, -103, -1e30, -.greatestFiniteMagnitude]
+        var bits: UInt32 = 0x8000_0000
+        while bits < 0xC2B0_0000 { inputs.append(Float(bitPattern: bits)); bits += 61 }
+        let bound = (-87.33654 as Float).bitPattern
+        for b in (bound - 4000)...(bound + 4000) { inputs.append(Float(bitPattern: b)) }
+        for n in 0...126 {
+            let x = -Float(n) * 0.693_147_2
+            for b in (x.bitPattern &- 200)...(x.bitPattern &+ 200) where Float(bitPattern: b) <= 0 { inputs.append(Float(bitPattern: b)) }
+        }
+        while inputs.count % 8 != 0 { inputs.append(-1) }
+        var differing: [Float] = []
+        inputs.withUnsafeBufferPointer { x in
+            for i in stride(from: 0, to: x.count, by: 8) {
+                let v = load8(x.baseAddress! + i)
+                let e = SIMDMath.exp(v), f = SIMDMath.expOfNonPositive(v)
+                for l in 0..<8 where e[l].bitPattern != f[l].bitPattern { differing.append(v[l]) }
+            }
+        }
+        let (failures, tried) = (differing.count, inputs.count)
+        #expect(failures == 0, "\(failures) of \(tried) inputs differ, e.g. \(differing.prefix(5))")
+        #expect(tried > 1_000_000)
+    }
+
     /// Attention's softmax over padded rows gives `Kernels.softmaxRows`' bits: row widths below, at and past
     /// a vector with and without a partial last vector, masked keys (-inf), a fully masked row (zeros), a
     /// NaN, causal masks and small and large scores; the padding stays zero.

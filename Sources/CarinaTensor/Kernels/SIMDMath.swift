@@ -72,6 +72,30 @@ public enum SIMDMath {
         return (y * p1 * p2).replacing(with: 0, where: xIn .< -87.33654)
     }
 
+    /// e^x for x <= 0, -inf or NaN (a softmax's x - max): the same bits as `exp` on those inputs, without
+    /// `exp`'s steps these inputs do not need. No clamps: above, x <= 0 never reaches the upper bound;
+    /// below, every lane under the underflow bound is set to 0 at the end whatever was computed for it
+    /// (lanes at -inf compute NaN there). And 2^n in one piece: n = round(x / ln 2) lies in [-126, 0] for the
+    /// lanes that are kept, so 2^n is one normal float and y · 2^n rounds once, as exp's y · 2^(n/2) ·
+    /// 2^(n - n/2) does (its first product is exact). A quarter of exp's vector operations fewer; the
+    /// softmaxes and cross-entropy use it, and attention's softmax spends most of its time here.
+    @_transparent public static func expOfNonPositive(_ x0: F8) -> F8 {
+        let t = x0 * 1.442_695_04 + magic
+        let n = t - magic
+        let ni = floatToBits(t) &- floatToBits(magic)
+        var x = x0 - n * 0.693_359_375
+        x = x - n * -2.121_944_4e-4
+        let z = x * x
+        var y = F8(repeating: 1.987_569_15e-4)
+        y = y * x + 1.398_199_950_7e-3
+        y = y * x + 8.333_451_907_3e-3
+        y = y * x + 4.166_579_589_4e-2
+        y = y * x + 1.666_666_545_9e-1
+        y = y * x + 5.000_000_120_1e-1
+        y = y * z + x + 1
+        return (y * bitsToFloat((ni &+ 127) &<< 23)).replacing(with: 0, where: x0 .< -87.33654)
+    }
+
     /// Natural log for x > 0 (x <= 0 gives a large negative number, not NaN; callers clamp).
     @_transparent public static func log(_ xIn: F8) -> F8 {  // transparent: see exp
         let tiny = F8(repeating: Float.leastNormalMagnitude)

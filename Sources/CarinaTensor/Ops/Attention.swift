@@ -276,14 +276,14 @@ func softmaxPaddedRows(_ x: UnsafeMutablePointer<Float>, rows: Int, n: Int, ld: 
         var acc = F8()
         i = 0
         while i < full {
-            let e = SIMDMath.exp(load8(xr + i) - mv)
+            let e = SIMDMath.expOfNonPositive(load8(xr + i) - mv)
             store8(e, xr + i)
             acc += e
             i += 8
         }
         if tail > 0 {
             // exp(-inf) = 0 past the end (the padding's zeros; NaN there too when m is NaN, hence the blend below).
-            let e = SIMDMath.exp(load8(xr + full).replacing(with: -.infinity, where: past) - mv)
+            let e = SIMDMath.expOfNonPositive(load8(xr + full).replacing(with: -.infinity, where: past) - mv)
             store8(e, xr + full)
             acc += e
         }

@@ -25,8 +25,8 @@ extension Tensor {
             let mv = F8(repeating: m)
             var acc = F8()
             var j = 0
-            while j + 8 <= v { acc += SIMDMath.exp(load8(row + j) - mv); j += 8 }
-            if j < v { acc += SIMDMath.exp(loadPartial(row + j, v - j, pad: -.infinity) - mv) }
+            while j + 8 <= v { acc += SIMDMath.expOfNonPositive(load8(row + j) - mv); j += 8 }
+            if j < v { acc += SIMDMath.expOfNonPositive(loadPartial(row + j, v - j, pad: -.infinity) - mv) }
             let l = m + ScalarMath.log(SIMDMath.sum(acc))
             lse.pointer[i] = l
             if targets[i] != ignoreIndex { total += Double(l - row[Int(targets[i])]) }

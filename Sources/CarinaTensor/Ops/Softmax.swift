@@ -17,13 +17,13 @@ extension Kernels {
                 var acc = F8()
                 var i = 0
                 while i + 8 <= n {
-                    let e = SIMDMath.exp(load8(xr + i) - mv)
+                    let e = SIMDMath.expOfNonPositive(load8(xr + i) - mv)
                     if !log { store8(e, yr + i) }
                     acc += e
                     i += 8
                 }
                 if i < n {
-                    let e = SIMDMath.exp(loadPartial(xr + i, n - i, pad: -.infinity) - mv)
+                    let e = SIMDMath.expOfNonPositive(loadPartial(xr + i, n - i, pad: -.infinity) - mv)
                     if !log { storePartial(e, yr + i, n - i) }
                     acc += e
                 }
