@@ -36,6 +36,7 @@ public struct LinePrefetch {
     }
 
     /// The next `lines` lines, or what is left of the ranges.
+    @inlinable
     public mutating func issue(lines: Int) {
         var left = lines
         while left > 0, let at = cursor {
