@@ -9,6 +9,29 @@ import CarinaTestSupport
         ([3, 4], [3, 4]), ([3, 4], [4]), ([3, 1], [1, 4]), ([2, 3, 4], [3, 1]), ([1], [5]), ([], [2, 3]), ([2, 1, 3], [2, 4, 1]),
     ]
 
+    /// backward(seed) hands the seed itself to the output's op when nothing else can see the output's
+    /// gradient (no copy); a retained gradient, or a leaf's, is a copy of its own. The seed is never changed,
+    /// and a graph kept for a second pass adds the same gradient again.
+    @Test func aSeedIsHandedOnOnlyWhereNothingElseSeesIt() throws {
+        let x = randomTensor([3, 5], stream: 1)
+        x.requiresGrad = true
+        let seed = randomTensor([3, 5], stream: 2), seedValues = seed.scalars
+        let y = try x * x
+        try y.backward(seed, retainGraph: true)
+        let once = x.grad!.scalars
+        #expect(once == zip(x.scalars, seedValues).map { 2 * $0 * $1 } && y.grad == nil)
+        try y.backward(seed)
+        #expect(x.grad!.scalars == once.map { 2 * $0 } && seed.scalars == seedValues)
+
+        let z = x.exp()
+        z.retainsGrad = true
+        try z.backward(seed)
+        #expect(z.grad!.scalars == seedValues && z.grad!.storage !== seed.storage)
+        x.grad = nil
+        try x.backward(seed)
+        #expect(x.grad!.scalars == seedValues && x.grad!.storage !== seed.storage)
+    }
+
     @Test(arguments: broadcastPairs) func add(_ a: [Int], _ b: [Int]) throws {
         try checkGradients([randomTensor(a, stream: 1), randomTensor(b, stream: 2)]) { try $0[0] + $0[1] }
     }

@@ -33,7 +33,12 @@ public func checkGradients(
     }
     let out = try f(inputs)
     let w = randomTensor(out.shape, -1, 1, stream: 99)
+    let seedBits = w.scalars.map(\.bitPattern)
     try out.backward(w)
+    // Backward hands the seed itself to the op's backward closure (no copy): it must only read it.
+    if w.scalars.map(\.bitPattern) != seedBits {
+        Issue.record("backward changed the seed gradient it was given", sourceLocation: sourceLocation)
+    }
 
     func loss() throws -> Double {
         let y = try Autograd.withoutGrad { try f(inputs) }
