@@ -161,14 +161,16 @@ import CarinaTestSupport
         }
     }
 
-    /// The softmaxes' exp for x <= 0 gives `exp`'s bits on every input a softmax can hand it: every 61st
-    /// float from -0 down past the underflow bound (-87.34) and every float near that bound, near each
-    /// exponent step 2^n (x = n ln 2 ± 200 ulps for n = 0...-126), subnormals, ±0, -inf and NaNs.
+    /// The exp for x <= 0 (softmaxes, cross-entropy, erf, GELU's density) gives `exp`'s bits on every input
+    /// it can be handed: every 61st float from -0 to -88 and every 4099th on to -inf, every float near the
+    /// underflow bound (-87.34), near each exponent step 2^n (x = n ln 2 ± 200 ulps for n = 0...-126),
+    /// subnormals, ±0, -inf and NaNs.
     @Test func expOfNonPositiveHasExpsBits() {
         var inputs: [Float] = [0, -0, -.infinity, .nan, -.nan, Float(bitPattern: 0xFFC0_1234), -.leastNonzeroMagnitude,
                                -.leastNormalMagnitude, -1e-30, -87.33654, -87.336_55, -88, -103, -1e30, -.greatestFiniteMagnitude]
         var bits: UInt32 = 0x8000_0000
         while bits < 0xC2B0_0000 { inputs.append(Float(bitPattern: bits)); bits += 61 }
+        while bits <= 0xFF80_0000 { inputs.append(Float(bitPattern: bits)); bits += 4099 }  // on down to -inf
         let bound = (-87.33654 as Float).bitPattern
         for b in (bound - 4000)...(bound + 4000) { inputs.append(Float(bitPattern: b)) }
         for n in 0...126 {

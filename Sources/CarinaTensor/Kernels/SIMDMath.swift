@@ -78,7 +78,7 @@ public enum SIMDMath {
     /// (lanes at -inf compute NaN there). And 2^n in one piece: n = round(x / ln 2) lies in [-126, 0] for the
     /// lanes that are kept, so 2^n is one normal float and y · 2^n rounds once, as exp's y · 2^(n/2) ·
     /// 2^(n - n/2) does (its first product is exact). A quarter of exp's vector operations fewer; the
-    /// softmaxes and cross-entropy use it, and attention's softmax spends most of its time here.
+    /// softmaxes, cross-entropy, erf and GELU's density use it (attention's softmax spends most of its time here).
     @_transparent public static func expOfNonPositive(_ x0: F8) -> F8 {
         let t = x0 * 1.442_695_04 + magic
         let n = t - magic
@@ -142,7 +142,7 @@ public enum SIMDMath {
         y = y * t + 1.421_413_741
         y = y * t - 0.284_496_736
         y = y * t + 0.254_829_592
-        y = 1 - y * t * exp(-a * a)
+        y = 1 - y * t * expOfNonPositive(-a * a)
         return y.replacing(with: -y, where: x .< 0)
     }
 

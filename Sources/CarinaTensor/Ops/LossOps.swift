@@ -44,7 +44,7 @@ extension Tensor {
                 let l = F8(repeating: lse.pointer[i]), s = F8(repeating: scale)
                 var j = 0
                 while j + 8 <= v {
-                    let p = SIMDMath.exp(load8(row + j) - l) * s
+                    let p = SIMDMath.expOfNonPositive(load8(row + j) - l) * s
                     store8(beta == 0 ? p : load8(dr + j) + p, dr + j)
                     j += 8
                 }

@@ -83,7 +83,7 @@ extension Tensor {
                         let s = F8(repeating: Kernels.sumSerial(gr, n))
                         var i = 0
                         while i + 8 <= n {
-                            let v = load8(gr + i) - SIMDMath.exp(load8(yr + i)) * s
+                            let v = load8(gr + i) - SIMDMath.expOfNonPositive(load8(yr + i)) * s  // y = x - logsumexp <= 0
                             store8(beta == 0 ? v : load8(dr + i) + v, dr + i)
                             i += 8
                         }

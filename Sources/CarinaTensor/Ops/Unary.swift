@@ -33,7 +33,7 @@ extension Tensor {
     public func gelu() -> Tensor {
         unaryAccumulating("gelu", { x in 0.5 * x * (1 + SIMDMath.erf(x * 0.707_106_781_186_547_5)) }) { x, _, g in
             let cdf = 0.5 * (1 + SIMDMath.erf(x * 0.707_106_781_186_547_5))
-            let pdf = SIMDMath.exp(-0.5 * x * x) * 0.398_942_280_401_432_7
+            let pdf = SIMDMath.expOfNonPositive(-0.5 * x * x) * 0.398_942_280_401_432_7
             return g * (cdf + x * pdf)
         }
     }
