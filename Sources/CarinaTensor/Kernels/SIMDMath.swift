@@ -50,8 +50,17 @@ public enum SIMDMath {
     /// Transparent: with `@inline(__always)` alone the optimizer still called it out of line from the
     /// softmax, GELU and cross-entropy loops (a call, spills and vzeroupper per 8 floats).
     @_transparent public static func exp(_ xIn: F8) -> F8 {
-        let x0 = clamp(xIn, -87.33654, 88.72283)
-        // n = round(x / ln 2), computed with the magic number so it is also available as an integer.
+        let (y, ni) = expReduced(clamp(xIn, -87.33654, 88.72283))
+        // 2^n; n in [-126, 128]. Split so 2^128 does not overflow the exponent field.
+        let half = ni &>> 1
+        let p1 = bitsToFloat((half &+ 127) &<< 23)
+        let p2 = bitsToFloat((ni &- half &+ 127) &<< 23)
+        return (y * p1 * p2).replacing(with: 0, where: xIn .< -87.33654)
+    }
+
+    /// The part of e^x both exps share: n = round(x / ln 2) (computed with the magic number so it is also
+    /// available as an integer) and the polynomial y ≈ e^(x - n ln 2), so that e^x = y · 2^n.
+    @_transparent @usableFromInline static func expReduced(_ x0: F8) -> (y: F8, n: I8) {
         let t = x0 * 1.442_695_04 + magic
         let n = t - magic
         let ni = floatToBits(t) &- floatToBits(magic)
@@ -65,11 +74,7 @@ public enum SIMDMath {
         y = y * x + 1.666_666_545_9e-1
         y = y * x + 5.000_000_120_1e-1
         y = y * z + x + 1
-        // 2^n; n in [-126, 128]. Split so 2^128 does not overflow the exponent field.
-        let half = ni &>> 1
-        let p1 = bitsToFloat((half &+ 127) &<< 23)
-        let p2 = bitsToFloat((ni &- half &+ 127) &<< 23)
-        return (y * p1 * p2).replacing(with: 0, where: xIn .< -87.33654)
+        return (y, ni)
     }
 
     /// e^x for x <= 0, -inf or NaN (a softmax's x - max): the same bits as `exp` on those inputs, without
@@ -79,21 +84,9 @@ public enum SIMDMath {
     /// lanes that are kept, so 2^n is one normal float and y · 2^n rounds once, as exp's y · 2^(n/2) ·
     /// 2^(n - n/2) does (its first product is exact). A quarter of exp's vector operations fewer; the
     /// softmaxes, cross-entropy, erf and GELU's density use it (attention's softmax spends most of its time here).
-    @_transparent public static func expOfNonPositive(_ x0: F8) -> F8 {
-        let t = x0 * 1.442_695_04 + magic
-        let n = t - magic
-        let ni = floatToBits(t) &- floatToBits(magic)
-        var x = x0 - n * 0.693_359_375
-        x = x - n * -2.121_944_4e-4
-        let z = x * x
-        var y = F8(repeating: 1.987_569_15e-4)
-        y = y * x + 1.398_199_950_7e-3
-        y = y * x + 8.333_451_907_3e-3
-        y = y * x + 4.166_579_589_4e-2
-        y = y * x + 1.666_666_545_9e-1
-        y = y * x + 5.000_000_120_1e-1
-        y = y * z + x + 1
-        return (y * bitsToFloat((ni &+ 127) &<< 23)).replacing(with: 0, where: x0 .< -87.33654)
+    @_transparent public static func expOfNonPositive(_ x: F8) -> F8 {
+        let (y, ni) = expReduced(x)
+        return (y * bitsToFloat((ni &+ 127) &<< 23)).replacing(with: 0, where: x .< -87.33654)
     }
 
     /// Natural log for x > 0 (x <= 0 gives a large negative number, not NaN; callers clamp).
