@@ -3,6 +3,8 @@
 // (CarinaTensor: 8 floats, AVX2; CarinaKernelsAVX512: 16 floats, AVX-512), so the same source becomes
 // two kernels. Not for: CPU detection or dispatch (SmallGEMM.swift), anything that is not these tiles.
 
+import CIntrinsics
+
 /// Compile-time counts, so that each tile shape is its own specialisation: the guards fold away and the
 /// accumulators live in registers (with an Int argument the compiler kept the row tails generic and
 /// 2.5x slower).
@@ -72,29 +74,32 @@ func tileRow<V: SIMD, Half: SIMD, R: TileCount>(_: V.Type, _: Half.Type, _: R.Ty
 where V.Scalar == Float, Half.Scalar == Float {
     let w = V.scalarCount
     var j = 0
+    // Each tile issues its share of the prefetches spread over its own loop.
+    @inline(__always) func lines() -> (first: UnsafeRawPointer?, lines: Int) { prefetch?.pointee.take() ?? (nil, 0) }
     while j + 2 * w <= n {
-        prefetch?.pointee.issue()
-        tile(V.self, R.self, Two.self, a, aRow, aColumn, b + j, ldb, k, c + j, ldc, alpha, accumulate)
+        let l = lines()
+        tile(V.self, R.self, Two.self, a, aRow, aColumn, b + j, ldb, k, c + j, ldc, alpha, accumulate, l.first, l.lines)
         j += 2 * w
     }
     if j + w <= n {
-        prefetch?.pointee.issue()
-        tile(V.self, R.self, One.self, a, aRow, aColumn, b + j, ldb, k, c + j, ldc, alpha, accumulate)
+        let l = lines()
+        tile(V.self, R.self, One.self, a, aRow, aColumn, b + j, ldb, k, c + j, ldc, alpha, accumulate, l.first, l.lines)
         j += w
     }
     if j < n {
-        prefetch?.pointee.issue()
-        tile(Half.self, R.self, One.self, a, aRow, aColumn, b + j, ldb, k, c + j, ldc, alpha, accumulate)
+        let l = lines()
+        tile(Half.self, R.self, One.self, a, aRow, aColumn, b + j, ldb, k, c + j, ldc, alpha, accumulate, l.first, l.lines)
     }
 }
 
 /// One (R.count × W.count vectors) tile of C: k fused multiply-adds per element, in order from zero, then
-/// scaled by alpha (and added to C). Up to 12 rows: 24 accumulators fit AVX-512's 32 registers (AVX2's 16
+/// scaled by alpha (and added to C); the prefetches change no value. Up to 12 rows: 24 accumulators fit AVX-512's 32 registers (AVX2's 16
 /// hold 6 rows' 12).
 @inlinable @inline(__always)
 func tile<V: SIMD, R: TileCount, W: TileCount>(_: V.Type, _: R.Type, _: W.Type, _ a: UnsafePointer<Float>, _ aRow: Int,
                                                _ aColumn: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ k: Int,
-                                               _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ accumulate: Bool)
+                                               _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ alpha: Float, _ accumulate: Bool,
+                                               _ ahead: UnsafeRawPointer? = nil, _ aheadLines: Int = 0)
 where V.Scalar == Float {
     @inline(__always) func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
     let rows = R.count, two = W.count > 1, w = V.scalarCount
@@ -108,24 +113,44 @@ where V.Scalar == Float {
     var p0 = a, p1 = a + aRow, p2 = a + 2 * aRow, p3 = a + 3 * aRow, p4 = a + 4 * aRow, p5 = a + 5 * aRow
     var p6 = a + 6 * aRow, p7 = a + 7 * aRow, p8 = a + 8 * aRow, p9 = a + 9 * aRow, pA = a + 10 * aRow, pB = a + 11 * aRow
     var pb = b
-    for _ in 0..<k {
-        let b0 = load(pb), b1 = two ? load(pb + w) : V()
-        var x = V(repeating: p0.pointee)
-        c00 = c00.addingProduct(x, b0); if two { c01 = c01.addingProduct(x, b1) }
-        if rows > 1 { x = V(repeating: p1.pointee); c10 = c10.addingProduct(x, b0); if two { c11 = c11.addingProduct(x, b1) } }
-        if rows > 2 { x = V(repeating: p2.pointee); c20 = c20.addingProduct(x, b0); if two { c21 = c21.addingProduct(x, b1) } }
-        if rows > 3 { x = V(repeating: p3.pointee); c30 = c30.addingProduct(x, b0); if two { c31 = c31.addingProduct(x, b1) } }
-        if rows > 4 { x = V(repeating: p4.pointee); c40 = c40.addingProduct(x, b0); if two { c41 = c41.addingProduct(x, b1) } }
-        if rows > 5 { x = V(repeating: p5.pointee); c50 = c50.addingProduct(x, b0); if two { c51 = c51.addingProduct(x, b1) } }
-        if rows > 6 { x = V(repeating: p6.pointee); c60 = c60.addingProduct(x, b0); if two { c61 = c61.addingProduct(x, b1) } }
-        if rows > 7 { x = V(repeating: p7.pointee); c70 = c70.addingProduct(x, b0); if two { c71 = c71.addingProduct(x, b1) } }
-        if rows > 8 { x = V(repeating: p8.pointee); c80 = c80.addingProduct(x, b0); if two { c81 = c81.addingProduct(x, b1) } }
-        if rows > 9 { x = V(repeating: p9.pointee); c90 = c90.addingProduct(x, b0); if two { c91 = c91.addingProduct(x, b1) } }
-        if rows > 10 { x = V(repeating: pA.pointee); ca0 = ca0.addingProduct(x, b0); if two { ca1 = ca1.addingProduct(x, b1) } }
-        if rows > 11 { x = V(repeating: pB.pointee); cb0 = cb0.addingProduct(x, b0); if two { cb1 = cb1.addingProduct(x, b1) } }
-        p0 += aColumn; p1 += aColumn; p2 += aColumn; p3 += aColumn; p4 += aColumn; p5 += aColumn  // unused rows' fold away
-        p6 += aColumn; p7 += aColumn; p8 += aColumn; p9 += aColumn; pA += aColumn; pB += aColumn
-        pb += ldb
+    // `aheadLines` prefetches from `ahead` on, one every `every` steps of k (issued back to back before each
+    // tile, they stalled on one another: 8 % of attention's time sat on them, perf), any left after the loop.
+    var line = ahead ?? UnsafeRawPointer(b), left = aheadLines
+    let every = Swift.max(k / Swift.max(aheadLines, 1), 1)
+    var step = 0
+    while step < k {
+        var end = k
+        if left > 0 {
+            carina_prefetch(line)
+            line += 64
+            left -= 1
+            end = Swift.min(step + every, k)
+        }
+        while step < end {
+            let b0 = load(pb), b1 = two ? load(pb + w) : V()
+            var x = V(repeating: p0.pointee)
+            c00 = c00.addingProduct(x, b0); if two { c01 = c01.addingProduct(x, b1) }
+            if rows > 1 { x = V(repeating: p1.pointee); c10 = c10.addingProduct(x, b0); if two { c11 = c11.addingProduct(x, b1) } }
+            if rows > 2 { x = V(repeating: p2.pointee); c20 = c20.addingProduct(x, b0); if two { c21 = c21.addingProduct(x, b1) } }
+            if rows > 3 { x = V(repeating: p3.pointee); c30 = c30.addingProduct(x, b0); if two { c31 = c31.addingProduct(x, b1) } }
+            if rows > 4 { x = V(repeating: p4.pointee); c40 = c40.addingProduct(x, b0); if two { c41 = c41.addingProduct(x, b1) } }
+            if rows > 5 { x = V(repeating: p5.pointee); c50 = c50.addingProduct(x, b0); if two { c51 = c51.addingProduct(x, b1) } }
+            if rows > 6 { x = V(repeating: p6.pointee); c60 = c60.addingProduct(x, b0); if two { c61 = c61.addingProduct(x, b1) } }
+            if rows > 7 { x = V(repeating: p7.pointee); c70 = c70.addingProduct(x, b0); if two { c71 = c71.addingProduct(x, b1) } }
+            if rows > 8 { x = V(repeating: p8.pointee); c80 = c80.addingProduct(x, b0); if two { c81 = c81.addingProduct(x, b1) } }
+            if rows > 9 { x = V(repeating: p9.pointee); c90 = c90.addingProduct(x, b0); if two { c91 = c91.addingProduct(x, b1) } }
+            if rows > 10 { x = V(repeating: pA.pointee); ca0 = ca0.addingProduct(x, b0); if two { ca1 = ca1.addingProduct(x, b1) } }
+            if rows > 11 { x = V(repeating: pB.pointee); cb0 = cb0.addingProduct(x, b0); if two { cb1 = cb1.addingProduct(x, b1) } }
+            p0 += aColumn; p1 += aColumn; p2 += aColumn; p3 += aColumn; p4 += aColumn; p5 += aColumn  // unused rows' fold away
+            p6 += aColumn; p7 += aColumn; p8 += aColumn; p9 += aColumn; pA += aColumn; pB += aColumn
+            pb += ldb
+            step += 1
+        }
+    }
+    while left > 0 {
+        carina_prefetch(line)
+        line += 64
+        left -= 1
     }
     let scale = V(repeating: alpha)
     @inline(__always) func put(_ v: V, _ p: UnsafeMutablePointer<Float>) {

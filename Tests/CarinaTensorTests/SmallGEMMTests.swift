@@ -80,30 +80,55 @@ import CarinaTiles
         #expect(wrong == 0, "\(rows)x\(columns) (ld \(ld), padded to \(padded)): \(wrong) elements misplaced")
     }
 
-    /// The prefetch cursor walks each range's 64-byte lines once, `perTile` per `issue()`, empty ranges
-    /// skipped, and `finish()` issues the rest (the lines are only prefetched, so their count is what shows).
-    @Test func prefetchCursorIssuesEachLineOnce() {
+    /// The prefetch cursor hands out each range's 64-byte lines once, at most `perTile` per `take()` and never
+    /// a run across two ranges, empty ranges skipped, and `finish()` issues the rest.
+    @Test func prefetchCursorTakesEachLineOnce() {
         let buffer = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 64)
         defer { buffer.deallocate() }
         let base = UnsafeRawPointer(buffer)
         var cursor = LinePrefetch()
         #expect(cursor.linesLeft == 0)
-        cursor.issue()  // nothing started: nothing to do
+        #expect(cursor.take().lines == 0)  // nothing started: nothing to take
         // 130 bytes (3 lines), an empty range, 64 bytes (1 line), 1 byte (1 line): 5 lines over 3 tiles, 2 each.
         cursor.start([(base, base + 130), (base + 512, base + 512), (base + 1024, base + 1088), (base + 2048, base + 2049)], tiles: 3)
         #expect(cursor.linesLeft == 5)
-        cursor.issue()
-        #expect(cursor.linesLeft == 3)
-        cursor.issue()
-        #expect(cursor.linesLeft == 1)
-        cursor.issue()
-        #expect(cursor.linesLeft == 0)
-        cursor.issue()
+        let runs = (0..<5).map { _ in cursor.take() }
+        #expect(runs.map { $0.first } == [base, base + 128, base + 1024, base + 2048, nil])
+        #expect(runs.map { $0.lines } == [2, 1, 1, 1, 0])
         #expect(cursor.linesLeft == 0)
         cursor.start([(base, base + 4096)], tiles: 100)  // 64 lines: 1 per tile
-        cursor.issue()
+        #expect(cursor.take().lines == 1)
         #expect(cursor.linesLeft == 63)
         cursor.finish()
         #expect(cursor.linesLeft == 0)
+    }
+
+    /// Tiles issuing prefetches over their loop (several lines per tile, more lines than steps of k, or one
+    /// line per tile) compute the same bits as without: the prefetches only split the loop over k.
+    @Test(arguments: kernels) func prefetchingTilesGiveTheSameBits(_ kernel: SmallGEMM.Kernel) {
+        let lines = UnsafeMutableRawPointer.allocate(byteCount: 64 * 4096, alignment: 64)
+        defer { lines.deallocate() }
+        let cursor = UnsafeMutablePointer<LinePrefetch>.allocate(capacity: 1)
+        cursor.initialize(to: LinePrefetch())
+        defer { cursor.deinitialize(count: 1); cursor.deallocate() }
+        for (m, n, k, transposed, accumulate, alpha) in Self.cases {
+            let lda = (transposed ? m : k) + 3, ldb = n + 5, ldc = n + 2
+            let a = randomTensor([(transposed ? k : m) * lda + 1], stream: 4)
+            let b = randomTensor([max(k, 1) * ldb], stream: 5)
+            let start = randomTensor([m * ldc], stream: 6)
+            func product(tiles: Int?) -> [Float] {
+                let c = Tensor(shape: start.shape, values: start.scalars)
+                if let tiles { cursor.pointee.start([(UnsafeRawPointer(lines), UnsafeRawPointer(lines) + 64 * 4096)], tiles: tiles) }
+                SmallGEMM.multiply(m: m, n: n, k: k, alpha: alpha, a: a.pointer, aRow: transposed ? 1 : lda, aColumn: transposed ? lda : 1,
+                                   b: b.pointer, ldb: ldb, c: c.pointer, ldc: ldc, accumulate: accumulate, kernel: kernel,
+                                   prefetch: tiles == nil ? nil : cursor)
+                return c.scalars
+            }
+            let plain = product(tiles: nil)
+            for tiles in [1, 7, 4096] {
+                let differ = zip(product(tiles: tiles), plain).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(differ == 0, "\(kernel): m=\(m) n=\(n) k=\(k), lines over \(tiles) tiles: \(differ) elements differ")
+            }
+        }
     }
 }

@@ -9,8 +9,9 @@
 // the per-head products, the rows arrive as short strided runs the hardware prefetchers do not follow, and
 // the products waited on memory (the same products ran at half their in-cache rate). The first sample of
 // a thread's share is read in one sequential pass (`SampleStreams`); each later one is prefetched a few
-// lines before each register tile of the previous sample's products (`LinePrefetch`), so that the wait
-// overlaps arithmetic instead of preceding it.
+// lines in each register tile of the previous sample's products (`LinePrefetch`), so that the wait
+// overlaps arithmetic instead of preceding it. What a sample writes (O and P forward, the gradients
+// backward) is prefetched the same way: its stores then find their lines in the caches.
 
 import CarinaTiles
 import Synchronization
@@ -106,6 +107,8 @@ extension Tensor {
         })
         // Register tiles in one head's forward products (S, then O), to spread the next sample's prefetches over.
         let forwardTiles = (tq + 5) / 6 * ((ld + 15) / 16 + (d + 15) / 16)
+        // What the forward reads, then what it writes (O, P).
+        let forwardStreams = SampleStreams(inputs.streams + [(UnsafePointer(op), tq * c), (UnsafePointer(pp), h * tq * ld)])
         Parallel.forRanges(b * h, grain: 1) { tasks in
             let packed = Tensor(uninitialized: [d, ld])  // Kᵀ, zero-padded to ld columns
             let droppedBuffer: Tensor? = mp == nil ? nil : Tensor(uninitialized: [tq, ld])
@@ -118,7 +121,7 @@ extension Tensor {
             }
             for task in tasks {
                 let bi = task / h, hi = task % h
-                inputs.bringIn(task: task, heads: h, of: tasks, tiles: forwardTiles, prefetch: ahead)
+                forwardStreams.bringIn(task: task, heads: h, of: tasks, tiles: forwardTiles, prefetch: ahead)
                 let s = pp + task * tq * ld
                 let qb = qp + bi * tq * q.rowStride + hi * d
                 let kb = kp + bi * tk * k.rowStride + hi * d
@@ -155,6 +158,7 @@ extension Tensor {
             // or is passed as two operands over the same columns, is zero-filled if new and added to.
             let operands = [q, k, v]
             var targets: [(pointer: UnsafeMutablePointer<Float>, accumulate: Bool)?] = [nil, nil, nil]
+            var targetStreams: [(UnsafePointer<Float>, Int)] = []
             for tensor in distinct where tensor.requiresGrad {
                 let uses = operands.indices.filter { operands[$0].tensor === tensor }
                 let blocks = Set(uses.map { operands[$0].column })
@@ -167,10 +171,12 @@ extension Tensor {
                     buffer = tensor.gradZeroed()
                 }
                 for use in uses { targets[use] = (buffer + operands[use].column, accumulate) }
+                targetStreams.append((UnsafePointer(buffer), (tensor === q.tensor ? tq : tk) * operands[uses[0]].rowStride))
             }
             let dq = targets[0], dk = targets[1], dv = targets[2]
-            // The forward's inputs, the sample's output gradient and its heads' probabilities (contiguous).
-            let backwardInputs = SampleStreams(inputs.streams + [(UnsafePointer(gp), tq * c), (UnsafePointer(pp), h * tq * ld)])
+            // The forward's inputs, the sample's output gradient and its heads' probabilities (contiguous), then
+            // the gradients it writes.
+            let backwardInputs = SampleStreams(inputs.streams + [(UnsafePointer(gp), tq * c), (UnsafePointer(pp), h * tq * ld)] + targetStreams)
             // Register tiles in one head's backward products (dV, dP, dQ, dK).
             let backwardTiles = ((tk + 5) / 6 * 2 + (tq + 5) / 6) * ((d + 15) / 16) + (tq + 5) / 6 * ((ld + 15) / 16)
             Parallel.forRanges(b * h, grain: 1) { tasks in
