@@ -25,7 +25,7 @@ public enum Twelve: TileCount { @inlinable public static var count: Int { 12 } }
 /// C (m, n) = alpha · op(A) · B, or C += alpha · op(A) · B, op(A)(i, p) = a[i·aRow + p·aColumn], B row-major
 /// with leading dimension ldb; see SmallGEMM.multiply. Rows 6 at a time; columns 2 vectors of V, then 1,
 /// then one of Half (the last 8 when V holds 16). n must be a multiple of Half's width. `prefetch`: lines
-/// to prefetch a few at a time, before each tile.
+/// to prefetch, a few in each tile, spread over its loop over k.
 @inlinable
 public func smallGEMMTiles<V: SIMD, Half: SIMD>(_: V.Type, _: Half.Type, m: Int, n: Int, k: Int, alpha: Float,
                                                 a: UnsafePointer<Float>, aRow: Int, aColumn: Int,

@@ -43,7 +43,7 @@ public enum SmallGEMM {
         return ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(have.contains)
     }()
 
-    /// `prefetch`: lines to bring into the caches a few at a time, before each register tile (they change
+    /// `prefetch`: lines to bring into the caches a few in each register tile, spread over its loop (they change
     /// nothing computed).
     public static func multiply(m: Int, n: Int, k: Int, alpha: Float = 1,
                                 a: UnsafePointer<Float>, aRow: Int, aColumn: Int,

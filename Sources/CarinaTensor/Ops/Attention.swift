@@ -244,7 +244,7 @@ extension Tensor {
 /// aColumn = 1 (A as stored) or aRow = 1 (A transposed). SmallGEMM where n is a multiple of 8 (always for
 /// the padded (Tq, Tk) blocks; for the (T, D) ones when D is); one-thread OpenBLAS for other head sizes.
 /// `validN`: the columns that count as work (the rest are padding).
-/// `prefetch`: lines issued before each of SmallGEMM's tiles.
+/// `prefetch`: lines issued a few in each of SmallGEMM's tiles.
 @inline(__always)
 private func headGEMM(m: Int, n: Int, k: Int, validN: Int? = nil, alpha: Float = 1, a: UnsafePointer<Float>, aRow: Int, aColumn: Int,
                       b: UnsafePointer<Float>, ldb: Int, c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool,
