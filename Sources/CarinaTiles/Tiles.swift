@@ -93,8 +93,8 @@ where V.Scalar == Float, Half.Scalar == Float {
 }
 
 /// One (R.count × W.count vectors) tile of C: k fused multiply-adds per element, in order from zero, then
-/// scaled by alpha (and added to C); the prefetches change no value. Up to 12 rows: 24 accumulators fit AVX-512's 32 registers (AVX2's 16
-/// hold 6 rows' 12).
+/// scaled by alpha (and added to C); the prefetches change no value. Up to 12 rows: 24 accumulators fit
+/// AVX-512's 32 registers (AVX2's 16 hold 6 rows' 12).
 @inlinable @inline(__always)
 func tile<V: SIMD, R: TileCount, W: TileCount>(_: V.Type, _: R.Type, _: W.Type, _ a: UnsafePointer<Float>, _ aRow: Int,
                                                _ aColumn: Int, _ b: UnsafePointer<Float>, _ ldb: Int, _ k: Int,
