@@ -49,6 +49,12 @@ import CarinaTestSupport
                            "linear") { try $0[0].linear(weight: $0[1], bias: $0[2]) }
     }
 
+    /// A residual add large enough (41 145 values, past one thread's share) that its backward's copies of the
+    /// gradient into both operands are split across the threads, in uneven parts.
+    @Test func residualAdd() throws {
+        try expectSameBits([randomTensor([3, 65, 211], -1, 1), randomTensor([3, 65, 211], -1, 1, stream: 8)], "add") { try $0[0] + $0[1] }
+    }
+
     @Test func attentionAndSoftmaxAndGELU() throws {
         try expectSameBits([randomTensor([6, 9, 3 * 16], -1, 1)], "self_attention") { try Tensor.selfAttention(qkv: $0[0], heads: 2) }
         // 3 samples × 3 heads: with 2 and 3 threads a thread's share starts or ends inside a sample (what it

@@ -124,7 +124,7 @@ extension Tensor {
             grad = g.shape == shape ? g : Tensor(shape: shape, storage: g.storage, offset: g.offset)
         } else {
             let fresh = Tensor(uninitialized: shape)
-            fresh.pointer.update(from: g.pointer, count: count)
+            Kernels.accumulate(g.pointer, into: fresh.pointer, count, beta: 0)
             grad = fresh
         }
     }
