@@ -4,6 +4,7 @@
 // Weight decay applies only to parameters marked `decays`; each parameter's rate is scaled by its group's
 // factor.
 import Foundation
+import CarinaTensor
 
 public final class AdamW: Optimizer {
     public let parameters: [NamedParameter]
@@ -30,17 +31,43 @@ public final class AdamW: Optimizer {
         steps = Tensor.zeros([parameters.count])
     }
 
+    /// Updates every parameter with a gradient. All their elements, parameter after parameter, are split into
+    /// one contiguous share per thread (each element's update is its own, so the split changes no bit): run on
+    /// one thread, the update left the other threads of a process idle, ~8 ms of a clip-tiny step.
     public func step(active: [Bool]?) throws {
         let updates = try updates(active)
         stepCount += 1
+        var parts: [Part] = []
         for (i, p, g) in updates {
             steps.pointer[i] += 1
             let t = steps.pointer[i]
-            let lr = learningRate * p.learningRateScale
-            AdamW.update(p.tensor.pointer, g.pointer, exp_avg[i].pointer, exp_avg_sq[i].pointer, p.tensor.count,
-                         lr: lr, beta1: beta1, beta2: beta2, eps: eps,
-                         decay: p.decays ? weightDecay : 0, bc1: 1 - pow(beta1, t), bc2: 1 - pow(beta2, t))
+            parts.append(Part(p: p.tensor.pointer, g: g.pointer, m: exp_avg[i].pointer, v: exp_avg_sq[i].pointer, count: p.tensor.count,
+                              lr: learningRate * p.learningRateScale, decay: p.decays ? weightDecay : 0,
+                              bc1: 1 - pow(beta1, t), bc2: 1 - pow(beta2, t)))
         }
+        let total = parts.reduce(0) { $0 + $1.count }
+        let (beta1, beta2, eps) = (self.beta1, self.beta2, self.eps)
+        Parallel.forRanges(total, grain: 1 << 15) { share in
+            var start = 0
+            for part in parts {
+                let lo = Swift.max(share.lowerBound, start), hi = Swift.min(share.upperBound, start + part.count)
+                if lo < hi {
+                    let o = lo - start
+                    AdamW.update(part.p + o, part.g + o, part.m + o, part.v + o, hi - lo, lr: part.lr, beta1: beta1, beta2: beta2,
+                                 eps: eps, decay: part.decay, bc1: part.bc1, bc2: part.bc2)
+                }
+                start += part.count
+                if start >= share.upperBound { break }
+            }
+        }
+        withExtendedLifetime(updates) {}
+    }
+
+    /// One parameter's update: its buffers and constants.
+    private struct Part {
+        let p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>
+        let count: Int
+        let lr: Float, decay: Float, bc1: Float, bc2: Float
     }
 
     /// One fused AdamW update over n elements (PyTorch's order of operations):
