@@ -47,7 +47,7 @@ public final class AdamW: Optimizer {
         }
         let total = parts.reduce(0) { $0 + $1.count }
         let (beta1, beta2, eps) = (self.beta1, self.beta2, self.eps)
-        Parallel.forRanges(total, grain: 1 << 15) { share in
+        Parallel.forRanges(total, grain: Kernels.parallelGrain) { share in
             var start = 0
             for part in parts {
                 let lo = Swift.max(share.lowerBound, start), hi = Swift.min(share.upperBound, start + part.count)

@@ -4,7 +4,7 @@
 
 public enum Kernels {
     /// Below this many elements a loop stays on one thread.
-    @usableFromInline static let parallelGrain = 1 << 15
+    public static let parallelGrain = 1 << 15
 
     /// y[i] = f(x[i]) with `f` on 8 lanes.
     @inline(__always)
