@@ -31,22 +31,6 @@ public struct LinePrefetch {
         return (ranges[index].end - at + 63) / 64 + ranges[(index + 1)...].reduce(0) { $0 + ($1.end - $1.start + 63) / 64 }
     }
 
-    /// The next `lines` lines, or what is left of the ranges.
-    @inlinable
-    public mutating func issue(lines: Int) {
-        var left = lines
-        while left > 0, let at = cursor {
-            if at >= ranges[index].end {
-                index += 1
-                cursor = index < ranges.count ? ranges[index].start : nil
-                continue
-            }
-            carina_prefetch(at)
-            cursor = at + 64
-            left -= 1
-        }
-    }
-
     /// The next run of up to `perTile` lines inside one range (its first line and how many; a range's last
     /// run may be shorter), taken off what is left without issuing it: the caller issues them.
     @inlinable @inline(__always)
@@ -65,8 +49,10 @@ public struct LinePrefetch {
         return (at, lines)
     }
 
-    /// Everything not yet issued.
+    /// Issues everything not yet taken.
     public mutating func finish() {
-        issue(lines: .max)
+        while case let (first?, lines) = take() {
+            for line in 0..<lines { carina_prefetch(first + line * 64) }
+        }
     }
 }
