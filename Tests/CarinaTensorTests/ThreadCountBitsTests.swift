@@ -34,14 +34,26 @@ import CarinaTestSupport
                            "layer_norm \(shape)") { try $0[0].layerNorm(weight: $0[1], bias: $0[2]) }
     }
 
-    /// A ViT's patch embedding (8×8 kernel, stride 8), a 3×3 convolution with padding (im2col) and a 1×1 one
-    /// (read in place), each with a bias.
-    @Test(arguments: [(3, 8, 8, 0), (4, 3, 1, 1), (5, 1, 1, 0)]) func conv2d(_ channels: Int, _ kernel: Int, _ stride: Int, _ padding: Int) throws {
-        let (n, out, size) = (7, 6, 16)
+    /// A ViT's patch embedding (8×8 kernel, stride 8), 3×3 convolutions with padding (im2col) and 1×1 ones (read
+    /// in place), each with a bias. The weight gradient's columns (channel, ki, kj) are split over the threads
+    /// (45 columns in 22 + 23 on 2 threads, 13 in 4 + 4 + 5 on 3; 5 stay whole); the 64-pixel case is large enough
+    /// that the bias gradient's channels are split too.
+    @Test(arguments: [(3, 8, 8, 0, 16), (4, 3, 1, 1, 16), (5, 3, 2, 1, 16), (5, 1, 1, 0, 16), (13, 1, 1, 0, 16), (2, 3, 1, 1, 64)])
+    func conv2d(_ channels: Int, _ kernel: Int, _ stride: Int, _ padding: Int, _ size: Int) throws {
+        let (n, out) = (7, 6)
         try expectSameBits([randomTensor([n, channels, size, size], -1, 1), randomTensor([out, channels, kernel, kernel], -0.5, 0.5, stream: 4),
-                            randomTensor([out], stream: 5)], "conv2d \(kernel)x\(kernel)/\(stride)") {
+                            randomTensor([out], stream: 5)], "conv2d \(channels) channels \(kernel)x\(kernel)/\(stride) at \(size) px") {
             try $0[0].conv2d(weight: $0[1], bias: $0[2], stride: stride, padding: padding)
         }
+    }
+
+    /// Max and average pooling and nearest upsampling split their (sample, channel) planes over the threads:
+    /// 128 planes of 64×64, enough that 2 and 3 threads split them (3 unevenly: 42, 43, 43 planes).
+    @Test func poolingAndUpsampling() throws {
+        let x = randomTensor([4, 32, 64, 64], -1, 1)
+        try expectSameBits([x], "max_pool2d 3/2 pad 1") { try $0[0].maxPool2d(kernel: 3, stride: 2, padding: 1) }
+        try expectSameBits([x], "avg_pool2d 3/2 pad 1") { try $0[0].avgPool2d(kernel: 3, stride: 2, padding: 1) }
+        try expectSameBits([x], "upsample_nearest2d x2") { try $0[0].upsampleNearest2d(factor: 2) }
     }
 
     @Test func linearWithBias() throws {

@@ -27,38 +27,42 @@ public struct Conv2DGeometry: Sendable, Equatable {
 }
 
 extension Kernels {
-    /// col (C*KH*KW, OH*OW) from one image x (C, H, W).
-    static func im2col(_ x: UnsafePointer<Float>, c: Int, h: Int, w: Int, _ g: Conv2DGeometry, oh: Int, ow: Int, _ col: UnsafeMutablePointer<Float>) {
+    /// col (C*KH*KW, OH*OW) from one image x (C, H, W); with `rows`, only those rows of col (row (ch*KH + ki)*KW + kj
+    /// holds channel ch shifted by (ki, kj)), written from `col` on.
+    static func im2col(_ x: UnsafePointer<Float>, c: Int, h: Int, w: Int, _ g: Conv2DGeometry, oh: Int, ow: Int,
+                       rows: Range<Int>? = nil, _ col: UnsafeMutablePointer<Float>) {
         let (kh, kw) = g.kernel, (sh, sw) = g.stride, (ph, pw) = g.padding
-        for ch in 0..<c {
-            for ki in 0..<kh {
-                for kj in 0..<kw {
-                    let row = col + ((ch * kh + ki) * kw + kj) * oh * ow
-                    for oy in 0..<oh {
-                        let iy = oy * sh - ph + ki
-                        let dst = row + oy * ow
-                        if iy < 0 || iy >= h {
-                            dst.update(repeating: 0, count: ow)
-                            continue
-                        }
-                        let src = x + (ch * h + iy) * w
-                        if sw == 1 {
-                            // contiguous run with zero borders
-                            let lo = Swift.max(0, pw - kj), hi = Swift.min(ow, w + pw - kj)
-                            if lo > 0 { dst.update(repeating: 0, count: lo) }
-                            if hi > lo { (dst + lo).update(from: src + lo - pw + kj, count: hi - lo) }
-                            if hi < ow { (dst + Swift.max(hi, 0)).update(repeating: 0, count: ow - Swift.max(hi, 0)) }
-                        } else {
-                            for ox in 0..<ow {
-                                let ix = ox * sw - pw + kj
-                                dst[ox] = (ix >= 0 && ix < w) ? src[ix] : 0
-                            }
-                        }
+        let rows = rows ?? 0..<(c * kh * kw)
+        for r in rows {
+            let (ch, ki, kj) = (r / (kh * kw), r / kw % kh, r % kw)
+            let row = col + (r - rows.lowerBound) * oh * ow
+            for oy in 0..<oh {
+                let iy = oy * sh - ph + ki
+                let dst = row + oy * ow
+                if iy < 0 || iy >= h {
+                    dst.update(repeating: 0, count: ow)
+                    continue
+                }
+                let src = x + (ch * h + iy) * w
+                if sw == 1 {
+                    // contiguous run with zero borders
+                    let lo = Swift.max(0, pw - kj), hi = Swift.min(ow, w + pw - kj)
+                    if lo > 0 { dst.update(repeating: 0, count: lo) }
+                    if hi > lo { (dst + lo).update(from: src + lo - pw + kj, count: hi - lo) }
+                    if hi < ow { (dst + Swift.max(hi, 0)).update(repeating: 0, count: ow - Swift.max(hi, 0)) }
+                } else {
+                    for ox in 0..<ow {
+                        let ix = ox * sw - pw + kj
+                        dst[ox] = (ix >= 0 && ix < w) ? src[ix] : 0
                     }
                 }
             }
         }
     }
+
+    /// How many (sample, channel) planes of `values` outputs each a thread's share must hold at least: window ops
+    /// split their planes over the threads (each plane's sums in the same order on any split).
+    static func planeGrain(_ values: Int) -> Int { Swift.max(1, parallelGrain / Swift.max(values, 1)) }
 
     /// dx (C, H, W) += col2im(dcol (C*KH*KW, OH*OW)).
     static func col2im(_ col: UnsafePointer<Float>, c: Int, h: Int, w: Int, _ g: Conv2DGeometry, oh: Int, ow: Int, _ dx: UnsafeMutablePointer<Float>) {
@@ -130,22 +134,35 @@ extension Tensor {
         return Autograd.record(out, "conv2d", inputs) { [self] gOut in
             let gp = gOut.pointer
             let dx = requiresGrad ? gradZeroed() : nil
-            // dW (oc, ckk) += dY_i (oc, hw) colᵀ for the samples in order, each product split over the threads
-            // (Carina's GEMM gives the same bits for any split): per-thread partial sums over samples made a
-            // run's bits depend on the thread count.
+            // dW (oc, ckk) += dY_i (oc, hw) colᵀ for the samples in order (per-thread partial sums over samples
+            // made a run's bits depend on the thread count). dW's columns — col's rows, one per (channel, ki, kj) —
+            // are split over the threads instead: each thread builds only its rows of every sample's col and
+            // multiplies them on its own, so im2col runs in parallel and there is one fork-join per call, not one
+            // per sample (small convolutions' products were too small to split and ran on one thread). Each
+            // element is the same chain of products as on one thread: Carina's GEMM gives the same bits for any
+            // split of the columns.
             if weight.requiresGrad {
                 let sum = Tensor.zeros([oc * ckk])
-                let col = direct ? nil : Tensor(uninitialized: [ckk, hw])
-                for i in 0..<n {
-                    let xi = x + i * c * h * w, gi = gp + i * oc * hw
-                    let cp: UnsafePointer<Float>
-                    if let col { Kernels.im2col(xi, c: c, h: h, w: w, g, oh: oh, ow: ow, col.pointer); cp = UnsafePointer(col.pointer) } else { cp = UnsafePointer(xi) }
-                    BLAS.sgemm(transA: false, transB: true, m: oc, n: ckk, k: hw, a: gi, lda: hw, b: cp, ldb: hw,
-                               beta: 1, c: sum.pointer, ldc: ckk)
+                let parts = Swift.min(Parallel.threads, Swift.max(1, ckk / 4))
+                Parallel.forEach(parts) { t in
+                    let rows = (ckk * t / parts)..<(ckk * (t + 1) / parts)
+                    let col = direct ? nil : Tensor(uninitialized: [rows.count, hw])
+                    defer { withExtendedLifetime(col) {} }
+                    for i in 0..<n {
+                        let xi = x + i * c * h * w, gi = gp + i * oc * hw
+                        let cp: UnsafePointer<Float>
+                        if let col {
+                            Kernels.im2col(xi, c: c, h: h, w: w, g, oh: oh, ow: ow, rows: rows, col.pointer)
+                            cp = UnsafePointer(col.pointer)
+                        } else {
+                            cp = UnsafePointer(xi + rows.lowerBound * hw)
+                        }
+                        BLAS.sgemm(transA: false, transB: true, m: oc, n: rows.count, k: hw, a: gi, lda: hw, b: cp, ldb: hw,
+                                   beta: 1, c: sum.pointer + rows.lowerBound, ldc: ckk, threads: 1)
+                    }
                 }
                 let (p, beta) = weight.gradTarget()
                 Kernels.accumulate(sum.pointer, into: p, oc * ckk, beta: beta)
-                withExtendedLifetime(col) {}
             }
             if let dx {  // dX_i depends on sample i alone: samples spread over the threads
                 Parallel.forEach(tasks) { t in
@@ -167,9 +184,14 @@ extension Tensor {
             }
             if let bias, bias.requiresGrad {
                 let (p, beta) = bias.gradTarget()
-                var sums = [Float](repeating: 0, count: oc)
-                for i in 0..<n { for o in 0..<oc { sums[o] += Kernels.sumSerial(gp + (i * oc + o) * hw, hw) } }
-                for o in 0..<oc { p[o] = (beta == 0 ? 0 : p[o]) + sums[o] }
+                // Each channel's sum over the samples in order, the channels split over the threads.
+                Parallel.forRanges(oc, grain: Swift.max(1, Kernels.parallelGrain / Swift.max(n * hw, 1))) { r in
+                    for o in r {
+                        var sum: Float = 0
+                        for i in 0..<n { sum += Kernels.sumSerial(gp + (i * oc + o) * hw, hw) }
+                        p[o] = (beta == 0 ? 0 : p[o]) + sum
+                    }
+                }
             }
         }
     }
@@ -213,10 +235,12 @@ extension Tensor {
         let ohw = oh * ow
         return Autograd.record(out, "max_pool2d", [self]) { [self] gOut in
             let d = gradZeroed()
-            for plane in 0..<(n * c) {
-                for j in 0..<ohw {
-                    let idx = argmax[plane * ohw + j]
-                    if idx >= 0 { d[plane * h * w + Int(idx)] += gOut.pointer[plane * ohw + j] }
+            Parallel.forRanges(n * c, grain: Kernels.planeGrain(ohw)) { planes in
+                for plane in planes {
+                    for j in 0..<ohw {
+                        let idx = argmax[plane * ohw + j]
+                        if idx >= 0 { d[plane * h * w + Int(idx)] += gOut.pointer[plane * ohw + j] }
+                    }
                 }
             }
         }
@@ -244,23 +268,27 @@ extension Tensor {
                 }
             }
         }
-        for plane in 0..<(n * c) {
-            let xp = x + plane * h * w
-            for oy in 0..<oh {
-                for ox in 0..<ow {
-                    var s: Float = 0
-                    window(oy, ox) { s += xp[$0] }
-                    o[(plane * oh + oy) * ow + ox] = s * inv
+        Parallel.forRanges(n * c, grain: Kernels.planeGrain(oh * ow)) { planes in
+            for plane in planes {
+                let xp = x + plane * h * w
+                for oy in 0..<oh {
+                    for ox in 0..<ow {
+                        var s: Float = 0
+                        window(oy, ox) { s += xp[$0] }
+                        o[(plane * oh + oy) * ow + ox] = s * inv
+                    }
                 }
             }
         }
         return Autograd.record(out, "avg_pool2d", [self]) { [self] gOut in
             let d = gradZeroed()
-            for plane in 0..<(n * c) {
-                for oy in 0..<oh {
-                    for ox in 0..<ow {
-                        let v = gOut.pointer[(plane * oh + oy) * ow + ox] * inv
-                        window(oy, ox) { d[plane * h * w + $0] += v }
+            Parallel.forRanges(n * c, grain: Kernels.planeGrain(oh * ow)) { planes in
+                for plane in planes {
+                    for oy in 0..<oh {
+                        for ox in 0..<ow {
+                            let v = gOut.pointer[(plane * oh + oy) * ow + ox] * inv
+                            window(oy, ox) { d[plane * h * w + $0] += v }
+                        }
                     }
                 }
             }
@@ -277,20 +305,24 @@ extension Tensor {
         let (oh, ow) = (h * factor, w * factor)
         let out = Tensor(uninitialized: [n, c, oh, ow])
         let x = pointer, o = out.pointer
-        for plane in 0..<(n * c) {
-            let xp = x + plane * h * w, op = o + plane * oh * ow
-            for oy in 0..<oh {
-                let row = xp + (oy / factor) * w, orow = op + oy * ow
-                for ox in 0..<ow { orow[ox] = row[ox / factor] }
+        Parallel.forRanges(n * c, grain: Kernels.planeGrain(oh * ow)) { planes in
+            for plane in planes {
+                let xp = x + plane * h * w, op = o + plane * oh * ow
+                for oy in 0..<oh {
+                    let row = xp + (oy / factor) * w, orow = op + oy * ow
+                    for ox in 0..<ow { orow[ox] = row[ox / factor] }
+                }
             }
         }
         return Autograd.record(out, "upsample_nearest2d", [self]) { [self] gOut in
             let d = gradZeroed()
-            for plane in 0..<(n * c) {
-                let dp = d + plane * h * w, gp = gOut.pointer + plane * oh * ow
-                for oy in 0..<oh {
-                    let row = dp + (oy / factor) * w, grow = gp + oy * ow
-                    for ox in 0..<ow { row[ox / factor] += grow[ox] }
+            Parallel.forRanges(n * c, grain: Kernels.planeGrain(oh * ow)) { planes in
+                for plane in planes {
+                    let dp = d + plane * h * w, gp = gOut.pointer + plane * oh * ow
+                    for oy in 0..<oh {
+                        let row = dp + (oy / factor) * w, grow = gp + oy * ow
+                        for ox in 0..<ow { row[ox / factor] += grow[ox] }
+                    }
                 }
             }
         }
