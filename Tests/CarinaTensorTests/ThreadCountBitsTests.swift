@@ -67,6 +67,16 @@ import CarinaTestSupport
         try expectSameBits([randomTensor([3, 65, 601], -1, 1), randomTensor([3, 65, 601], -1, 1, stream: 8)], "add") { try $0[0] + $0[1] }
     }
 
+    /// Dropout masks are drawn row by row (each sample its own generator), the rows split over the threads: 5
+    /// samples of 9 000 values (2 and 3 threads split them), and attention's probability dropout (B, H, Tq, Tk).
+    @Test func dropoutMasks() throws {
+        let key = RandomKey(seed: 11, stream: 3, firstRow: 2)
+        try expectSameBits([randomTensor([9, 9000], -1, 1)], "dropout") { try $0[0].dropout(0.3, training: true, key: key) }
+        try expectSameBits([randomTensor([7, 65, 3 * 48], -1, 1)], "self_attention with dropout") {
+            try Tensor.selfAttention(qkv: $0[0], heads: 3, dropout: AttentionDropout(probability: 0.1, key: key))
+        }
+    }
+
     @Test func attentionAndSoftmaxAndGELU() throws {
         try expectSameBits([randomTensor([6, 9, 3 * 16], -1, 1)], "self_attention") { try Tensor.selfAttention(qkv: $0[0], heads: 2) }
         // 3 samples × 3 heads: with 2 and 3 threads a thread's share starts or ends inside a sample (what it

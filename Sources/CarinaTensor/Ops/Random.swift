@@ -36,14 +36,18 @@ extension Tensor {
         return t
     }
 
-    /// Per-row draws for a batched op: row r (along axis 0) from `key.rng(row: r)`.
+    /// Per-row draws for a batched op: row r (along axis 0) from `key.rng(row: r)`. Each row has its own
+    /// generator, so the rows are split over the threads with the same draws.
     static func rowDraws(_ shape: [Int], key: RandomKey, _ draw: (inout RNG) -> Float) -> Tensor {
         let t = Tensor(uninitialized: shape)
         let rows = shape.first ?? 1
         let per = t.count / Swift.max(rows, 1)
-        for r in 0..<rows {
-            var g = key.rng(row: r)
-            for j in 0..<per { t.pointer[r * per + j] = draw(&g) }
+        let p = t.pointer
+        Parallel.forRanges(rows, grain: Swift.max(1, Kernels.parallelGrain / Swift.max(per, 1))) { range in
+            for r in range {
+                var g = key.rng(row: r)
+                for j in 0..<per { p[r * per + j] = draw(&g) }
+            }
         }
         return t
     }
