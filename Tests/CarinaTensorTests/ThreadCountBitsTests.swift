@@ -56,6 +56,16 @@ import CarinaTestSupport
         try expectSameBits([x], "upsample_nearest2d x2") { try $0[0].upsampleNearest2d(factor: 2) }
     }
 
+    /// BatchNorm in training: its per-channel statistics and gradient sums are split over the threads by channel
+    /// (6 channels of 5 × 4096 values: 2 and 3 threads split them).
+    @Test func batchNorm() throws {
+        let (runningMean, runningVar) = (Tensor.zeros([6]), Tensor.ones([6]))
+        try expectSameBits([randomTensor([5, 6, 64, 64], -1, 3), randomTensor([6], 0.5, 1.5, stream: 9), randomTensor([6], stream: 10)],
+                           "batch_norm") {
+            try $0[0].batchNorm(weight: $0[1], bias: $0[2], runningMean: runningMean, runningVar: runningVar, training: true)
+        }
+    }
+
     @Test func linearWithBias() throws {
         try expectSameBits([randomTensor([600, 96], -1, 1), randomTensor([200, 96], -0.3, 0.3, stream: 6), randomTensor([200], stream: 7)],
                            "linear") { try $0[0].linear(weight: $0[1], bias: $0[2]) }

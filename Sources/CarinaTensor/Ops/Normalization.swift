@@ -182,9 +182,7 @@ extension Tensor {
         if training {
             // Pass 1: Σ x per channel and the number of values, over replicas in sync mode.
             var sums = [Double](repeating: 0, count: c + 1)
-            for ch in 0..<c {
-                for i in 0..<n { sums[ch] += Kernels.sumInDouble(x + (i * c + ch) * s, s) }
-            }
+            Kernels.channelSums(n: n, c: c, s: s, into: &sums) { ch, off in Kernels.sumInDouble(x + off, s) }
             sums[c] = total
             if let sync { try sums.withUnsafeMutableBufferPointer { try sync.allReduceSum($0) } }
             total = sums[c]
@@ -194,9 +192,7 @@ extension Tensor {
             for ch in 0..<c { mean[ch] = sums[ch] / total }
             // Pass 2: Σ (x - mean)² per channel, over replicas in sync mode.
             var squares = [Double](repeating: 0, count: c)
-            for ch in 0..<c {
-                for i in 0..<n { squares[ch] += Kernels.sumOfSquaredDeviations(x + (i * c + ch) * s, s, from: mean[ch]) }
-            }
+            Kernels.channelSums(n: n, c: c, s: s, into: &squares) { ch, off in Kernels.sumOfSquaredDeviations(x + off, s, from: mean[ch]) }
             if let sync { try squares.withUnsafeMutableBufferPointer { try sync.allReduceSum($0) } }
             let rm = runningMean.pointer, rv = runningVar.pointer
             for ch in 0..<c {
@@ -232,14 +228,9 @@ extension Tensor {
             // Per channel: sum(g) and sum(g * xhat) = rstd * sum(g * (x - mean)), this replica's (the
             // bias and weight gradients) and, in sync mode, summed over replicas (for the input gradient).
             var local = [Double](repeating: 0, count: 2 * c)
-            for ch in 0..<c {
-                for i in 0..<n {
-                    let off = (i * c + ch) * s
-                    local[ch] += Kernels.sumInDouble(gp + off, s)
-                    local[c + ch] += Kernels.dotWithDeviations(gp + off, x + off, s, from: mean[ch])
-                }
-                local[c + ch] *= Double(rstd[ch])
-            }
+            Kernels.channelSums(n: n, c: c, s: s, into: &local) { ch, off in Kernels.sumInDouble(gp + off, s) }
+            Kernels.channelSums(n: n, c: c, s: s, into: &local, at: c) { ch, off in Kernels.dotWithDeviations(gp + off, x + off, s, from: mean[ch]) }
+            for ch in 0..<c { local[c + ch] *= Double(rstd[ch]) }
             var sums = local
             if training, let sync { try sums.withUnsafeMutableBufferPointer { try sync.allReduceSum($0) } }
             if let weight, weight.requiresGrad {
@@ -274,6 +265,24 @@ extension Tensor {
                             }
                         }
                     }
+                }
+            }
+        }
+    }
+}
+
+extension Kernels {
+    /// sums[at + ch] = Σ over samples i in order of term(ch, offset of (i, ch)) for an (N, C, S) tensor, starting
+    /// from 0: each channel summed as a serial loop would, the channels split over the threads (BatchNorm's
+    /// statistics and gradients in one process had run on one thread).
+    static func channelSums(n: Int, c: Int, s: Int, into sums: inout [Double], at: Int = 0, _ term: (Int, Int) -> Double) {
+        sums.withUnsafeMutableBufferPointer { out in
+            let p = out.baseAddress! + at
+            Parallel.forRanges(c, grain: Swift.max(1, parallelGrain / Swift.max(n * s, 1))) { r in
+                for ch in r {
+                    var sum: Double = 0
+                    for i in 0..<n { sum += term(ch, (i * c + ch) * s) }
+                    p[ch] = sum
                 }
             }
         }
