@@ -96,8 +96,12 @@ public enum BLAS {
         Parallel.configureBLAS()
         let t = threads ?? Parallel.threads
         let flops = 2.0 * Double(m) * Double(n) * Double(k)
-        // Split only when each part still has enough work (~4 MFLOP) to amortise thread start-up.
-        let parts = min(t, max(1, Int(flops / 4e6)))
+        // Split only when each part still has enough work to amortise the fork-join: 0.3 MFLOP a part. Small-m
+        // products (PsPG's decoders: 14 class rows against 256×768 weights) cost more than their FLOPs say,
+        // packing the whole of B for a few rows; at 4 MFLOP they ran on one thread, and pspg-tiny's one-process
+        // step took 281 ms against 261 split (six alternated `bench train` pairs; clip-tiny, coop-tiny and
+        // prior-tiny unchanged within the noise). Any split gives the same bits.
+        let parts = min(t, max(1, Int(flops / 3e5)))
         if parts <= 1 {
             call(engine, kernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
             return
