@@ -6,6 +6,10 @@ public enum Kernels {
     /// Below this many elements a loop stays on one thread.
     public static let parallelGrain = 1 << 15
 
+    /// The grain for a loop over items (planes, channels, samples) of `valuesPerItem` values each: at least
+    /// `parallelGrain` values a thread's share.
+    static func grain(valuesPerItem: Int) -> Int { Swift.max(1, parallelGrain / Swift.max(valuesPerItem, 1)) }
+
     /// y[i] = f(x[i]) with `f` on 8 lanes.
     @inline(__always)
     public static func map(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int, _ f: (F8) -> F8) {

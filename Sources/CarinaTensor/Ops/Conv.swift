@@ -60,10 +60,6 @@ extension Kernels {
         }
     }
 
-    /// How many (sample, channel) planes of `values` outputs each a thread's share must hold at least: window ops
-    /// split their planes over the threads (each plane's sums in the same order on any split).
-    static func planeGrain(_ values: Int) -> Int { Swift.max(1, parallelGrain / Swift.max(values, 1)) }
-
     /// dx (C, H, W) += col2im(dcol (C*KH*KW, OH*OW)).
     static func col2im(_ col: UnsafePointer<Float>, c: Int, h: Int, w: Int, _ g: Conv2DGeometry, oh: Int, ow: Int, _ dx: UnsafeMutablePointer<Float>) {
         let (kh, kw) = g.kernel, (sh, sw) = g.stride, (ph, pw) = g.padding
@@ -185,7 +181,7 @@ extension Tensor {
             if let bias, bias.requiresGrad {
                 let (p, beta) = bias.gradTarget()
                 // Each channel's sum over the samples in order, the channels split over the threads.
-                Parallel.forRanges(oc, grain: Swift.max(1, Kernels.parallelGrain / Swift.max(n * hw, 1))) { r in
+                Parallel.forRanges(oc, grain: Kernels.grain(valuesPerItem: n * hw)) { r in
                     for o in r {
                         var sum: Float = 0
                         for i in 0..<n { sum += Kernels.sumSerial(gp + (i * oc + o) * hw, hw) }
@@ -235,7 +231,7 @@ extension Tensor {
         let ohw = oh * ow
         return Autograd.record(out, "max_pool2d", [self]) { [self] gOut in
             let d = gradZeroed()
-            Parallel.forRanges(n * c, grain: Kernels.planeGrain(ohw)) { planes in
+            Parallel.forRanges(n * c, grain: Kernels.grain(valuesPerItem: ohw)) { planes in
                 for plane in planes {
                     for j in 0..<ohw {
                         let idx = argmax[plane * ohw + j]
@@ -268,7 +264,7 @@ extension Tensor {
                 }
             }
         }
-        Parallel.forRanges(n * c, grain: Kernels.planeGrain(oh * ow)) { planes in
+        Parallel.forRanges(n * c, grain: Kernels.grain(valuesPerItem: oh * ow)) { planes in
             for plane in planes {
                 let xp = x + plane * h * w
                 for oy in 0..<oh {
@@ -282,7 +278,7 @@ extension Tensor {
         }
         return Autograd.record(out, "avg_pool2d", [self]) { [self] gOut in
             let d = gradZeroed()
-            Parallel.forRanges(n * c, grain: Kernels.planeGrain(oh * ow)) { planes in
+            Parallel.forRanges(n * c, grain: Kernels.grain(valuesPerItem: oh * ow)) { planes in
                 for plane in planes {
                     for oy in 0..<oh {
                         for ox in 0..<ow {
@@ -305,7 +301,7 @@ extension Tensor {
         let (oh, ow) = (h * factor, w * factor)
         let out = Tensor(uninitialized: [n, c, oh, ow])
         let x = pointer, o = out.pointer
-        Parallel.forRanges(n * c, grain: Kernels.planeGrain(oh * ow)) { planes in
+        Parallel.forRanges(n * c, grain: Kernels.grain(valuesPerItem: oh * ow)) { planes in
             for plane in planes {
                 let xp = x + plane * h * w, op = o + plane * oh * ow
                 for oy in 0..<oh {
@@ -316,7 +312,7 @@ extension Tensor {
         }
         return Autograd.record(out, "upsample_nearest2d", [self]) { [self] gOut in
             let d = gradZeroed()
-            Parallel.forRanges(n * c, grain: Kernels.planeGrain(oh * ow)) { planes in
+            Parallel.forRanges(n * c, grain: Kernels.grain(valuesPerItem: oh * ow)) { planes in
                 for plane in planes {
                     let dp = d + plane * h * w, gp = gOut.pointer + plane * oh * ow
                     for oy in 0..<oh {

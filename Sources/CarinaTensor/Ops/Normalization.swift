@@ -227,10 +227,21 @@ extension Tensor {
             let gp = g.pointer
             // Per channel: sum(g) and sum(g * xhat) = rstd * sum(g * (x - mean)), this replica's (the
             // bias and weight gradients) and, in sync mode, summed over replicas (for the input gradient).
+            // The channels split over the threads, each summed over the samples in order.
             var local = [Double](repeating: 0, count: 2 * c)
-            Kernels.channelSums(n: n, c: c, s: s, into: &local) { ch, off in Kernels.sumInDouble(gp + off, s) }
-            Kernels.channelSums(n: n, c: c, s: s, into: &local, at: c) { ch, off in Kernels.dotWithDeviations(gp + off, x + off, s, from: mean[ch]) }
-            for ch in 0..<c { local[c + ch] *= Double(rstd[ch]) }
+            local.withUnsafeMutableBufferPointer { out in
+                let lp = out.baseAddress!
+                Parallel.forRanges(c, grain: Kernels.grain(valuesPerItem: n * s)) { channels in
+                    for ch in channels {
+                        for i in 0..<n {
+                            let off = (i * c + ch) * s
+                            lp[ch] += Kernels.sumInDouble(gp + off, s)
+                            lp[c + ch] += Kernels.dotWithDeviations(gp + off, x + off, s, from: mean[ch])
+                        }
+                        lp[c + ch] *= Double(rstd[ch])
+                    }
+                }
+            }
             var sums = local
             if training, let sync { try sums.withUnsafeMutableBufferPointer { try sync.allReduceSum($0) } }
             if let weight, weight.requiresGrad {
@@ -272,13 +283,13 @@ extension Tensor {
 }
 
 extension Kernels {
-    /// sums[at + ch] = Σ over samples i in order of term(ch, offset of (i, ch)) for an (N, C, S) tensor, starting
-    /// from 0: each channel summed as a serial loop would, the channels split over the threads (BatchNorm's
-    /// statistics and gradients in one process had run on one thread).
-    static func channelSums(n: Int, c: Int, s: Int, into sums: inout [Double], at: Int = 0, _ term: (Int, Int) -> Double) {
+    /// sums[ch] = Σ over samples i in order of term(ch, offset of (i, ch)) for an (N, C, S) tensor, starting from 0:
+    /// each channel summed as a serial loop would, the channels split over the threads (BatchNorm's statistics in
+    /// one process had run on one thread).
+    static func channelSums(n: Int, c: Int, s: Int, into sums: inout [Double], _ term: (Int, Int) -> Double) {
         sums.withUnsafeMutableBufferPointer { out in
-            let p = out.baseAddress! + at
-            Parallel.forRanges(c, grain: Swift.max(1, parallelGrain / Swift.max(n * s, 1))) { r in
+            let p = out.baseAddress!
+            Parallel.forRanges(c, grain: grain(valuesPerItem: n * s)) { r in
                 for ch in r {
                     var sum: Double = 0
                     for i in 0..<n { sum += term(ch, (i * c + ch) * s) }

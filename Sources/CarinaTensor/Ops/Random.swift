@@ -43,7 +43,7 @@ extension Tensor {
         let rows = shape.first ?? 1
         let per = t.count / Swift.max(rows, 1)
         let p = t.pointer
-        Parallel.forRanges(rows, grain: Swift.max(1, Kernels.parallelGrain / Swift.max(per, 1))) { range in
+        Parallel.forRanges(rows, grain: Kernels.grain(valuesPerItem: per)) { range in
             for r in range {
                 var g = key.rng(row: r)
                 for j in 0..<per { p[r * per + j] = draw(&g) }
