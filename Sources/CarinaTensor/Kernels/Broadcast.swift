@@ -66,7 +66,7 @@ extension Kernels {
         }
         let plan = BroadcastPlan(out: outShape, x: xShape, y: yShape)
         let inner = plan.inner
-        let rowsPerChunk = max(1, parallelGrain / max(inner, 1))
+        let rowsPerChunk = Kernels.grain(valuesPerItem: inner)
         Parallel.forRanges(plan.rows, grain: rowsPerChunk) { rows in
             for row in rows {
                 let (ox, oy) = plan.offsets(row)

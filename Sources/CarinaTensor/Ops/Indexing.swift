@@ -104,7 +104,7 @@ extension Tensor {
         let out = Tensor(uninitialized: ids.shape + [c])
         let table = pointer
         ids.values.withUnsafeBufferPointer { idp in
-            Parallel.forRanges(ids.count, grain: Swift.max(1, Kernels.parallelGrain / Swift.max(c, 1))) { r in
+            Parallel.forRanges(ids.count, grain: Kernels.grain(valuesPerItem: c)) { r in
                 for i in r { (out.pointer + i * c).update(from: table + Int(idp[i]) * c, count: c) }
             }
         }

@@ -107,7 +107,7 @@ extension Tensor {
         let x = self
         if let b {
             let bp = b.pointer, op = out.pointer
-            Parallel.forRanges(rows, grain: Swift.max(1, Kernels.parallelGrain / Swift.max(outF, 1))) { r in
+            Parallel.forRanges(rows, grain: Kernels.grain(valuesPerItem: outF)) { r in
                 for i in r { (op + i * outF).update(from: bp, count: outF) }
             }
         }
@@ -143,7 +143,7 @@ extension Kernels {
             out[j] = beta == 0 ? sum : (beta == 1 ? out[j] + sum : out[j] * beta + sum)
         }
         let blocks = (cols + 63) / 64
-        Parallel.forRanges(blocks, grain: Swift.max(1, parallelGrain / Swift.max(64 * rows, 1))) { range in
+        Parallel.forRanges(blocks, grain: Kernels.grain(valuesPerItem: 64 * rows)) { range in
             for block in range {
                 let j0 = block * 64
                 guard j0 + 64 <= cols else {

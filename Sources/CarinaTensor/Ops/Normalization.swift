@@ -20,7 +20,7 @@ extension Tensor {
         let stats = Tensor(uninitialized: [rows, 2])  // (mean, rstd) per row
         let x = pointer, y = out.pointer, st = stats.pointer
         let w = weight?.pointer, b = bias?.pointer
-        Parallel.forRanges(rows, grain: Swift.max(1, Kernels.parallelGrain / Swift.max(c, 1))) { r in
+        Parallel.forRanges(rows, grain: Kernels.grain(valuesPerItem: c)) { r in
             for row in r {
                 let xr = x + row * c, yr = y + row * c
                 let mean = Kernels.sumSerial(xr, c) / Float(c)

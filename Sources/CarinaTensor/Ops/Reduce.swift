@@ -5,12 +5,12 @@ extension Kernels {
     /// out (outer, inner) = sum over the middle axis of x (outer, n, inner).
     static func sumAxis(_ x: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, outer: Int, n: Int, inner: Int) {
         if inner == 1 {
-            Parallel.forRanges(outer, grain: Swift.max(1, parallelGrain / Swift.max(n, 1))) { r in
+            Parallel.forRanges(outer, grain: Kernels.grain(valuesPerItem: n)) { r in
                 for o in r { out[o] = sumSerial(x + o * n, n) }
             }
             return
         }
-        Parallel.forRanges(outer, grain: Swift.max(1, parallelGrain / Swift.max(n * inner, 1))) { r in
+        Parallel.forRanges(outer, grain: Kernels.grain(valuesPerItem: n * inner)) { r in
             for o in r {
                 let dst = out + o * inner
                 let src = x + o * n * inner
@@ -28,7 +28,7 @@ extension Kernels {
 
     /// dst (outer, n, inner) = beta * dst + src (outer, inner) broadcast over the middle axis.
     static func broadcastAxis(_ src: UnsafePointer<Float>, _ dst: UnsafeMutablePointer<Float>, outer: Int, n: Int, inner: Int, scale: Float, beta: Float) {
-        Parallel.forRanges(outer, grain: Swift.max(1, parallelGrain / Swift.max(n * inner, 1))) { r in
+        Parallel.forRanges(outer, grain: Kernels.grain(valuesPerItem: n * inner)) { r in
             for o in r {
                 let s = src + o * inner
                 for j in 0..<n {

@@ -172,7 +172,7 @@ extension Kernels {
         if total == 0 { return }
         let inner = outShape[rank - 1], innerStride = srcStrides[rank - 1]
         let rows = total / Swift.max(inner, 1)
-        Parallel.forRanges(rows, grain: Swift.max(1, parallelGrain / Swift.max(inner, 1))) { r in
+        Parallel.forRanges(rows, grain: Kernels.grain(valuesPerItem: inner)) { r in
             for row in r {
                 var rem = row, src = 0
                 var d = rank - 2

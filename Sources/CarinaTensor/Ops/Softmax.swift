@@ -5,7 +5,7 @@ extension Kernels {
     /// y (rows, n) = softmax of each row of x; rows `ld` apart (default n), the floats between left alone.
     static func softmaxRows(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, rows: Int, n: Int, log: Bool, ld: Int? = nil) {
         let ld = ld ?? n
-        Parallel.forRanges(rows, grain: Swift.max(1, parallelGrain / Swift.max(n, 1))) { r in
+        Parallel.forRanges(rows, grain: Kernels.grain(valuesPerItem: n)) { r in
             for row in r {
                 let xr = x + row * ld, yr = y + row * ld
                 let m = maxSerial(xr, n)
@@ -75,7 +75,7 @@ extension Tensor {
         return Autograd.record(out, op, [self]) { [self] g in
             let (d, beta) = gradTarget()
             let yp = y.pointer, gp = g.pointer
-            Parallel.forRanges(rows, grain: Swift.max(1, Kernels.parallelGrain / n)) { r in
+            Parallel.forRanges(rows, grain: Kernels.grain(valuesPerItem: n)) { r in
                 for row in r {
                     let yr = yp + row * n, gr = gp + row * n, dr = d + row * n
                     if log {
